@@ -1,0 +1,101 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { EngineError, EngineErrorCode } from './engine-error';
+import { ModelDtype } from './onnx-engine-options';
+
+/** The parts of a Hugging Face `config.json` the engine reads. */
+export interface DecoderConfig {
+  num_hidden_layers: number;
+  num_key_value_heads: number;
+  num_attention_heads: number;
+  hidden_size: number;
+  head_dim?: number;
+  max_position_embeddings?: number;
+  eos_token_id?: number | number[];
+}
+
+export interface ModelDirectory {
+  root: string;
+  name: string;
+  onnxPath: string;
+  /** True when the file was found under the dtype's own name; false for a top-level `model.onnx`. */
+  dtypeFromFileName: boolean;
+  config: DecoderConfig;
+  /** `generation_config.json`, when present: its eos ids add to the stop tokens. */
+  generationConfig: { eos_token_id?: number | number[] } | null;
+  tokenizerJson: object;
+  tokenizerConfig: Record<string, unknown>;
+  chatTemplate: string;
+}
+
+/** File-name suffixes of optimum / transformers.js exports (`onnx/model_fp16.onnx` ...). */
+const DTYPE_SUFFIX: Record<ModelDtype, string> = {
+  fp32: '',
+  fp16: '_fp16',
+  q4f16: '_q4f16',
+  quantized: '_quantized',
+  int8: '_int8',
+};
+
+export function readModelDirectory(directory: string, dtype: ModelDtype): ModelDirectory {
+  const root = resolve(directory);
+  if (!existsSync(root)) {
+    throw invalid(`model directory ${root} does not exist`);
+  }
+  const tokenizerConfig = readJson(root, 'tokenizer_config.json') as Record<string, unknown>;
+  const { path: onnxPath, dtypeFromFileName } = findOnnxFile(root, dtype);
+  return {
+    root,
+    name: basename(root),
+    onnxPath,
+    dtypeFromFileName,
+    config: readJson(root, 'config.json') as DecoderConfig,
+    generationConfig: existsSync(join(root, 'generation_config.json'))
+      ? (readJson(root, 'generation_config.json') as ModelDirectory['generationConfig'])
+      : null,
+    tokenizerJson: readJson(root, 'tokenizer.json'),
+    tokenizerConfig,
+    chatTemplate: findChatTemplate(root, tokenizerConfig),
+  };
+}
+
+/**
+ * The dtype's own file first (`onnx/model_fp16.onnx`, also accepted at the top level), then a top-level
+ * `model.onnx` as onnxruntime-genai writes it whatever its precision.
+ */
+function findOnnxFile(root: string, dtype: ModelDtype): { path: string; dtypeFromFileName: boolean } {
+  const fileName = `model${DTYPE_SUFFIX[dtype]}.onnx`;
+  for (const candidate of [join(root, 'onnx', fileName), join(root, fileName)]) {
+    if (existsSync(candidate)) return { path: candidate, dtypeFromFileName: true };
+  }
+  const genaiFile = join(root, 'model.onnx');
+  if (existsSync(genaiFile)) return { path: genaiFile, dtypeFromFileName: false };
+  throw invalid(`no ONNX file for dtype ${dtype} in ${root} (looked for onnx/${fileName} and ${fileName})`);
+}
+
+/** `chat_template.jinja` wins over `tokenizer_config.json`, as in transformers. */
+function findChatTemplate(root: string, tokenizerConfig: Record<string, unknown>): string {
+  const jinjaFile = join(root, 'chat_template.jinja');
+  if (existsSync(jinjaFile)) return readFileSync(jinjaFile, 'utf8');
+  const template = tokenizerConfig.chat_template;
+  if (typeof template === 'string') return template;
+  if (Array.isArray(template)) {
+    const named = template.find((entry) => entry?.name === 'default') ?? template[0];
+    if (typeof named?.template === 'string') return named.template;
+  }
+  throw invalid(`${root} has no chat template (chat_template.jinja or tokenizer_config.json's chat_template)`);
+}
+
+function readJson(root: string, file: string): object {
+  const path = join(root, file);
+  if (!existsSync(path)) throw invalid(`model directory ${root} has no ${file}`);
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as object;
+  } catch (error) {
+    throw invalid(`${path} is not valid JSON`, error);
+  }
+}
+
+function invalid(message: string, cause?: unknown): EngineError {
+  return new EngineError(EngineErrorCode.ModelInvalid, message, { cause });
+}
