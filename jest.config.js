@@ -7,7 +7,7 @@ const esmToCommonJs = ['@swc/jest', { swcrc: false, jsc: { parser: { syntax: 'ec
 const transform = { '^.+\\.ts$': ['@swc/jest'], '^.+\\.js$': esmToCommonJs };
 // Skip a node_modules file unless the innermost package holding it is one of the ESM-only ones.
 const transformIgnorePatterns = [`^(?!.*/node_modules/(?:${esmOnlyPackages.join('|')})/(?!.*/node_modules/)).*/node_modules/`];
-const common = { transform, transformIgnorePatterns, testEnvironment: 'node', moduleFileExtensions: ['ts', 'js', 'json'] };
+const common = { transform, transformIgnorePatterns, testEnvironment: '<rootDir>/test/support/main-realm-environment.js', moduleFileExtensions: ['ts', 'js', 'json'] };
 
 module.exports = {
   projects: [
