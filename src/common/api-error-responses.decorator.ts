@@ -1,0 +1,18 @@
+import { applyDecorators } from '@nestjs/common';
+import { ApiResponse } from '@nestjs/swagger';
+import { ErrorResponseDto } from './dto/error-response.dto';
+
+const MODERATION_ERRORS: ReadonlyArray<[number, string]> = [
+  [400, 'VALIDATION_FAILED (names the first bad field) or INVALID_JSON.'],
+  [413, 'PAYLOAD_TOO_LARGE (body over BODY_LIMIT_BYTES), TEXT_TOO_LONG (a text over MAX_TEXT_CHARS) or INPUT_TOO_LONG (over the model context).'],
+  [415, 'UNSUPPORTED_MEDIA_TYPE: the body must be application/json.'],
+  [502, "ENGINE_OUTPUT_UNPARSEABLE: the model's answer did not follow the Qwen3Guard format."],
+  [503, 'MODEL_NOT_READY while the model loads (with Retry-After), or after it failed to load.'],
+];
+
+/** The error answers every moderation endpoint shares, all in the ErrorResponseDto shape. */
+export function ApiModerationErrors(): MethodDecorator & ClassDecorator {
+  return applyDecorators(
+    ...MODERATION_ERRORS.map(([status, description]) => ApiResponse({ status, description, type: ErrorResponseDto })),
+  );
+}

@@ -1,0 +1,119 @@
+import { LogLevel } from '@nestjs/common';
+import { Transform } from 'class-transformer';
+import { IsBoolean, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Max, Min } from 'class-validator';
+import { MODEL_DTYPES, ModelDtype, ProviderPreference } from '../inference/onnx-engine-options';
+import { toBoolean, toInteger, toTrimmed } from './env-parsers';
+
+export const NODE_ENVS = ['development', 'production', 'test'] as const;
+export type NodeEnv = (typeof NODE_ENVS)[number];
+
+/** Nest's own level names, most severe last; LOG_LEVEL keeps the named level and all above it. */
+export const LOG_LEVELS: readonly LogLevel[] = ['verbose', 'debug', 'log', 'warn', 'error', 'fatal'];
+
+export const PROVIDER_PREFERENCES: readonly ProviderPreference[] = ['cpu', 'cuda', 'auto'];
+
+const MIB = 1024 * 1024;
+
+/**
+ * The service's whole configuration, read from environment variables of the same names and validated
+ * once at start-up (see load-app-config.ts). Property names are the variable names so every
+ * validation message names the variable to fix. Defaults are the initialisers.
+ *
+ * class-validator runs a property's decorators bottom-up and stops at the first failure, so the type
+ * check sits nearest the property and its message is the one reported for a malformed value.
+ */
+export class AppConfig {
+  @IsNotEmpty()
+  @IsString()
+  @Transform(toTrimmed)
+  readonly HOST: string = '0.0.0.0';
+
+  @Min(0)
+  @Max(65535)
+  @IsInt()
+  @Transform(toInteger)
+  readonly PORT: number = 8080;
+
+  /** Reserved for the metrics listener; validated now so a bad value fails early. */
+  @Min(0)
+  @Max(65535)
+  @IsInt()
+  @Transform(toInteger)
+  readonly METRICS_PORT: number = 8000;
+
+  @IsIn(NODE_ENVS)
+  @Transform(toTrimmed)
+  readonly NODE_ENV: NodeEnv = 'development';
+
+  @IsIn(LOG_LEVELS)
+  @Transform(toTrimmed)
+  readonly LOG_LEVEL: LogLevel = 'log';
+
+  /** A Hugging Face style model directory; unset serves the synthetic demo model. */
+  @IsOptional()
+  @IsNotEmpty()
+  @IsString()
+  @Transform(toTrimmed)
+  readonly QWEN3GUARD_MODEL_DIR?: string;
+
+  /** Shown in responses instead of the directory name. */
+  @IsOptional()
+  @IsNotEmpty()
+  @IsString()
+  @Transform(toTrimmed)
+  readonly QWEN3GUARD_MODEL_ID?: string;
+
+  @IsIn(MODEL_DTYPES)
+  @Transform(toTrimmed)
+  readonly QWEN3GUARD_DTYPE: ModelDtype = 'fp32';
+
+  @IsIn(PROVIDER_PREFERENCES)
+  @Transform(toTrimmed)
+  readonly QWEN3GUARD_PROVIDER: ProviderPreference = 'cpu';
+
+  @Min(1)
+  @Max(512)
+  @IsInt()
+  @Transform(toInteger)
+  readonly QWEN3GUARD_MAX_NEW_TOKENS: number = 128;
+
+  /** Where the demo model is built; filled from XDG_CACHE_HOME by loadAppConfig when unset. */
+  @IsNotEmpty()
+  @IsString()
+  @Transform(toTrimmed)
+  readonly QWEN3GUARD_CACHE_DIR!: string;
+
+  /** onnxruntime intra-op threads; 0 lets onnxruntime decide. */
+  @Min(0)
+  @Max(1024)
+  @IsInt()
+  @Transform(toInteger)
+  readonly QWEN3GUARD_THREADS: number = 0;
+
+  @Min(1024)
+  @Max(64 * MIB)
+  @IsInt()
+  @Transform(toInteger)
+  readonly BODY_LIMIT_BYTES: number = MIB;
+
+  @Min(1)
+  @Max(1_000_000)
+  @IsInt()
+  @Transform(toInteger)
+  readonly MAX_TEXT_CHARS: number = 20_000;
+
+  @Min(1)
+  @Max(1024)
+  @IsInt()
+  @Transform(toInteger)
+  readonly MAX_BATCH_ITEMS: number = 32;
+
+  @IsBoolean()
+  @Transform(toBoolean)
+  readonly DOCS_ENABLED: boolean = true;
+
+  /** True when no model directory is configured and the synthetic demo model serves. */
+  get usesDemoModel(): boolean {
+    return this.QWEN3GUARD_MODEL_DIR === undefined;
+  }
+}

@@ -1,0 +1,144 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { InvalidConfigError, loadAppConfig } from './load-app-config';
+
+function problemsFor(env: Record<string, string>): readonly string[] {
+  try {
+    loadAppConfig(env);
+  } catch (error) {
+    if (error instanceof InvalidConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected the configuration to be rejected');
+}
+
+describe('loadAppConfig', () => {
+  let modelDir: string;
+
+  beforeAll(() => {
+    modelDir = mkdtempSync(join(tmpdir(), 'qwen3guard-config-'));
+  });
+
+  afterAll(() => rmSync(modelDir, { recursive: true, force: true }));
+
+  it('applies the documented defaults to an empty environment', () => {
+    const config = loadAppConfig({ XDG_CACHE_HOME: '/var/cache' });
+    expect(config).toMatchObject({
+      HOST: '0.0.0.0',
+      PORT: 8080,
+      METRICS_PORT: 8000,
+      NODE_ENV: 'development',
+      LOG_LEVEL: 'log',
+      QWEN3GUARD_DTYPE: 'fp32',
+      QWEN3GUARD_PROVIDER: 'cpu',
+      QWEN3GUARD_MAX_NEW_TOKENS: 128,
+      QWEN3GUARD_CACHE_DIR: '/var/cache/qwen3guard-gen-web',
+      QWEN3GUARD_THREADS: 0,
+      BODY_LIMIT_BYTES: 1024 * 1024,
+      MAX_TEXT_CHARS: 20000,
+      MAX_BATCH_ITEMS: 32,
+      DOCS_ENABLED: true,
+    });
+    expect(config.QWEN3GUARD_MODEL_DIR).toBeUndefined();
+    expect(config.QWEN3GUARD_MODEL_ID).toBeUndefined();
+    expect(config.usesDemoModel).toBe(true);
+  });
+
+  it('falls back to ~/.cache when XDG_CACHE_HOME is unset or empty', () => {
+    expect(loadAppConfig({ XDG_CACHE_HOME: '' }).QWEN3GUARD_CACHE_DIR).toMatch(/\.cache[/\\]qwen3guard-gen-web$/);
+  });
+
+  it('converts and keeps valid values', () => {
+    const config = loadAppConfig({
+      HOST: '127.0.0.1',
+      PORT: '9090',
+      METRICS_PORT: '9100',
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'debug',
+      QWEN3GUARD_MODEL_DIR: modelDir,
+      QWEN3GUARD_MODEL_ID: 'Qwen/Qwen3Guard-Gen-0.6B',
+      QWEN3GUARD_DTYPE: 'q4f16',
+      QWEN3GUARD_PROVIDER: 'auto',
+      QWEN3GUARD_MAX_NEW_TOKENS: '64',
+      QWEN3GUARD_CACHE_DIR: '/srv/cache',
+      QWEN3GUARD_THREADS: '2',
+      BODY_LIMIT_BYTES: '2048',
+      MAX_TEXT_CHARS: '100',
+      MAX_BATCH_ITEMS: '4',
+      DOCS_ENABLED: 'false',
+    });
+    expect(config).toMatchObject({
+      HOST: '127.0.0.1',
+      PORT: 9090,
+      METRICS_PORT: 9100,
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'debug',
+      QWEN3GUARD_MODEL_DIR: modelDir,
+      QWEN3GUARD_MODEL_ID: 'Qwen/Qwen3Guard-Gen-0.6B',
+      QWEN3GUARD_DTYPE: 'q4f16',
+      QWEN3GUARD_PROVIDER: 'auto',
+      QWEN3GUARD_MAX_NEW_TOKENS: 64,
+      QWEN3GUARD_CACHE_DIR: '/srv/cache',
+      QWEN3GUARD_THREADS: 2,
+      BODY_LIMIT_BYTES: 2048,
+      MAX_TEXT_CHARS: 100,
+      MAX_BATCH_ITEMS: 4,
+      DOCS_ENABLED: false,
+    });
+    expect(config.usesDemoModel).toBe(false);
+  });
+
+  it('treats empty values as unset', () => {
+    expect(loadAppConfig({ PORT: '', QWEN3GUARD_MODEL_DIR: '  ' })).toMatchObject({ PORT: 8080, usesDemoModel: true });
+  });
+
+  it('ignores variables it does not declare', () => {
+    expect(loadAppConfig({ PATH: '/bin', SOMETHING_ELSE: 'x' })).not.toHaveProperty('PATH');
+  });
+
+  it.each([
+    ['PORT', 'eighty', 'PORT must be an integer number'],
+    ['PORT', '65536', 'PORT must not be greater than 65535'],
+    ['PORT', '0x1F90', 'PORT must be an integer number'],
+    ['METRICS_PORT', '-1', 'METRICS_PORT must not be less than 0'],
+    ['NODE_ENV', 'staging', 'NODE_ENV must be one of the following values'],
+    ['LOG_LEVEL', 'loud', 'LOG_LEVEL must be one of the following values'],
+    ['QWEN3GUARD_DTYPE', 'bf16', 'QWEN3GUARD_DTYPE must be one of the following values'],
+    ['QWEN3GUARD_PROVIDER', 'tpu', 'QWEN3GUARD_PROVIDER must be one of the following values'],
+    ['QWEN3GUARD_MAX_NEW_TOKENS', '0', 'QWEN3GUARD_MAX_NEW_TOKENS must not be less than 1'],
+    ['QWEN3GUARD_MAX_NEW_TOKENS', '513', 'QWEN3GUARD_MAX_NEW_TOKENS must not be greater than 512'],
+    ['QWEN3GUARD_THREADS', '1.5', 'QWEN3GUARD_THREADS must be an integer number'],
+    ['BODY_LIMIT_BYTES', '10', 'BODY_LIMIT_BYTES must not be less than 1024'],
+    ['MAX_TEXT_CHARS', '0', 'MAX_TEXT_CHARS must not be less than 1'],
+    ['MAX_BATCH_ITEMS', '100000', 'MAX_BATCH_ITEMS must not be greater than 1024'],
+    ['DOCS_ENABLED', 'maybe', 'DOCS_ENABLED must be a boolean value'],
+  ])('rejects %s=%s naming the variable', (name, value, message) => {
+    expect(problemsFor({ [name]: value }).join('\n')).toContain(message);
+  });
+
+  it('reports every bad variable at once', () => {
+    expect(problemsFor({ PORT: 'x', MAX_BATCH_ITEMS: '0' })).toHaveLength(2);
+  });
+
+  it('refuses the demo model in production', () => {
+    expect(problemsFor({ NODE_ENV: 'production' })).toEqual([
+      'QWEN3GUARD_MODEL_DIR must be set when NODE_ENV=production: the demo model is refused in production',
+    ]);
+  });
+
+  it('requires QWEN3GUARD_MODEL_DIR to be an existing directory', () => {
+    const file = join(modelDir, 'config.json');
+    writeFileSync(file, '{}');
+    expect(problemsFor({ QWEN3GUARD_MODEL_DIR: file })[0]).toMatch(/^QWEN3GUARD_MODEL_DIR must name an existing directory/);
+    expect(problemsFor({ QWEN3GUARD_MODEL_DIR: join(modelDir, 'missing') })).toHaveLength(1);
+  });
+
+  it('refuses the same port for the API and the metrics listener', () => {
+    expect(problemsFor({ PORT: '8000' })).toEqual(['METRICS_PORT must differ from PORT']);
+  });
+
+  it('builds a message that names the variables', () => {
+    expect(() => loadAppConfig({ PORT: 'x' })).toThrow('invalid configuration: PORT must be an integer number');
+  });
+});

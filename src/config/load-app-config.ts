@@ -1,0 +1,71 @@
+import { statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { plainToInstance } from 'class-transformer';
+import { getMetadataStorage, validateSync, ValidationError } from 'class-validator';
+import { AppConfig } from './app-config';
+
+/** Environment-shaped input: process.env, or process.env with test overrides laid over it. */
+export type EnvSource = Readonly<Record<string, string | undefined>>;
+
+/** Start-up stops on this; its message names every variable that needs fixing. */
+export class InvalidConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid configuration: ${problems.join('; ')}`);
+    this.name = 'InvalidConfigError';
+  }
+}
+
+/** Reads, converts and validates the configuration; throws InvalidConfigError when anything is wrong. */
+export function loadAppConfig(env: EnvSource = process.env): AppConfig {
+  const config = plainToInstance(AppConfig, configVariables(env));
+  const problems = [...validateSync(config, { stopAtFirstError: true }).flatMap(messagesOf), ...crossFieldProblems(config)];
+  if (problems.length > 0) throw new InvalidConfigError(problems);
+  return config;
+}
+
+/** Only the variables AppConfig declares; an empty value counts as unset, as shells and compose files produce them. */
+function configVariables(env: EnvSource): Record<string, string> {
+  const picked: Record<string, string> = { QWEN3GUARD_CACHE_DIR: defaultCacheDir(env) };
+  for (const name of declaredVariables()) {
+    const value = env[name];
+    if (value !== undefined && value.trim() !== '') picked[name] = value;
+  }
+  return picked;
+}
+
+function declaredVariables(): Set<string> {
+  const metadata = getMetadataStorage().getTargetValidationMetadatas(AppConfig, '', true, false);
+  return new Set(metadata.map((entry) => entry.propertyName));
+}
+
+function defaultCacheDir(env: EnvSource): string {
+  const cacheHome = env.XDG_CACHE_HOME?.trim() || join(homedir(), '.cache');
+  return join(cacheHome, 'qwen3guard-gen-web');
+}
+
+function messagesOf(error: ValidationError): string[] {
+  return Object.values(error.constraints ?? {});
+}
+
+function crossFieldProblems(config: AppConfig): string[] {
+  const problems: string[] = [];
+  if (config.NODE_ENV === 'production' && config.usesDemoModel) {
+    problems.push('QWEN3GUARD_MODEL_DIR must be set when NODE_ENV=production: the demo model is refused in production');
+  }
+  if (config.QWEN3GUARD_MODEL_DIR !== undefined && !isDirectory(config.QWEN3GUARD_MODEL_DIR)) {
+    problems.push(`QWEN3GUARD_MODEL_DIR must name an existing directory (${config.QWEN3GUARD_MODEL_DIR} is not one)`);
+  }
+  if (config.PORT !== 0 && config.PORT === config.METRICS_PORT) {
+    problems.push('METRICS_PORT must differ from PORT');
+  }
+  return problems;
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
