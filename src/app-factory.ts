@@ -1,0 +1,55 @@
+import { NestApplicationOptions } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { AppModule } from './app.module';
+import { setupApiDocs } from './common/api-docs';
+import { createAppLogger } from './common/app-logger';
+import { REQUEST_ID_HEADER, requestIdFor } from './common/request-id';
+import { AppConfig } from './config/app-config';
+import { EnvSource, loadAppConfig } from './config/load-app-config';
+
+/**
+ * Builds the application exactly as the binary runs it; e2e tests call the same functions. Nothing
+ * listens yet: the caller decides where.
+ */
+export async function createApp(configOverrides: EnvSource = {}): Promise<NestFastifyApplication> {
+  const config = loadAppConfig({ ...process.env, ...configOverrides });
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.forRoot(config),
+    createFastifyAdapter(config),
+    applicationOptions(config),
+  );
+  configureApp(app, config);
+  return app;
+}
+
+export function applicationOptions(config: AppConfig): NestApplicationOptions {
+  return {
+    logger: createAppLogger(config),
+    // Let start-up errors reach the caller, which reports them, instead of Nest exiting the process.
+    abortOnError: false,
+    // Nest would add a form-urlencoded parser; Fastify's own JSON parser is the only one wanted.
+    bodyParser: false,
+  };
+}
+
+export function createFastifyAdapter(config: AppConfig): FastifyAdapter {
+  return new FastifyAdapter({
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    // Client addresses are not used for anything; a proxy's forwarding headers are not trusted.
+    trustProxy: false,
+    genReqId: requestIdFor,
+    logger: false,
+  });
+}
+
+/** Everything applied to a created application before it starts: body parsing, request ids, docs. */
+export function configureApp(app: NestFastifyApplication, config: AppConfig): void {
+  const fastify = app.getHttpAdapter().getInstance();
+  // JSON is the only body format: Fastify's text/plain parser would hand validation a bare string.
+  fastify.removeContentTypeParser('text/plain');
+  fastify.addHook('onRequest', async (request, reply) => {
+    void reply.header(REQUEST_ID_HEADER, request.id);
+  });
+  if (config.DOCS_ENABLED) setupApiDocs(app);
+}

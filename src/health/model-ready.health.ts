@@ -1,0 +1,29 @@
+import { Injectable } from '@nestjs/common';
+import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
+import { AppConfig } from '../config/app-config';
+import { ModerationEngine } from '../inference/moderation-engine';
+import { EngineLoader } from '../moderation/engine-loader.service';
+import { configuredModel } from '../moderation/moderation-engine.provider';
+
+/**
+ * Up only once the engine reports ready (model loaded and warm-up passed). Reports what actually
+ * serves when up, and what was asked for, with the load state, while down.
+ */
+@Injectable()
+export class ModelReadyHealthIndicator {
+  constructor(
+    private readonly health: HealthIndicatorService,
+    private readonly engine: ModerationEngine,
+    private readonly loader: EngineLoader,
+    private readonly config: AppConfig,
+  ) {}
+
+  isReady(key = 'model'): HealthIndicatorResult {
+    const indicator = this.health.check(key);
+    if (!this.engine.ready) {
+      return indicator.down({ ...configuredModel(this.config), state: this.loader.state });
+    }
+    const { id, provider, dtype, demo } = this.engine.info;
+    return indicator.up({ id, provider, dtype, demo });
+  }
+}

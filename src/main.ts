@@ -1,0 +1,30 @@
+import { Logger } from '@nestjs/common';
+import { createApp } from './app-factory';
+import { AppConfig } from './config/app-config';
+import { InvalidConfigError } from './config/load-app-config';
+import { configuredModel, DEMO_MODEL_WARNING } from './moderation/moderation-engine.provider';
+
+async function bootstrap(): Promise<void> {
+  const app = await createApp();
+  app.enableShutdownHooks();
+  const config = app.get(AppConfig);
+  await app.listen(config.PORT, config.HOST);
+  announce(config);
+}
+
+function announce(config: AppConfig): void {
+  const logger = new Logger('Qwen3Guard');
+  const model = configuredModel(config);
+  logger.log(
+    `listening on http://${config.HOST}:${config.PORT}; model ${model.id} (${model.dtype}) on provider ${model.provider}, loading in the background` +
+      (config.DOCS_ENABLED ? `; API docs at /docs` : ''),
+  );
+  if (model.demo) logger.warn(`${DEMO_MODEL_WARNING}. Set QWEN3GUARD_MODEL_DIR to a Qwen3Guard-Gen ONNX model directory.`);
+}
+
+bootstrap().catch((error: unknown) => {
+  // One line naming the cause: a configuration message already names the variable to fix.
+  const reason = error instanceof InvalidConfigError || !(error instanceof Error) ? String(error instanceof Error ? error.message : error) : `${error.name}: ${error.message}`;
+  console.error(`Qwen3Guard-Gen-WEB did not start: ${reason}`);
+  process.exit(1);
+});

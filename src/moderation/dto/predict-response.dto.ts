@@ -1,0 +1,24 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { RISK_CATEGORIES, RiskCategory, SAFETY_LEVELS, SafetyLevel } from '../../inference/verdict';
+import { ProbabilitiesDto } from './probabilities.dto';
+
+/** The answer of POST /predict, the original contract: never change its fields. */
+export class PredictResponseDto {
+  @ApiProperty({ enum: SAFETY_LEVELS, example: 'safe' })
+  safety_level!: SafetyLevel;
+
+  @ApiProperty({ enum: RISK_CATEGORIES, isArray: true, example: [], description: 'The risk categories the model named; empty when safe.' })
+  categories!: RiskCategory[];
+
+  @ApiProperty({ type: Boolean, nullable: true, example: null, description: 'Always null: /predict moderates prompts, which have no refusal.' })
+  refusal!: boolean | null;
+
+  @ApiProperty({ type: ProbabilitiesDto })
+  probabilities!: ProbabilitiesDto;
+
+  @ApiProperty({ example: 'Qwen3Guard-Gen-0.6B', description: 'The id of the model that answered.' })
+  model!: string;
+
+  @ApiProperty({ example: 41.27, description: 'Milliseconds the service spent on the verdict, queueing included.' })
+  latency_ms!: number;
+}

@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { ModerationEngine } from '../inference/moderation-engine';
+import { EngineLoader } from './engine-loader.service';
+import { ModerateController } from './moderate.controller';
+import { moderationEngineProvider } from './moderation-engine.provider';
+import { ModerationService } from './moderation.service';
+import { OpenAiModerationsController } from './openai-moderations.controller';
+import { PredictController } from './predict.controller';
+
+@Module({
+  controllers: [PredictController, ModerateController, OpenAiModerationsController],
+  providers: [moderationEngineProvider, EngineLoader, ModerationService],
+  exports: [ModerationEngine, EngineLoader],
+})
+export class ModerationModule {}

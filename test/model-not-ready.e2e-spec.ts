@@ -1,0 +1,57 @@
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { engineThatFailsToLoad, postJson, startTestApp } from './support/test-app';
+
+/**
+ * A model that fails to load keeps the service up but unready: every moderation call is a 503 with
+ * Retry-After, readiness says why, liveness stays green (restarting would not fix a bad model).
+ */
+describe('model that failed to load (e2e)', () => {
+  let app: NestFastifyApplication;
+
+  beforeAll(async () => {
+    app = await startTestApp({ engine: engineThatFailsToLoad(), env: { QWEN3GUARD_MODEL_ID: 'broken-model' } });
+    // The load fails on its first step (the directory is missing); let it settle.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  });
+
+  afterAll(() => app.close());
+
+  it.each([
+    ['/predict', { text: 'hello' }],
+    ['/v1/moderate', { prompt: 'hello' }],
+    ['/v1/moderate', { items: [{ prompt: 'hello' }] }],
+    ['/v1/moderations', { input: ['hello'] }],
+  ])('POST %s -> 503 MODEL_NOT_READY with Retry-After', async (url, body) => {
+    const response = await postJson(app, url, body);
+    expect(response.statusCode).toBe(503);
+    expect(response.headers['retry-after']).toBe('10');
+    expect(response.json()).toEqual({
+      statusCode: 503,
+      error: 'Service Unavailable',
+      code: 'MODEL_NOT_READY',
+      message: 'the model is not ready yet; retry later',
+    });
+  });
+
+  it('still validates first: a client mistake is a 400, not a 503', async () => {
+    expect((await postJson(app, '/predict', { text: '' })).statusCode).toBe(400);
+  });
+
+  it('reports the failure on /health/ready with 503', async () => {
+    const ready = await app.inject({ method: 'GET', url: '/health/ready' });
+    expect(ready.statusCode).toBe(503);
+    expect(ready.headers['content-type']).toMatch(/^application\/json/);
+    expect(ready.json()).toEqual({
+      status: 'error',
+      info: {},
+      error: { model: { status: 'down', state: 'failed', id: 'broken-model', provider: 'cpu', dtype: 'fp32', demo: true } },
+      details: { model: { status: 'down', state: 'failed', id: 'broken-model', provider: 'cpu', dtype: 'fp32', demo: true } },
+    });
+  });
+
+  it('stays live', async () => {
+    const live = await app.inject({ method: 'GET', url: '/health/live' });
+    expect(live.statusCode).toBe(200);
+    expect(live.json()).toMatchObject({ status: 'ok' });
+  });
+});

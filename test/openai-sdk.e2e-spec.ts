@@ -1,0 +1,55 @@
+import { AddressInfo } from 'node:net';
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import OpenAI from 'openai';
+import { createApp } from '../src/app-factory';
+import { RISK_CATEGORIES } from '../src/inference/verdict';
+import { createCacheDir, removeCacheDir, TEST_ENV, waitUntilReady } from './support/test-app';
+
+jest.setTimeout(120_000);
+
+/**
+ * The official OpenAI SDK, unchanged, against the application built by createApp (the binary's own
+ * path, demo model included), listening on a free loopback port.
+ */
+describe('OpenAI SDK against /v1/moderations (e2e)', () => {
+  let app: NestFastifyApplication;
+  let cacheDir: string;
+  let client: OpenAI;
+
+  beforeAll(async () => {
+    cacheDir = createCacheDir();
+    app = await createApp({ ...TEST_ENV, QWEN3GUARD_CACHE_DIR: cacheDir });
+    await app.listen(0, '127.0.0.1');
+    const { port } = app.getHttpServer().address() as AddressInfo;
+    client = new OpenAI({ apiKey: 'not-checked', baseURL: `http://127.0.0.1:${port}/v1`, maxRetries: 0 });
+    await waitUntilReady(app);
+  });
+
+  afterAll(async () => {
+    await app.close();
+    removeCacheDir(cacheDir);
+  });
+
+  it('moderates one input', async () => {
+    const moderation = await client.moderations.create({ model: 'omni-moderation-latest', input: 'I will shoot him' });
+    expect(moderation.id).toMatch(/^modr-/);
+    expect(moderation.model).toBe('qwen3guard-gen-demo');
+    expect(moderation.results).toHaveLength(1);
+    const [result] = moderation.results;
+    expect(result.flagged).toBe(true);
+    const categories = result.categories as unknown as Record<string, boolean>;
+    const scores = result.category_scores as unknown as Record<string, number>;
+    expect(categories.Violent).toBe(true);
+    expect(Object.keys(scores).sort()).toEqual([...RISK_CATEGORIES].sort());
+    expect(scores.Violent).toBeGreaterThan(0.5);
+  });
+
+  it('moderates a list of inputs in order', async () => {
+    const moderation = await client.moderations.create({ model: 'qwen3guard-gen', input: ['测试内容安全性', 'Who won the election?'] });
+    expect(moderation.results.map((result) => result.flagged)).toEqual([false, true]);
+  });
+
+  it('surfaces a validation error as the SDK error class for 400', async () => {
+    await expect(client.moderations.create({ model: 'qwen3guard-gen', input: [] })).rejects.toBeInstanceOf(OpenAI.BadRequestError);
+  });
+});

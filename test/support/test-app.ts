@@ -1,0 +1,79 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Test } from '@nestjs/testing';
+import { applicationOptions, configureApp, createFastifyAdapter } from '../../src/app-factory';
+import { AppModule } from '../../src/app.module';
+import { EnvSource, loadAppConfig } from '../../src/config/load-app-config';
+import { ModerationEngine } from '../../src/inference/moderation-engine';
+import { OnnxModerationEngine } from '../../src/inference/onnx-moderation-engine';
+
+/**
+ * A fresh cache directory for one suite (remove it with removeCacheDir): the demo model is rebuilt
+ * from the current code every run, never taken from an older build left on the machine.
+ */
+export function createCacheDir(): string {
+  return mkdtempSync(join(tmpdir(), 'qwen3guard-e2e-'));
+}
+
+export function removeCacheDir(directory: string): void {
+  rmSync(directory, { recursive: true, force: true });
+}
+
+/** Quiet logs; suites add a cache directory and their own limits on top. */
+export const TEST_ENV: EnvSource = { NODE_ENV: 'test', LOG_LEVEL: 'fatal' };
+
+export interface TestAppOptions {
+  env?: EnvSource;
+  /** Replaces the configured engine (always a real one: these suites use no mocks). */
+  engine?: ModerationEngine;
+}
+
+/**
+ * The application as createApp builds it (same module, adapter, options and configuration step),
+ * through @nestjs/testing so a suite can swap the engine. Initialised and ready for inject().
+ */
+export async function startTestApp(options: TestAppOptions = {}): Promise<NestFastifyApplication> {
+  const config = loadAppConfig({ ...process.env, ...TEST_ENV, ...options.env });
+  const builder = Test.createTestingModule({ imports: [AppModule.forRoot(config)] });
+  if (options.engine) builder.overrideProvider(ModerationEngine).useValue(options.engine);
+  const moduleRef = await builder.compile();
+  const app = moduleRef.createNestApplication<NestFastifyApplication>(createFastifyAdapter(config), applicationOptions(config));
+  configureApp(app, config);
+  await app.init();
+  await app.getHttpAdapter().getInstance().ready();
+  return app;
+}
+
+/** A real engine pointed at a directory that does not exist: its load fails, so it never becomes ready. */
+export function engineThatFailsToLoad(): OnnxModerationEngine {
+  return new OnnxModerationEngine({
+    modelDir: join(tmpdir(), 'qwen3guard-gen-web-no-such-model'),
+    dtype: 'fp32',
+    provider: 'cpu',
+    maxNewTokens: 16,
+    demo: false,
+  });
+}
+
+/** Polls the readiness probe, as an orchestrator would, until the model has loaded and warmed up. */
+export async function waitUntilReady(app: NestFastifyApplication, timeoutMs = 90_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const probe = await app.inject({ method: 'GET', url: '/health/ready' });
+    if (probe.statusCode === 200) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`the model was not ready after ${timeoutMs} ms`);
+}
+
+/** POSTs a JSON body (already serialised, or an object to serialise). */
+export function postJson(app: NestFastifyApplication, url: string, body: unknown) {
+  return app.inject({
+    method: 'POST',
+    url,
+    headers: { 'content-type': 'application/json' },
+    payload: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+}
