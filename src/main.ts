@@ -1,7 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { createApp } from './app-factory';
 import { AppConfig } from './config/app-config';
-import { InvalidConfigError } from './config/load-app-config';
 import { configuredModel, DEMO_MODEL_WARNING } from './moderation/moderation-engine.provider';
 
 async function bootstrap(): Promise<void> {
@@ -23,8 +22,7 @@ function announce(config: AppConfig): void {
 }
 
 bootstrap().catch((error: unknown) => {
-  // One line naming the cause: a configuration message already names the variable to fix.
-  const reason = error instanceof InvalidConfigError || !(error instanceof Error) ? String(error instanceof Error ? error.message : error) : `${error.name}: ${error.message}`;
-  console.error(`Qwen3Guard-Gen-WEB did not start: ${reason}`);
+  // One line naming the cause, no stack: a configuration message already names the variable to fix.
+  console.error(`Qwen3Guard-Gen-WEB did not start: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
 });
