@@ -59,6 +59,11 @@ describe('Grafana dashboards', () => {
       }
     });
 
+    it('has unique panel titles', () => {
+      const titles = panels.map((p) => p.title);
+      expect(titles.filter((t, i) => titles.indexOf(t) !== i)).toEqual([]);
+    });
+
     it('has unique panel ids and panels that do not overlap', () => {
       const ids = panels.map((p) => p.id);
       expect(new Set(ids).size).toBe(ids.length);
@@ -95,7 +100,7 @@ describe('Grafana dashboards', () => {
         'Batch size',
         'Prefix cache hit ratio',
         'Model ready',
-        'Model',
+        'Model served',
       ]),
     );
     const exprs = allPanels(overview.json.panels).flatMap((p) => (p.targets ?? []).map((t) => t.expr ?? ''));

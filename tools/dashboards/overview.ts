@@ -188,7 +188,7 @@ export function buildOverviewDashboard(): Dashboard {
         .textMode(common.BigValueTextMode.ValueAndName),
     )
     .withPanel(
-      stat('Model', 'The model served: id, weight dtype, execution provider and service version (qwen3guard_model_info).', 'none', queries([`${M.modelInfo.name}${svc()}`, '{{model}} {{dtype}} on {{provider}} (v{{version}})']))
+      stat('Model served', 'The model served: id, weight dtype, execution provider and service version (qwen3guard_model_info).', 'none', queries([`${M.modelInfo.name}${svc()}`, '{{model}} {{dtype}} on {{provider}} (v{{version}})']))
         .textMode(common.BigValueTextMode.Name)
         .colorMode(common.BigValueColorMode.None),
     );
@@ -338,7 +338,7 @@ export function buildOverviewDashboard(): Dashboard {
   builder.withRow(new RowBuilder('Model'));
   builder
     .withPanel(
-      timeseries('Model ready', '1 when the model is loaded and warmed up (ModelNotReady fires after 10m at 0).', 'none', queries([`${M.modelReady.name}${svc()}`, '{{instance}}']), 12)
+      timeseries('Model ready over time', '1 when the model is loaded and warmed up (ModelNotReady fires after 10m at 0).', 'none', queries([`${M.modelReady.name}${svc()}`, '{{instance}}']), 12)
         .min(0)
         .max(1),
     )
