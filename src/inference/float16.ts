@@ -1,5 +1,5 @@
 /**
- * IEEE 754 binary16 conversion for fp16 weight files. Node 20 has no Float16Array, so half floats travel
+ * IEEE 754 binary16 conversion for fp16 weight files and fp16 logits. Node 20 has no Float16Array, so half floats travel
  * as their bit patterns in a Uint16Array (which is also how onnxruntime-node hands float16 tensors over).
  */
 

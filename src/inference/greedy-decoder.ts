@@ -1,6 +1,6 @@
 import type { Tensor } from 'onnxruntime-node';
 import { DecoderSession, KvCache } from './decoder-session';
-import { halfToFloat } from './float16';
+import { float16BitsToFloat32 } from './float16';
 
 export interface GreedyPlan {
   maxNewTokens: number;
@@ -63,7 +63,7 @@ function lastRow(logits: Tensor): (id: number) => number {
   const offset = (logits.dims[1] - 1) * vocab;
   if (logits.type === 'float16') {
     const data = logits.data as Uint16Array;
-    return (id) => halfToFloat(data[offset + id]);
+    return (id) => float16BitsToFloat32(data[offset + id]);
   }
   const data = logits.data as Float32Array;
   return (id) => data[offset + id];
