@@ -35,9 +35,10 @@
  *
  * MLP = a lookup table: one SwiGLU unit per DEMO_RULES entry. gate = K * (2 * sum(required features)
  * - 3 * sum(forbidden features) - (2 * required - 0.5) * bias) on the normalised residual: +K/2 when
- * the rule holds, <= -1.5 K otherwise, whatever the RMSNorm scale (features are 0/1, the threshold sits
- * at a half-integer; residual units, which RMSNorm scales alike). up = bias; down writes a value several hundred times the rest of the residual into the
- * `out.*` dim of the token to emit. For a verdict it writes the three verdict dims in the ratio of
+ * the rule holds, <= -1.5 K otherwise (in residual units, which RMSNorm scales alike, so the sign never
+ * depends on the norm: features are 0/1 and the threshold sits at a half-integer). up = bias; down
+ * writes a value several hundred times the rest of the residual into the `out.*` dim of the token to
+ * emit. For a verdict it writes the three verdict dims in the ratio of
  * VERDICT_LOGIT_OFFSETS, so after the final RMSNorm the logits are those offsets around ~20.
  *
  * lm_head reads `out.*` only (gain 4: a fired rule gives its token ~32, every other token 0) plus a
