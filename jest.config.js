@@ -2,7 +2,7 @@
 //
 // NestJS 12 and a few of its dependencies ship ESM only. Node 20 can require() them, but Jest's own
 // module loader only can from Node 24.9, so those packages are compiled to CommonJS by swc like our code.
-const esmOnlyPackages = ['@nestjs', 'file-type', 'strtok3', 'token-types', 'uint8array-extras', '@tokenizer', '@borewit', 'cookie'];
+const esmOnlyPackages = ['@nestjs', 'file-type', 'strtok3', 'token-types', 'uint8array-extras', '@tokenizer', '@borewit', 'cookie', 'content-disposition'];
 const esmToCommonJs = ['@swc/jest', { swcrc: false, jsc: { parser: { syntax: 'ecmascript' }, target: 'es2022' }, module: { type: 'commonjs' } }];
 const transform = { '^.+\\.ts$': ['@swc/jest'], '^.+\\.js$': esmToCommonJs };
 // Skip a node_modules file unless the innermost package holding it is one of the ESM-only ones.
