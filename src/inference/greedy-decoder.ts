@@ -1,5 +1,5 @@
 import type { Tensor } from 'onnxruntime-node';
-import { DecoderSession, KvCache } from './decoder-session';
+import { DecoderSession } from './decoder-session';
 import { float16BitsToFloat32 } from './float16';
 
 export interface GreedyPlan {
@@ -9,6 +9,8 @@ export interface GreedyPlan {
   verdictCue: readonly number[];
   /** First token ids of ` Safe`, ` Controversial`, ` Unsafe`, in that order. */
   verdictTokens: readonly number[];
+  /** Prompt tokens per prefill step; PREFILL_CHUNK_TOKENS unless a test asks otherwise. */
+  prefillChunkTokens?: number;
 }
 
 export interface GreedyResult {
@@ -19,10 +21,16 @@ export interface GreedyResult {
   decodeSeconds: number;
 }
 
-/** Plain greedy decoding of one prompt with a KV cache: prefill once, then one token per step. */
+/**
+ * Exports return logits for every input position (`[batch, seq, vocab]`, 151,936 floats a token), so
+ * the prompt is prefilled in chunks: a long text never needs gigabytes of logits at once.
+ */
+export const PREFILL_CHUNK_TOKENS = 256;
+
+/** Plain greedy decoding of one prompt with a KV cache: prefill in chunks, then one token per step. */
 export async function greedyGenerate(session: DecoderSession, prompt: readonly number[], plan: GreedyPlan): Promise<GreedyResult> {
   const prefillStart = performance.now();
-  let step = await session.forward(singleRow(prompt, 0), session.emptyCache(1));
+  let step = await prefill(session, prompt, plan.prefillChunkTokens ?? PREFILL_CHUNK_TOKENS);
   const prefillSeconds = (performance.now() - prefillStart) / 1000;
 
   const decodeStart = performance.now();
@@ -37,9 +45,18 @@ export async function greedyGenerate(session: DecoderSession, prompt: readonly n
     if (plan.stopIds.has(next)) break;
     tokens.push(next);
     if (tokens.length >= plan.maxNewTokens) break;
-    step = await session.forward(singleRow([next], step.cache.length), step.cache as KvCache);
+    step = await session.forward(singleRow([next], step.cache.length), step.cache);
   }
   return { tokens, verdictLogits, prefillSeconds, decodeSeconds: (performance.now() - decodeStart) / 1000 };
+}
+
+async function prefill(session: DecoderSession, prompt: readonly number[], chunk: number) {
+  let cache = session.emptyCache(1);
+  for (let start = 0; ; start += chunk) {
+    const step = await session.forward(singleRow(prompt.slice(start, start + chunk), start), cache);
+    if (start + chunk >= prompt.length) return step;
+    cache = step.cache;
+  }
 }
 
 function singleRow(tokens: readonly number[], pastLength: number) {
