@@ -1,6 +1,6 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { RISK_CATEGORIES } from '../src/inference/verdict';
-import { createCacheDir, postJson, removeCacheDir, startTestApp, waitUntilReady } from './support/test-app';
+import { createCacheDir, expectModelNotReady, postJson, removeCacheDir, startTestApp, waitUntilReady } from './support/test-app';
 
 jest.setTimeout(120_000);
 
@@ -31,15 +31,7 @@ describe('demo model pipeline (e2e)', () => {
         ['/v1/moderate', { prompt: 'hello' }],
         ['/v1/moderations', { input: 'hello' }],
       ] as const) {
-        const response = await postJson(app, url, body);
-        expect(response.statusCode).toBe(503);
-        expect(response.headers['retry-after']).toBe('10');
-        expect(response.json()).toEqual({
-          statusCode: 503,
-          error: 'Service Unavailable',
-          code: 'MODEL_NOT_READY',
-          message: 'the model is not ready yet; retry later',
-        });
+        expectModelNotReady(await postJson(app, url, body));
       }
     });
 

@@ -1,5 +1,5 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { engineThatFailsToLoad, postJson, startTestApp } from './support/test-app';
+import { engineThatFailsToLoad, expectModelNotReady, postJson, startTestApp } from './support/test-app';
 
 /**
  * A model that fails to load keeps the service up but unready: every moderation call is a 503 with
@@ -22,15 +22,7 @@ describe('model that failed to load (e2e)', () => {
     ['/v1/moderate', { items: [{ prompt: 'hello' }] }],
     ['/v1/moderations', { input: ['hello'] }],
   ])('POST %s -> 503 MODEL_NOT_READY with Retry-After', async (url, body) => {
-    const response = await postJson(app, url, body);
-    expect(response.statusCode).toBe(503);
-    expect(response.headers['retry-after']).toBe('10');
-    expect(response.json()).toEqual({
-      statusCode: 503,
-      error: 'Service Unavailable',
-      code: 'MODEL_NOT_READY',
-      message: 'the model is not ready yet; retry later',
-    });
+    expectModelNotReady(await postJson(app, url, body));
   });
 
   it('still validates first: a client mistake is a 400, not a 503', async () => {

@@ -65,7 +65,7 @@ import {
   VerdictName,
   triggerTokenIds,
 } from './demo-rules';
-import { QWEN3_BOS_TOKEN_ID, QWEN3_EOS_TOKEN_ID, QWEN3_VOCAB_SIZE } from './model-presets';
+import { QWEN3_COMMON } from './model-presets';
 import { Qwen3Config, Qwen3WeightSource } from './qwen3-config';
 import { writeSyntheticModelDirectory } from './model-directory-writer';
 
@@ -76,24 +76,15 @@ export type { TriggerClass } from './demo-rules';
 export const DEMO_MODEL_VERSION = 1;
 
 export const DEMO_MODEL_CONFIG: Qwen3Config = {
-  model_type: 'qwen3',
-  architectures: ['Qwen3ForCausalLM'],
-  vocab_size: QWEN3_VOCAB_SIZE,
+  ...QWEN3_COMMON,
+  architectures: [...QWEN3_COMMON.architectures],
   hidden_size: 64,
   intermediate_size: 32,
   num_hidden_layers: 1,
   num_attention_heads: 8,
   num_key_value_heads: 8,
   head_dim: 128,
-  rope_theta: 1_000_000,
-  rms_norm_eps: 1e-6,
   tie_word_embeddings: false,
-  max_position_embeddings: 40960,
-  hidden_act: 'silu',
-  attention_bias: false,
-  bos_token_id: QWEN3_BOS_TOKEN_ID,
-  eos_token_id: QWEN3_EOS_TOKEN_ID,
-  torch_dtype: 'float32',
 };
 
 // ---------------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ export const MODEL_PRESET_NAMES = ['tiny', 'qwen3guard-gen-0.6b'] as const;
 export type ModelPresetName = (typeof MODEL_PRESET_NAMES)[number];
 
 /** Fields every Qwen3 config here shares; presets differ only in size. */
-const QWEN3_COMMON = {
+export const QWEN3_COMMON = {
   model_type: 'qwen3',
   architectures: ['Qwen3ForCausalLM'],
   vocab_size: QWEN3_VOCAB_SIZE,

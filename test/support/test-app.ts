@@ -77,3 +77,15 @@ export function postJson(app: NestFastifyApplication, url: string, body: unknown
     payload: typeof body === 'string' ? body : JSON.stringify(body),
   });
 }
+
+/** What every moderation endpoint answers while the model is not ready. */
+export function expectModelNotReady(response: Awaited<ReturnType<typeof postJson>>): void {
+  expect(response.statusCode).toBe(503);
+  expect(response.headers['retry-after']).toBe('10');
+  expect(response.json()).toEqual({
+    statusCode: 503,
+    error: 'Service Unavailable',
+    code: 'MODEL_NOT_READY',
+    message: 'the model is not ready yet; retry later',
+  });
+}
