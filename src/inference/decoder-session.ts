@@ -52,6 +52,24 @@ export class DecoderSession {
     return { tensors, length: 0 };
   }
 
+  /**
+   * The cache of a single row repeated for `batch` rows (a batch that starts from the same prefix).
+   * Onnxruntime takes no broadcast past, so this is one copy per row, made once per batch.
+   */
+  tileCache(cache: KvCache, batch: number): KvCache {
+    if (batch === 1) return cache;
+    const tensors: Record<string, ort.Tensor> = {};
+    for (const [name, tensor] of Object.entries(cache.tensors)) {
+      const [rows, heads, length, dim] = tensor.dims;
+      if (rows !== 1) throw new Error(`tileCache expects one row, got ${rows}`);
+      const source = tensor.data as Float32Array | Uint16Array;
+      const tiled = new (source.constructor as Float32ArrayConstructor | Uint16ArrayConstructor)(source.length * batch);
+      for (let row = 0; row < batch; row++) tiled.set(source, row * source.length);
+      tensors[name] = new ort.Tensor(tensor.type as 'float32' | 'float16', tiled, [batch, heads, length, dim]);
+    }
+    return { tensors, length: cache.length };
+  }
+
   async forward(step: ForwardStep, cache: KvCache): Promise<{ logits: ort.Tensor; cache: KvCache }> {
     const { batch, sequenceLength } = step;
     const feeds: Record<string, ort.Tensor> = {

@@ -1,6 +1,5 @@
-import type { Tensor } from 'onnxruntime-node';
-import { DecoderSession } from './decoder-session';
-import { float16BitsToFloat32 } from './float16';
+import { DecoderSession, KvCache } from './decoder-session';
+import { argmaxVocabulary, lastPositionLogits, vocabularySize } from './logits';
 
 export interface GreedyPlan {
   maxNewTokens: number;
@@ -27,21 +26,29 @@ export interface GreedyResult {
  */
 export const PREFILL_CHUNK_TOKENS = 256;
 
-/** Plain greedy decoding of one prompt with a KV cache: prefill in chunks, then one token per step. */
-export async function greedyGenerate(session: DecoderSession, prompt: readonly number[], plan: GreedyPlan): Promise<GreedyResult> {
+/**
+ * Plain greedy decoding of one prompt with a KV cache: prefill in chunks, then one token per step.
+ * `cachedPrefix` holds the keys and values of the prompt's first `cachedPrefix.length` tokens (batch 1).
+ */
+export async function greedyGenerate(
+  session: DecoderSession,
+  prompt: readonly number[],
+  plan: GreedyPlan,
+  cachedPrefix: KvCache = session.emptyCache(1),
+): Promise<GreedyResult> {
   const prefillStart = performance.now();
-  let step = await prefill(session, prompt, plan.prefillChunkTokens ?? PREFILL_CHUNK_TOKENS);
+  let step = await prefill(session, prompt, plan.prefillChunkTokens ?? PREFILL_CHUNK_TOKENS, cachedPrefix);
   const prefillSeconds = (performance.now() - prefillStart) / 1000;
 
   const decodeStart = performance.now();
   const tokens: number[] = [];
   let verdictLogits: number[] | null = null;
   for (;;) {
-    const row = lastRow(step.logits);
+    const row = lastPositionLogits(step.logits);
     if (verdictLogits === null && endsWith(tokens, plan.verdictCue)) {
       verdictLogits = plan.verdictTokens.map((id) => row(id));
     }
-    const next = argmax(row, vocabularySize(step.logits));
+    const next = argmaxVocabulary(row, vocabularySize(step.logits));
     if (plan.stopIds.has(next)) break;
     tokens.push(next);
     if (tokens.length >= plan.maxNewTokens) break;
@@ -50,9 +57,10 @@ export async function greedyGenerate(session: DecoderSession, prompt: readonly n
   return { tokens, verdictLogits, prefillSeconds, decodeSeconds: (performance.now() - decodeStart) / 1000 };
 }
 
-async function prefill(session: DecoderSession, prompt: readonly number[], chunk: number) {
-  let cache = session.emptyCache(1);
-  for (let start = 0; ; start += chunk) {
+/** Runs the prompt's tokens after the cached ones through the model, `chunk` tokens at a time. */
+export async function prefill(session: DecoderSession, prompt: readonly number[], chunk: number, cached: KvCache) {
+  let cache = cached;
+  for (let start = cached.length; ; start += chunk) {
     const step = await session.forward(singleRow(prompt.slice(start, start + chunk), start), cache);
     if (start + chunk >= prompt.length) return step;
     cache = step.cache;
@@ -68,35 +76,6 @@ function singleRow(tokens: readonly number[], pastLength: number) {
     attentionMask: new BigInt64Array(pastLength + sequenceLength).fill(1n),
     positionIds: BigInt64Array.from({ length: sequenceLength }, (_, i) => BigInt(pastLength + i)),
   };
-}
-
-function vocabularySize(logits: Tensor): number {
-  return logits.dims[logits.dims.length - 1];
-}
-
-/** Reader over the logits of the last position of row 0, float16 or float32. */
-function lastRow(logits: Tensor): (id: number) => number {
-  const vocab = vocabularySize(logits);
-  const offset = (logits.dims[1] - 1) * vocab;
-  if (logits.type === 'float16') {
-    const data = logits.data as Uint16Array;
-    return (id) => float16BitsToFloat32(data[offset + id]);
-  }
-  const data = logits.data as Float32Array;
-  return (id) => data[offset + id];
-}
-
-function argmax(row: (id: number) => number, size: number): number {
-  let best = 0;
-  let bestValue = -Infinity;
-  for (let id = 0; id < size; id++) {
-    const value = row(id);
-    if (value > bestValue) {
-      bestValue = value;
-      best = id;
-    }
-  }
-  return best;
 }
 
 function endsWith(tokens: readonly number[], suffix: readonly number[]): boolean {

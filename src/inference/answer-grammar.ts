@@ -1,0 +1,123 @@
+import { PromptEncoder } from './prompt-encoder';
+import { ModerationMode, RISK_CATEGORIES, RiskCategory, SAFETY_LEVELS, SafetyLevel } from './verdict';
+
+/** A category name as the model writes it after `Categories:` or `, `: with its leading space. */
+type CategoryName = RiskCategory | 'None';
+
+interface TrieNode {
+  children: Map<number, TrieNode>;
+  /** Set where a whole category name ends. */
+  category?: CategoryName;
+}
+
+/**
+ * The token-level shape of a Qwen3Guard-Gen answer, built from the model's own tokenizer:
+ *   `Safety: <level>\nCategories: <name>[, <name>]*` [`\nRefusal: <Yes|No>`] `<|im_end|>`.
+ * Verdict-constrained decoding walks it: fixed pieces are prefilled, never decoded one by one, and only
+ * real choices (the level, each category, the separator, Yes/No) read the model's logits, restricted to
+ * the tokens the format allows there.
+ */
+export class AnswerGrammar {
+  readonly verdictCue: number[];
+  readonly levelTokens: Record<SafetyLevel, number[]>;
+  readonly categoriesCue: number[];
+  readonly separator: number;
+  readonly refusalCue: number[];
+  readonly refusalTokens: { yes: number; no: number };
+  readonly end: number;
+  readonly noneTokens: number[];
+  private readonly tries: Record<ModerationMode, TrieNode>;
+  private readonly categoryLengths = new Map<CategoryName, number>();
+
+  constructor(encoder: PromptEncoder) {
+    const single = (text: string) => {
+      const ids = encoder.tokenize(text);
+      if (ids.length !== 1) throw new Error(`expected ${JSON.stringify(text)} to be one token, got ${ids.length}`);
+      return ids[0];
+    };
+    this.verdictCue = encoder.tokenize('Safety:');
+    this.levelTokens = { safe: encoder.tokenize(' Safe'), controversial: encoder.tokenize(' Controversial'), unsafe: encoder.tokenize(' Unsafe') };
+    this.categoriesCue = encoder.tokenize('\nCategories:');
+    this.separator = single(',');
+    this.refusalCue = encoder.tokenize('\nRefusal:');
+    this.refusalTokens = { yes: single(' Yes'), no: single(' No') };
+    this.end = single('<|im_end|>');
+    this.noneTokens = encoder.tokenize(' None');
+    // Jailbreak is a prompt-moderation category only.
+    const names = (mode: ModerationMode): CategoryName[] => [
+      ...RISK_CATEGORIES.filter((name) => mode === 'prompt' || name !== 'Jailbreak'),
+      'None',
+    ];
+    for (const name of names('prompt')) this.categoryLengths.set(name, encoder.tokenize(` ${name}`).length);
+    this.tries = {
+      prompt: buildTrie(names('prompt').map((name) => [name, encoder.tokenize(` ${name}`)])),
+      response: buildTrie(names('response').map((name) => [name, encoder.tokenize(` ${name}`)])),
+    };
+  }
+
+  /** First token of each level, in SAFETY_LEVELS order: the verdict choice reads these logits. */
+  get levelChoices(): number[] {
+    return SAFETY_LEVELS.map((level) => this.levelTokens[level][0]);
+  }
+
+  /**
+   * How many tokens plain greedy decoding writes for this answer (the stop token excluded): the same
+   * count whichever path produced the verdict.
+   */
+  answerLength(mode: ModerationMode, level: SafetyLevel, categories: readonly RiskCategory[], refusal: boolean | null): number {
+    const names = categories.length > 0 ? categories : ['None' as const];
+    const categoryTokens = names.reduce((sum, name) => sum + this.categoryLengths.get(name)!, 0) + names.length - 1;
+    const refusalTokens = mode === 'response' && refusal !== null ? this.refusalCue.length + 1 : 0;
+    return this.verdictCue.length + this.levelTokens[level].length + this.categoriesCue.length + categoryTokens + refusalTokens;
+  }
+
+  categoryRoot(mode: ModerationMode): CategoryCursor {
+    return new CategoryCursor(this.tries[mode]);
+  }
+
+  /** Where a finished Categories line goes next: the refusal line, or the end of the answer. */
+  categoriesEnd(mode: ModerationMode): number {
+    return mode === 'response' ? this.refusalCue[0] : this.end;
+  }
+}
+
+/** A position inside the category trie: which tokens may come next, and what a token leads to. */
+export class CategoryCursor {
+  constructor(private readonly node: TrieNode) {}
+
+  get allowed(): number[] {
+    return [...this.node.children.keys()];
+  }
+
+  get completed(): CategoryName | undefined {
+    return this.node.category;
+  }
+
+  /** The only possible next token when there is no choice to make here, else undefined. */
+  get forced(): number | undefined {
+    return this.node.category === undefined && this.node.children.size === 1 ? [...this.node.children.keys()][0] : undefined;
+  }
+
+  next(token: number): CategoryCursor {
+    const child = this.node.children.get(token);
+    if (!child) throw new Error(`token ${token} is not allowed here`);
+    return new CategoryCursor(child);
+  }
+}
+
+function buildTrie(entries: Array<[CategoryName, number[]]>): TrieNode {
+  const root: TrieNode = { children: new Map() };
+  for (const [name, tokens] of entries) {
+    let node = root;
+    for (const token of tokens) {
+      let child = node.children.get(token);
+      if (!child) {
+        child = { children: new Map() };
+        node.children.set(token, child);
+      }
+      node = child;
+    }
+    node.category = name;
+  }
+  return root;
+}

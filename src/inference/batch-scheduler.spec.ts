@@ -1,0 +1,84 @@
+import { BatchScheduler, BatchingOptions } from './batch-scheduler';
+
+interface Item {
+  key: string;
+  value: number;
+}
+
+function scheduler(options: Partial<BatchingOptions> = {}, run?: (items: Item[]) => Promise<number[]>) {
+  const batches: Item[][] = [];
+  const depths: number[] = [];
+  const waits: number[] = [];
+  const instance = new BatchScheduler<Item, number>(
+    { maxBatch: 4, maxWaitMs: 5, maxQueue: 10, ...options },
+    (item) => item.key,
+    run ??
+      (async (items) => {
+        batches.push(items);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        return items.map((item) => item.value * 2);
+      }),
+    { queueDepth: (depth) => depths.push(depth), queueWait: (seconds) => waits.push(seconds) },
+    () => new Error('queue full'),
+  );
+  return { instance, batches, depths, waits };
+}
+
+const item = (value: number, key = 'prompt'): Item => ({ key, value });
+
+describe('BatchScheduler', () => {
+  it('coalesces concurrent submissions into one batch and returns results in order', async () => {
+    const { instance, batches } = scheduler();
+    const [a, b] = await Promise.all([instance.submit([item(1), item(2)]), instance.submit([item(3)])]);
+    expect(a).toEqual([2, 4]);
+    expect(b).toEqual([6]);
+    expect(batches.map((batch) => batch.map((i) => i.value))).toEqual([[1, 2, 3]]);
+  });
+
+  it('never exceeds maxBatch', async () => {
+    const { instance, batches } = scheduler({ maxBatch: 2 });
+    await instance.submit([1, 2, 3, 4, 5].map((v) => item(v)));
+    expect(batches.map((batch) => batch.length)).toEqual([2, 2, 1]);
+  });
+
+  it('keeps one key per batch, starting from the oldest waiting item', async () => {
+    const { instance, batches } = scheduler();
+    await Promise.all([instance.submit([item(1, 'prompt'), item(2, 'response'), item(3, 'prompt')])]);
+    expect(batches.map((batch) => batch.map((i) => i.key))).toEqual([['prompt', 'prompt'], ['response']]);
+  });
+
+  it('rejects at once when the queue is full, and accepts again once it drains', async () => {
+    const { instance } = scheduler({ maxQueue: 3 });
+    const accepted = instance.submit([item(1), item(2), item(3)]);
+    await expect(instance.submit([item(4)])).rejects.toThrow('queue full');
+    await accepted;
+    await expect(instance.submit([item(5)])).resolves.toEqual([10]);
+  });
+
+  it('fails every item of a failed batch and keeps serving the next ones', async () => {
+    let calls = 0;
+    const { instance } = scheduler({}, async (items) => {
+      calls += 1;
+      if (calls === 1) throw new Error('boom');
+      return items.map((i) => i.value);
+    });
+    await expect(instance.submit([item(1)])).rejects.toThrow('boom');
+    await expect(instance.submit([item(7)])).resolves.toEqual([7]);
+  });
+
+  it('reports queue depth and each item’s wait', async () => {
+    const { instance, depths, waits } = scheduler();
+    await instance.submit([item(1), item(2)]);
+    expect(depths[0]).toBe(2);
+    expect(depths[depths.length - 1]).toBe(0);
+    expect(waits).toHaveLength(2);
+    waits.forEach((seconds) => expect(seconds).toBeGreaterThanOrEqual(0));
+  });
+
+  it('drains everything accepted', async () => {
+    const { instance, batches } = scheduler({ maxBatch: 1 });
+    void instance.submit([item(1), item(2)]);
+    await instance.drain();
+    expect(batches).toHaveLength(2);
+  });
+});

@@ -1,0 +1,105 @@
+/** How the scheduler forms batches. */
+export interface BatchingOptions {
+  /** Most items in one batch. */
+  maxBatch: number;
+  /** How long the first item of a batch waits for company once the session is free. */
+  maxWaitMs: number;
+  /** Most items waiting; beyond it `submit` rejects at once (the caller answers 503 + Retry-After). */
+  maxQueue: number;
+}
+
+interface Pending<T, R> {
+  item: T;
+  enqueuedAt: number;
+  resolve: (result: R) => void;
+  reject: (error: unknown) => void;
+}
+
+export interface BatchEvents {
+  queueDepth(depth: number): void;
+  queueWait(seconds: number): void;
+}
+
+/**
+ * Dynamic batching over one session: items from concurrent callers coalesce into batches of up to
+ * `maxBatch`, formed after at most `maxWaitMs`, and run one batch at a time. Items of one batch share a
+ * key (the moderation mode, which decides the cached prefix), taken from the oldest waiting item so no
+ * item is starved. A full queue rejects new work at once instead of letting latency grow without bound.
+ */
+export class BatchScheduler<T, R> {
+  private readonly waiting: Array<Pending<T, R>> = [];
+  private running = false;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly options: BatchingOptions,
+    private readonly keyOf: (item: T) => string,
+    private readonly runBatch: (items: T[]) => Promise<R[]>,
+    private readonly events: BatchEvents,
+    private readonly queueFull: () => Error,
+  ) {}
+
+  get depth(): number {
+    return this.waiting.length;
+  }
+
+  /** Results in the order of `items`; rejects as a whole if any of them fails. */
+  submit(items: T[]): Promise<R[]> {
+    if (this.waiting.length + items.length > this.options.maxQueue) return Promise.reject(this.queueFull());
+    const enqueuedAt = performance.now();
+    const results = items.map(
+      (item) => new Promise<R>((resolve, reject) => this.waiting.push({ item, enqueuedAt, resolve, reject })),
+    );
+    this.events.queueDepth(this.waiting.length);
+    this.schedule();
+    return Promise.all(results);
+  }
+
+  /** Resolves once everything accepted so far has run. */
+  async drain(): Promise<void> {
+    while (this.running || this.waiting.length > 0) await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+
+  private schedule(): void {
+    if (this.running || this.waiting.length === 0) return;
+    if (this.waiting.length >= this.options.maxBatch || this.options.maxWaitMs <= 0) {
+      this.startNext();
+    } else if (!this.timer) {
+      this.timer = setTimeout(() => this.startNext(), this.options.maxWaitMs);
+    }
+  }
+
+  private startNext(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (this.running || this.waiting.length === 0) return;
+    const batch = this.takeBatch();
+    this.running = true;
+    void this.run(batch).finally(() => {
+      this.running = false;
+      this.schedule();
+    });
+  }
+
+  private takeBatch(): Array<Pending<T, R>> {
+    const key = this.keyOf(this.waiting[0].item);
+    const batch: Array<Pending<T, R>> = [];
+    for (let i = 0; i < this.waiting.length && batch.length < this.options.maxBatch; ) {
+      if (this.keyOf(this.waiting[i].item) === key) batch.push(...this.waiting.splice(i, 1));
+      else i++;
+    }
+    const now = performance.now();
+    for (const pending of batch) this.events.queueWait((now - pending.enqueuedAt) / 1000);
+    this.events.queueDepth(this.waiting.length);
+    return batch;
+  }
+
+  private async run(batch: Array<Pending<T, R>>): Promise<void> {
+    try {
+      const results = await this.runBatch(batch.map((pending) => pending.item));
+      batch.forEach((pending, i) => pending.resolve(results[i]));
+    } catch (error) {
+      for (const pending of batch) pending.reject(error);
+    }
+  }
+}

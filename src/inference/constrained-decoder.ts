@@ -1,0 +1,209 @@
+import type { Tensor } from 'onnxruntime-node';
+import { AnswerGrammar, CategoryCursor } from './answer-grammar';
+import { DecoderSession, ForwardStep, KvCache } from './decoder-session';
+import { PREFILL_CHUNK_TOKENS } from './greedy-decoder';
+import { argmaxAmong, lastPositionLogits, LogitsRow } from './logits';
+import { ModerationMode, RiskCategory, SAFETY_LEVELS, SafetyLevel } from './verdict';
+
+export interface ConstrainedRequest {
+  mode: ModerationMode;
+  prompt: readonly number[];
+}
+
+export interface ConstrainedAnswer {
+  safetyLevel: SafetyLevel;
+  /** Logits of the three levels' first tokens, in SAFETY_LEVELS order. */
+  levelLogits: number[];
+  categories: RiskCategory[];
+  refusal: boolean | null;
+  /** Tokens of the complete answer (forced and chosen), as plain greedy decoding would have written them. */
+  answerTokens: number;
+  /** Prompt tokens whose keys and values came from the cache. */
+  cachedTokens: number;
+}
+
+export interface ConstrainedBatchResult {
+  answers: ConstrainedAnswer[];
+  prefillSeconds: number;
+  decodeSeconds: number;
+  /** Forward passes after the prefill. */
+  decodeSteps: number;
+}
+
+type Phase = 'level' | 'category' | 'refusal' | 'done';
+
+/** One row of the batch as it walks the answer grammar. */
+class RowState {
+  phase: Phase = 'level';
+  pending: number[];
+  /** 1 for a real token, 0 for padding, for every position in the KV cache. */
+  readonly mask: number[];
+  position: number;
+  cursor: CategoryCursor | null = null;
+  level: SafetyLevel = 'safe';
+  levelLogits: number[] = [];
+  readonly categories: RiskCategory[] = [];
+  refusal: boolean | null = null;
+
+  constructor(
+    readonly mode: ModerationMode,
+    suffix: number[],
+    cachedLength: number,
+  ) {
+    this.pending = suffix;
+    this.mask = new Array<number>(cachedLength).fill(1);
+    this.position = cachedLength;
+  }
+
+  finish(): void {
+    this.phase = 'done';
+    this.pending = [];
+  }
+}
+
+/**
+ * Verdict-constrained decoding, batched. The prompt's prefill carries the forced `Safety:` tokens, so
+ * the first forward pass already yields the level distribution; after that only real choices are read
+ * from the model (categories, separators, Yes/No), restricted to what the answer format allows, and every
+ * fixed piece between them is prefilled in the same pass as the choice before it. A Safe prompt verdict
+ * needs no pass beyond the prefill. Rows are left-padded to a common length each pass; finished rows ride
+ * along as padding until every row is done.
+ */
+export class ConstrainedDecoder {
+  constructor(
+    private readonly session: DecoderSession,
+    private readonly grammar: AnswerGrammar,
+    private readonly prefillChunk = PREFILL_CHUNK_TOKENS,
+  ) {}
+
+  /** All requests share `start`: the cache of their common first `start.length` prompt tokens (batch rows). */
+  async run(requests: readonly ConstrainedRequest[], start: KvCache): Promise<ConstrainedBatchResult> {
+    const rows = requests.map(
+      (request) => new RowState(request.mode, [...request.prompt.slice(start.length), ...this.grammar.verdictCue], start.length),
+    );
+
+    const prefillStart = performance.now();
+    let step = await this.forwardPending(rows, start, this.prefillChunk);
+    const prefillSeconds = (performance.now() - prefillStart) / 1000;
+
+    const decodeStart = performance.now();
+    let decodeSteps = 0;
+    rows.forEach((row, i) => this.advance(row, lastPositionLogits(step.logits, i)));
+    while (rows.some((row) => row.phase !== 'done')) {
+      step = await this.forwardPending(rows, step.cache, Number.MAX_SAFE_INTEGER);
+      decodeSteps += 1;
+      rows.forEach((row, i) => {
+        if (row.phase !== 'done') this.advance(row, lastPositionLogits(step.logits, i));
+      });
+    }
+    return {
+      answers: rows.map((row) => ({
+        safetyLevel: row.level,
+        levelLogits: row.levelLogits,
+        categories: row.categories,
+        refusal: row.refusal,
+        answerTokens: this.grammar.answerLength(row.mode, row.level, row.categories, row.refusal),
+        cachedTokens: start.length,
+      })),
+      prefillSeconds,
+      decodeSeconds: (performance.now() - decodeStart) / 1000,
+      decodeSteps,
+    };
+  }
+
+  /** Chooses the row's next token from `logits` and queues the tokens the answer continues with. */
+  private advance(row: RowState, logits: LogitsRow): void {
+    const grammar = this.grammar;
+    switch (row.phase) {
+      case 'level': {
+        row.levelLogits = grammar.levelChoices.map((id) => logits(id));
+        const chosen = argmaxAmong(logits, grammar.levelChoices);
+        row.level = SAFETY_LEVELS[grammar.levelChoices.indexOf(chosen)];
+        if (row.level === 'safe') return this.finishSafe(row);
+        row.phase = 'category';
+        return this.enterCategory(row, grammar.categoryRoot(row.mode), [...grammar.levelTokens[row.level], ...grammar.categoriesCue]);
+      }
+      case 'category':
+        return this.chooseCategoryToken(row, logits);
+      case 'refusal': {
+        const { yes, no } = grammar.refusalTokens;
+        row.refusal = argmaxAmong(logits, [yes, no]) === yes;
+        return row.finish();
+      }
+      default:
+        return row.finish();
+    }
+  }
+
+  /** `Categories: None` needs no model pass; a reply still gets its refusal line read. */
+  private finishSafe(row: RowState): void {
+    const grammar = this.grammar;
+    if (row.mode === 'prompt') return row.finish();
+    row.pending = [...grammar.levelTokens.safe, ...grammar.categoriesCue, ...grammar.noneTokens, ...grammar.refusalCue];
+    row.phase = 'refusal';
+  }
+
+  private chooseCategoryToken(row: RowState, logits: LogitsRow): void {
+    const cursor = row.cursor!;
+    const completed = cursor.completed;
+    const closing = completed ? [this.grammar.separator, this.grammar.categoriesEnd(row.mode)] : [];
+    const chosen = argmaxAmong(logits, [...cursor.allowed, ...closing]);
+    if (!closing.includes(chosen)) return this.enterCategory(row, cursor.next(chosen), [chosen]);
+    if (completed !== 'None') row.categories.push(completed as RiskCategory);
+    if (chosen === this.grammar.separator) return this.enterCategory(row, this.grammar.categoryRoot(row.mode), [chosen]);
+    if (row.mode === 'prompt') return row.finish();
+    row.pending = [...this.grammar.refusalCue];
+    row.phase = 'refusal';
+  }
+
+  /**
+   * Queues `tokens` (what was just chosen, and the fixed text after it), moves to `cursor`, and follows
+   * every token the category vocabulary leaves no choice about, so they ride in the same pass.
+   */
+  private enterCategory(row: RowState, cursor: CategoryCursor, tokens: number[]): void {
+    let current = cursor;
+    for (let forced = current.forced; forced !== undefined; forced = current.forced) {
+      tokens.push(forced);
+      current = current.next(forced);
+    }
+    row.cursor = current;
+    row.pending = tokens;
+  }
+
+  /** One forward pass over every row's pending tokens, left-padded to a common length, in chunks. */
+  private async forwardPending(rows: RowState[], cache: KvCache, chunk: number): Promise<{ logits: Tensor; cache: KvCache }> {
+    const width = Math.max(...rows.map((row) => row.pending.length));
+    let current = cache;
+    let result: { logits: Tensor; cache: KvCache } | null = null;
+    for (let offset = 0; offset < width; offset += chunk) {
+      const columns = Math.min(chunk, width - offset);
+      result = await this.session.forward(this.buildStep(rows, width, offset, columns), current);
+      current = result.cache;
+    }
+    rows.forEach((row) => (row.pending = []));
+    return result!;
+  }
+
+  /** Columns [offset, offset + columns) of the left-padded `width`-token block every row feeds. */
+  private buildStep(rows: RowState[], width: number, offset: number, columns: number): ForwardStep {
+    const batch = rows.length;
+    const past = rows[0].mask.length;
+    const inputIds = new BigInt64Array(batch * columns);
+    const positionIds = new BigInt64Array(batch * columns);
+    rows.forEach((row, r) => {
+      const padding = width - row.pending.length;
+      for (let c = 0; c < columns; c++) {
+        const column = offset + c;
+        const real = column >= padding;
+        inputIds[r * columns + c] = real ? BigInt(row.pending[column - padding]) : 0n;
+        positionIds[r * columns + c] = BigInt(row.position);
+        row.mask.push(real ? 1 : 0);
+        if (real) row.position += 1;
+      }
+    });
+    const total = past + columns;
+    const attentionMask = new BigInt64Array(batch * total);
+    rows.forEach((row, r) => row.mask.forEach((bit, i) => (attentionMask[r * total + i] = BigInt(bit))));
+    return { batch, sequenceLength: columns, inputIds, attentionMask, positionIds };
+  }
+}

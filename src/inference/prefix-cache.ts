@@ -1,0 +1,76 @@
+import { DecoderSession, KvCache } from './decoder-session';
+import { PREFILL_CHUNK_TOKENS, prefill } from './greedy-decoder';
+import { PromptEncoder } from './prompt-encoder';
+import { ChatMessage, ModerationMode } from './verdict';
+
+/** Two conversations per mode that differ in every message: what they share is the template's own text. */
+const PROBES: Record<ModerationMode, [ChatMessage[], ChatMessage[]]> = {
+  prompt: [[{ role: 'user', content: 'a' }], [{ role: 'user', content: 'z q' }]],
+  response: [
+    [
+      { role: 'user', content: 'a' },
+      { role: 'assistant', content: 'b' },
+    ],
+    [
+      { role: 'user', content: 'z q' },
+      { role: 'assistant', content: 'y w' },
+    ],
+  ],
+};
+
+interface CachedPrefix {
+  tokens: number[];
+  cache: KvCache;
+}
+
+/**
+ * The keys and values of the fixed text a Qwen3Guard-Gen template puts before the conversation (the
+ * task, policy and category blocks), computed once per mode at load. The prefix is found, not written
+ * down: the template is rendered around two different conversations and their common token prefix is
+ * what every request of that mode starts with. A request whose tokens do not start with it (a template
+ * that puts something variable first, a merge across the boundary) simply misses.
+ */
+export class PrefixCache {
+  private tiled: { mode: ModerationMode; batch: number; cache: KvCache } | null = null;
+
+  private constructor(
+    private readonly session: DecoderSession,
+    private readonly prefixes: Record<ModerationMode, CachedPrefix>,
+  ) {}
+
+  static async build(session: DecoderSession, encoder: PromptEncoder): Promise<PrefixCache> {
+    const prefixes = {} as Record<ModerationMode, CachedPrefix>;
+    for (const mode of ['prompt', 'response'] as const) {
+      const [first, second] = PROBES[mode].map((messages) => encoder.encode(messages));
+      const tokens = commonPrefix(first, second);
+      const step = tokens.length > 0 ? await prefill(session, tokens, PREFILL_CHUNK_TOKENS, session.emptyCache(1)) : null;
+      prefixes[mode] = { tokens, cache: step?.cache ?? session.emptyCache(1) };
+    }
+    return new PrefixCache(session, prefixes);
+  }
+
+  prefixLength(mode: ModerationMode): number {
+    return this.prefixes[mode].tokens.length;
+  }
+
+  /** Whether `prompt` starts with the mode's cached prefix and has tokens beyond it. */
+  covers(mode: ModerationMode, prompt: readonly number[]): boolean {
+    const { tokens } = this.prefixes[mode];
+    return tokens.length > 0 && prompt.length > tokens.length && tokens.every((id, i) => prompt[i] === id);
+  }
+
+  /** The prefix cache for `batch` rows; the last tiled copy is kept, as batches tend to repeat sizes. */
+  cacheFor(mode: ModerationMode, batch: number): KvCache {
+    if (batch === 1) return this.prefixes[mode].cache;
+    if (this.tiled?.mode !== mode || this.tiled.batch !== batch) {
+      this.tiled = { mode, batch, cache: this.session.tileCache(this.prefixes[mode].cache, batch) };
+    }
+    return this.tiled.cache;
+  }
+}
+
+function commonPrefix(a: readonly number[], b: readonly number[]): number[] {
+  let length = 0;
+  while (length < a.length && length < b.length && a[length] === b[length]) length++;
+  return a.slice(0, length);
+}
