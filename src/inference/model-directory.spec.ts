@@ -56,6 +56,50 @@ describe('readModelDirectory', () => {
     expect(readModelDirectory(root, 'fp32').generationConfig?.eos_token_id).toEqual([151645, 151643]);
   });
 
+  describe('an onnxruntime-genai folder (genai_config.json, no config.json)', () => {
+    const genaiConfig = {
+      model: {
+        context_length: 40960,
+        eos_token_id: 151645,
+        decoder: { head_size: 128, hidden_size: 1024, num_attention_heads: 16, num_hidden_layers: 28, num_key_value_heads: 8 },
+        type: 'qwen3',
+      },
+    };
+    beforeEach(() => {
+      rmSync(join(root, 'config.json'));
+      touch('model.onnx');
+    });
+
+    it('reads the decoder numbers from genai_config.json in config.json field names', () => {
+      touch('genai_config.json', JSON.stringify(genaiConfig));
+      expect(readModelDirectory(root, 'fp32').config).toEqual({
+        num_hidden_layers: 28,
+        num_key_value_heads: 8,
+        num_attention_heads: 16,
+        hidden_size: 1024,
+        head_dim: 128,
+        max_position_embeddings: 40960,
+        eos_token_id: 151645,
+      });
+    });
+
+    it('prefers config.json when both are there', () => {
+      touch('genai_config.json', JSON.stringify(genaiConfig));
+      touch('config.json', JSON.stringify({ num_hidden_layers: 2 }));
+      expect(readModelDirectory(root, 'fp32').config).toEqual({ num_hidden_layers: 2 });
+    });
+
+    it('rejects a genai_config.json without the decoder numbers, naming the field', () => {
+      touch('genai_config.json', JSON.stringify({ model: { decoder: { hidden_size: 16 } } }));
+      expect(code(() => readModelDirectory(root, 'fp32'))).toBe(EngineErrorCode.ModelInvalid);
+      expect(() => readModelDirectory(root, 'fp32')).toThrow(/model\.decoder\.num_hidden_layers/);
+    });
+
+    it('names config.json when neither file is there', () => {
+      expect(() => readModelDirectory(root, 'fp32')).toThrow(/config\.json/);
+    });
+  });
+
   it.each([
     ['a missing directory', () => readModelDirectory('/nonexistent/model', 'fp32')],
     ['no ONNX file', () => readModelDirectory(root, 'fp32')],

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { EngineError, EngineErrorCode } from './engine-error';
+import { GENAI_CONFIG_FILE, decoderConfigFromGenai } from './genai-config';
 import { ModelDtype } from './onnx-engine-options';
 
 /** The parts of a Hugging Face `config.json` the engine reads. */
@@ -49,7 +50,7 @@ export function readModelDirectory(directory: string, dtype: ModelDtype): ModelD
     name: basename(root),
     onnxPath,
     dtypeFromFileName,
-    config: readJson(root, 'config.json') as DecoderConfig,
+    config: readDecoderConfig(root),
     generationConfig: existsSync(join(root, 'generation_config.json'))
       ? (readJson(root, 'generation_config.json') as ModelDirectory['generationConfig'])
       : null,
@@ -84,6 +85,17 @@ function findChatTemplate(root: string, tokenizerConfig: Record<string, unknown>
     if (typeof named?.template === 'string') return named.template;
   }
   throw invalid(`${root} has no chat template (chat_template.jinja or tokenizer_config.json's chat_template)`);
+}
+
+/**
+ * config.json, as Hugging Face and optimum folders have it; else onnxruntime-genai's genai_config.json, the
+ * only configuration its model builder writes.
+ */
+function readDecoderConfig(root: string): DecoderConfig {
+  if (existsSync(join(root, 'config.json')) || !existsSync(join(root, GENAI_CONFIG_FILE))) {
+    return readJson(root, 'config.json') as DecoderConfig;
+  }
+  return decoderConfigFromGenai(readJson(root, GENAI_CONFIG_FILE), join(root, GENAI_CONFIG_FILE));
 }
 
 function readJson(root: string, file: string): object {
