@@ -7,6 +7,7 @@ import { createAppLogger } from './common/app-logger';
 import { REQUEST_ID_HEADER, requestIdFor } from './common/request-id';
 import { AppConfig } from './config/app-config';
 import { EnvSource, loadAppConfig } from './config/load-app-config';
+import { installRequestMetrics } from './metrics/metrics.module';
 
 /**
  * Builds the application exactly as the binary runs it; e2e tests call the same functions. Nothing
@@ -43,9 +44,11 @@ export function createFastifyAdapter(config: AppConfig): FastifyAdapter {
   });
 }
 
-/** Everything applied to a created application before it starts: body parsing, request ids, docs. */
+/** Everything applied to a created application before it starts: body parsing, request ids, metrics hooks, docs. */
 export function configureApp(app: NestFastifyApplication, config: AppConfig): void {
   const fastify = app.getHttpAdapter().getInstance();
+  // First, so that every request is measured, whatever the later hooks and handlers do with it.
+  installRequestMetrics(app, config);
   // JSON is the only body format: Fastify's text/plain parser would hand validation a bare string.
   fastify.removeContentTypeParser('text/plain');
   fastify.addHook('onRequest', async (request, reply) => {

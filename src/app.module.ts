@@ -3,18 +3,19 @@ import { CommonModule } from './common/common.module';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { HealthModule } from './health/health.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { ModerationModule } from './moderation/moderation.module';
 
 /**
- * The application, built around an already validated configuration. A feature with a listener of its
- * own (the metrics endpoint on METRICS_PORT) joins as one more import reading AppConfig.
+ * The application, built around an already validated configuration. MetricsModule comes first: it is
+ * global, and the engine provider in ModerationModule injects its engine observer.
  */
 @Module({})
 export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), CommonModule, ModerationModule, HealthModule],
+      imports: [ConfigModule.forRoot(config), MetricsModule.forRoot(config), CommonModule, ModerationModule, HealthModule],
     };
   }
 }

@@ -12,6 +12,13 @@ export const LOG_LEVELS: readonly LogLevel[] = ['verbose', 'debug', 'log', 'warn
 
 export const PROVIDER_PREFERENCES: readonly ProviderPreference[] = ['cpu', 'cuda', 'auto'];
 
+/**
+ * Where /metrics is served: `separate` on its own listener at METRICS_PORT (the API port does not serve it),
+ * `same-port` on the API port (METRICS_PORT unused), `off` nowhere (nothing is measured either).
+ */
+export const METRICS_MODES = ['separate', 'same-port', 'off'] as const;
+export type MetricsMode = (typeof METRICS_MODES)[number];
+
 const MIB = 1024 * 1024;
 
 /**
@@ -34,12 +41,16 @@ export class AppConfig {
   @Transform(toInteger)
   readonly PORT: number = 8080;
 
-  /** Reserved for the metrics listener; validated now so a bad value fails early. */
+  /** The metrics listener's port with METRICS_MODE=separate (`0` = any free port); on HOST like the API. */
   @Min(0)
   @Max(65535)
   @IsInt()
   @Transform(toInteger)
   readonly METRICS_PORT: number = 8000;
+
+  @IsIn(METRICS_MODES)
+  @Transform(toTrimmed)
+  readonly METRICS_MODE: MetricsMode = 'separate';
 
   @IsIn(NODE_ENVS)
   @Transform(toTrimmed)

@@ -28,6 +28,7 @@ describe('loadAppConfig', () => {
       HOST: '0.0.0.0',
       PORT: 8080,
       METRICS_PORT: 8000,
+      METRICS_MODE: 'separate',
       NODE_ENV: 'development',
       LOG_LEVEL: 'log',
       QWEN3GUARD_DTYPE: 'fp32',
@@ -54,6 +55,7 @@ describe('loadAppConfig', () => {
       HOST: '127.0.0.1',
       PORT: '9090',
       METRICS_PORT: '9100',
+      METRICS_MODE: 'same-port',
       NODE_ENV: 'production',
       LOG_LEVEL: 'debug',
       QWEN3GUARD_MODEL_DIR: modelDir,
@@ -72,6 +74,7 @@ describe('loadAppConfig', () => {
       HOST: '127.0.0.1',
       PORT: 9090,
       METRICS_PORT: 9100,
+      METRICS_MODE: 'same-port',
       NODE_ENV: 'production',
       LOG_LEVEL: 'debug',
       QWEN3GUARD_MODEL_DIR: modelDir,
@@ -102,6 +105,7 @@ describe('loadAppConfig', () => {
     ['PORT', '65536', 'PORT must not be greater than 65535'],
     ['PORT', '0x1F90', 'PORT must be an integer number'],
     ['METRICS_PORT', '-1', 'METRICS_PORT must not be less than 0'],
+    ['METRICS_MODE', 'both', 'METRICS_MODE must be one of the following values: separate, same-port, off'],
     ['NODE_ENV', 'staging', 'NODE_ENV must be one of the following values'],
     ['LOG_LEVEL', 'loud', 'LOG_LEVEL must be one of the following values'],
     ['QWEN3GUARD_DTYPE', 'bf16', 'QWEN3GUARD_DTYPE must be one of the following values'],
@@ -135,7 +139,16 @@ describe('loadAppConfig', () => {
   });
 
   it('refuses the same port for the API and the metrics listener', () => {
-    expect(problemsFor({ PORT: '8000' })).toEqual(['METRICS_PORT must differ from PORT']);
+    expect(problemsFor({ PORT: '8000' })).toEqual([
+      'METRICS_PORT must differ from PORT (or set METRICS_MODE=same-port to serve /metrics on the API port)',
+    ]);
+    expect(problemsFor({ PORT: '9000', METRICS_PORT: '9000', METRICS_MODE: 'separate' })).toHaveLength(1);
+  });
+
+  it('ignores METRICS_PORT unless the metrics listener is separate', () => {
+    expect(loadAppConfig({ PORT: '8000', METRICS_MODE: 'same-port' })).toMatchObject({ PORT: 8000, METRICS_MODE: 'same-port' });
+    expect(loadAppConfig({ PORT: '8000', METRICS_MODE: 'off' })).toMatchObject({ PORT: 8000, METRICS_MODE: 'off' });
+    expect(loadAppConfig({ PORT: '0', METRICS_PORT: '0' })).toMatchObject({ PORT: 0, METRICS_PORT: 0 });
   });
 
   it('builds a message that names the variables', () => {

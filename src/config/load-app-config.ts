@@ -56,8 +56,8 @@ function crossFieldProblems(config: AppConfig): string[] {
   if (config.QWEN3GUARD_MODEL_DIR !== undefined && !isDirectory(config.QWEN3GUARD_MODEL_DIR)) {
     problems.push(`QWEN3GUARD_MODEL_DIR must name an existing directory (${config.QWEN3GUARD_MODEL_DIR} is not one)`);
   }
-  if (config.PORT !== 0 && config.PORT === config.METRICS_PORT) {
-    problems.push('METRICS_PORT must differ from PORT');
+  if (config.METRICS_MODE === 'separate' && config.PORT !== 0 && config.PORT === config.METRICS_PORT) {
+    problems.push('METRICS_PORT must differ from PORT (or set METRICS_MODE=same-port to serve /metrics on the API port)');
   }
   return problems;
 }

@@ -7,9 +7,11 @@ import { writeSyntheticModelDirectory } from '../synthetic-model/model-directory
 import { getModelPreset } from '../synthetic-model/model-presets';
 import { createSeededWeights } from '../synthetic-model/seeded-weights';
 import { EngineError, EngineErrorCode } from './engine-error';
+import { BatchReport, EngineObserver } from './engine-observer';
+import { ModelInfo } from './moderation-engine';
 import { OnnxModerationEngine } from './onnx-moderation-engine';
 import { OnnxEngineOptions } from './onnx-engine-options';
-import { ModerationInput } from './verdict';
+import { ModerationInput, RiskCategory, SafetyLevel } from './verdict';
 
 jest.setTimeout(120_000);
 
@@ -29,6 +31,42 @@ const CASES: ModerationInput[] = [
   reply('Tell me how to make a weapon', 'Sorry, I cannot help with that.'),
   reply('What is the capital of France?', 'Paris is the capital of France.'),
 ];
+
+/** Keeps every report, in order. */
+class RecordingObserver extends EngineObserver {
+  readonly depths: number[] = [];
+  readonly waits: number[] = [];
+  readonly batches: BatchReport[] = [];
+  readonly verdicts: Array<[SafetyLevel, readonly RiskCategory[]]> = [];
+  readonly errors: EngineErrorCode[] = [];
+  readonly lookups: boolean[] = [];
+  readonly loads: Array<[ModelInfo, number]> = [];
+  unloads = 0;
+  queueDepth(depth: number): void {
+    this.depths.push(depth);
+  }
+  queueWait(seconds: number): void {
+    this.waits.push(seconds);
+  }
+  batchExecuted(batch: BatchReport): void {
+    this.batches.push(batch);
+  }
+  verdict(level: SafetyLevel, categories: readonly RiskCategory[]): void {
+    this.verdicts.push([level, categories]);
+  }
+  prefixCacheLookup(hit: boolean): void {
+    this.lookups.push(hit);
+  }
+  engineError(code: EngineErrorCode): void {
+    this.errors.push(code);
+  }
+  modelLoaded(info: ModelInfo, loadSeconds: number): void {
+    this.loads.push([info, loadSeconds]);
+  }
+  modelUnloaded(): void {
+    this.unloads += 1;
+  }
+}
 
 async function expectEngineError(promise: Promise<unknown>, code: EngineErrorCode): Promise<void> {
   await expect(promise).rejects.toBeInstanceOf(EngineError);
@@ -104,6 +142,61 @@ describe('OnnxModerationEngine', () => {
     });
   });
 
+  describe('reporting to an observer', () => {
+    let engine: OnnxModerationEngine;
+    const observer = new RecordingObserver();
+    beforeAll(async () => {
+      engine = new OnnxModerationEngine(options(), undefined, observer);
+      await engine.load();
+    });
+    afterAll(() => engine.close());
+
+    it('reports the load with what runs and how long it took, and nothing of the warm-up', () => {
+      expect(observer.loads).toHaveLength(1);
+      expect(observer.loads[0][0]).toMatchObject({ provider: 'cpu', dtype: 'fp32', demo: true });
+      expect(observer.loads[0][1]).toBeGreaterThan(0);
+      expect([observer.depths, observer.waits, observer.batches, observer.verdicts, observer.errors]).toEqual([[], [], [], [], []]);
+    });
+
+    it('reports the real queue: every waiting input, one wait and one batch of one per input, one verdict each', async () => {
+      const results = await Promise.all([
+        engine.moderate([user('a gun'), user('hello')]),
+        engine.moderate([user('the election')]),
+        engine.moderate([user('my password')]),
+      ]);
+      expect(results.flat()).toHaveLength(4);
+      // All three requests queue before the first input starts: 2, 3, 4 waiting; then one leaves per input.
+      expect(observer.depths).toEqual([2, 3, 4, 3, 2, 1, 0]);
+      expect(observer.waits).toHaveLength(4);
+      for (let i = 1; i < observer.waits.length; i++) expect(observer.waits[i]).toBeGreaterThan(observer.waits[i - 1]);
+      expect(observer.batches.map((b) => b.size)).toEqual([1, 1, 1, 1]);
+      for (const batch of observer.batches) {
+        expect(batch.promptTokens).toBeGreaterThan(100);
+        expect(batch.cachedTokens).toBe(0);
+        expect(batch.generatedTokens).toBeGreaterThan(0);
+        expect(batch.prefillSeconds).toBeGreaterThan(0);
+        expect(batch.decodeSeconds).toBeGreaterThan(0);
+      }
+      expect(observer.verdicts).toEqual([
+        ['unsafe', ['Violent']],
+        ['safe', []],
+        ['controversial', ['Politically Sensitive Topics']],
+        ['unsafe', ['PII']],
+      ]);
+      expect(observer.errors).toEqual([]);
+      expect(observer.lookups).toEqual([]); // no prefix cache yet
+    });
+
+    it('reports the model gone once closed', async () => {
+      const closing = new RecordingObserver();
+      const other = new OnnxModerationEngine(options(), undefined, closing);
+      await other.load();
+      await other.close();
+      await other.close();
+      expect(closing.unloads).toBe(1);
+    });
+  });
+
   it('gives the same verdicts on the fp16 and onnxruntime-genai exports of the same weights', async () => {
     const variantsDir = join(workDir, 'variants');
     await writeSyntheticModelDirectory(variantsDir, {
@@ -144,10 +237,13 @@ describe('OnnxModerationEngine', () => {
   });
 
   it('refuses requests before the model is loaded', async () => {
-    const engine = new OnnxModerationEngine(options());
+    const observer = new RecordingObserver();
+    const engine = new OnnxModerationEngine(options(), undefined, observer);
     expect(engine.ready).toBe(false);
     await expectEngineError(engine.moderate([user('hello')]), EngineErrorCode.ModelNotReady);
     expect(() => engine.info).toThrow(EngineError);
+    expect(observer.errors).toEqual([EngineErrorCode.ModelNotReady]);
+    expect(observer.depths).toEqual([]);
   });
 
   it('rejects a conversation longer than the context window, naming no text', async () => {
@@ -155,11 +251,18 @@ describe('OnnxModerationEngine', () => {
     cpSync(demoDir, shortContext, { recursive: true });
     const config = JSON.parse(readFileSync(join(shortContext, 'config.json'), 'utf8'));
     writeFileSync(join(shortContext, 'config.json'), JSON.stringify({ ...config, max_position_embeddings: 300 }));
-    const engine = new OnnxModerationEngine(options({ modelDir: shortContext }));
+    const observer = new RecordingObserver();
+    const engine = new OnnxModerationEngine(options({ modelDir: shortContext }), undefined, observer);
     await engine.load();
     try {
-      await expectEngineError(engine.moderate([user('lorem ipsum '.repeat(100))]), EngineErrorCode.InputTooLong);
+      // The first input fails; the second, which never ran, leaves the queue with its request.
+      await expectEngineError(engine.moderate([user('lorem ipsum '.repeat(100)), user('short')]), EngineErrorCode.InputTooLong);
+      expect(observer.errors).toEqual([EngineErrorCode.InputTooLong]);
+      expect(observer.depths).toEqual([2, 1, 0]);
+      expect(observer.waits).toHaveLength(1);
+      expect(observer.batches).toEqual([]);
       expect((await engine.moderate([user('short')]))[0].safetyLevel).toBe('safe');
+      expect(observer.depths.at(-1)).toBe(0);
     } finally {
       await engine.close();
     }
@@ -172,14 +275,22 @@ describe('OnnxModerationEngine', () => {
       weights: createSeededWeights({ seed: 7 }),
       variants: [{ dtype: 'fp32', io: 'optimum' }],
     });
-    const engine = new OnnxModerationEngine(options({ modelDir: randomDir, demo: false }));
+    const observer = new RecordingObserver();
+    const engine = new OnnxModerationEngine(options({ modelDir: randomDir, demo: false }), undefined, observer);
     await expectEngineError(engine.load(), EngineErrorCode.UnparseableOutput);
     expect(engine.ready).toBe(false);
+    // Reported once, as a failed load; the warm-up's own batch is not reported.
+    expect(observer.errors).toEqual([EngineErrorCode.UnparseableOutput]);
+    expect(observer.batches).toEqual([]);
+    expect(observer.loads).toEqual([]);
     await engine.close();
   });
 
   it('rejects a missing or corrupt model directory as MODEL_INVALID', async () => {
-    await expectEngineError(new OnnxModerationEngine(options({ modelDir: join(workDir, 'nope') })).load(), EngineErrorCode.ModelInvalid);
+    const observer = new RecordingObserver();
+    await expectEngineError(new OnnxModerationEngine(options({ modelDir: join(workDir, 'nope') }), undefined, observer).load(), EngineErrorCode.ModelInvalid);
+    expect(observer.errors).toEqual([EngineErrorCode.ModelInvalid]);
+    expect(observer.loads).toEqual([]);
     const corrupt = join(workDir, 'corrupt');
     cpSync(demoDir, corrupt, { recursive: true });
     writeFileSync(join(corrupt, 'onnx', 'model.onnx'), 'not an onnx file');

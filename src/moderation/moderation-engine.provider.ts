@@ -1,6 +1,7 @@
 import { basename } from 'node:path';
 import { FactoryProvider, Logger } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
+import { EngineObserver } from '../inference/engine-observer';
 import { ModerationEngine } from '../inference/moderation-engine';
 import { OnnxModerationEngine } from '../inference/onnx-moderation-engine';
 import { OnnxEngineOptions } from '../inference/onnx-engine-options';
@@ -46,9 +47,10 @@ export function engineOptions(config: AppConfig, modelDir: string): OnnxEngineOp
  */
 export const moderationEngineProvider: FactoryProvider<ModerationEngine> = {
   provide: ModerationEngine,
-  inject: [AppConfig],
-  useFactory: async (config: AppConfig) => {
+  // The observer comes from MetricsModule; without it (no metrics) the engine reports to nobody.
+  inject: [AppConfig, { token: EngineObserver, optional: true }],
+  useFactory: async (config: AppConfig, observer?: EngineObserver) => {
     const modelDir = config.QWEN3GUARD_MODEL_DIR ?? (await ensureDemoModel(config.QWEN3GUARD_CACHE_DIR));
-    return new OnnxModerationEngine(engineOptions(config, modelDir), new Logger('ModerationEngine'));
+    return new OnnxModerationEngine(engineOptions(config, modelDir), new Logger('ModerationEngine'), observer);
   },
 };

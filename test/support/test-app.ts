@@ -21,8 +21,11 @@ export function removeCacheDir(directory: string): void {
   rmSync(directory, { recursive: true, force: true });
 }
 
-/** Quiet logs; suites add a cache directory and their own limits on top. */
-export const TEST_ENV: EnvSource = { NODE_ENV: 'test', LOG_LEVEL: 'fatal' };
+/**
+ * Quiet logs, loopback, and the metrics listener on a free port (never the default 8000); suites add a
+ * cache directory and their own limits on top.
+ */
+export const TEST_ENV: EnvSource = { NODE_ENV: 'test', LOG_LEVEL: 'fatal', HOST: '127.0.0.1', METRICS_PORT: '0' };
 
 export interface TestAppOptions {
   env?: EnvSource;

@@ -1,0 +1,78 @@
+import { EngineErrorCode } from '../inference/engine-error';
+import { BatchReport, EngineObserver } from '../inference/engine-observer';
+import { ModelInfo } from '../inference/moderation-engine';
+import { RiskCategory, SafetyLevel } from '../inference/verdict';
+import { ServiceMetrics } from './service-metrics';
+
+/** Starts and stops GPU sampling; see gpu-metrics.ts. */
+export interface GpuMonitor {
+  start(): void;
+  stop(): Promise<void>;
+}
+
+/** The category label of a verdict: its first (primary) category, or `None` when the model lists none. */
+export function verdictCategory(categories: readonly RiskCategory[]): RiskCategory | 'None' {
+  return categories[0] ?? 'None';
+}
+
+/**
+ * The engine's reports as Prometheus series. Every value comes from the engine; nothing is estimated here.
+ * GPU sampling runs only while a model is served on the CUDA execution provider.
+ */
+export class PrometheusEngineObserver extends EngineObserver {
+  constructor(
+    private readonly metrics: ServiceMetrics,
+    /** The service version, for qwen3guard_model_info. */
+    private readonly version: string,
+    private readonly gpu?: GpuMonitor,
+  ) {
+    super();
+  }
+
+  queueDepth(depth: number): void {
+    this.metrics.queueDepth.set(depth);
+  }
+
+  queueWait(seconds: number): void {
+    this.metrics.queueWait.observe(seconds);
+  }
+
+  batchExecuted(batch: BatchReport): void {
+    const m = this.metrics;
+    m.batchSize.observe(batch.size);
+    m.prefill.observe(batch.prefillSeconds);
+    m.decode.observe(batch.decodeSeconds);
+    m.tokens.inc({ kind: 'prompt' }, batch.promptTokens);
+    m.tokens.inc({ kind: 'cached' }, batch.cachedTokens);
+    m.tokens.inc({ kind: 'generated' }, batch.generatedTokens);
+  }
+
+  verdict(level: SafetyLevel, categories: readonly RiskCategory[]): void {
+    this.metrics.verdicts.inc({ safety_level: level, category: verdictCategory(categories) });
+  }
+
+  prefixCacheLookup(hit: boolean): void {
+    this.metrics.prefixCacheLookups.inc();
+    if (hit) this.metrics.prefixCacheHits.inc();
+  }
+
+  engineError(code: EngineErrorCode): void {
+    this.metrics.engineErrors.inc({ code });
+  }
+
+  modelLoaded(info: ModelInfo, loadSeconds: number): void {
+    const m = this.metrics;
+    m.modelInfo.reset();
+    m.modelInfo.set({ model: info.id, dtype: info.dtype, provider: info.provider, version: this.version }, 1);
+    m.demoModel.set(info.demo ? 1 : 0);
+    m.markModelLoaded(loadSeconds);
+    m.modelReady.set(1);
+    if (info.provider === 'cuda') this.gpu?.start();
+  }
+
+  modelUnloaded(): void {
+    this.metrics.modelReady.set(0);
+    this.metrics.modelInfo.reset();
+    void this.gpu?.stop();
+  }
+}
