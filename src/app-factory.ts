@@ -8,6 +8,7 @@ import { REQUEST_ID_HEADER, requestIdFor } from './common/request-id';
 import { AppConfig } from './config/app-config';
 import { EnvSource, loadAppConfig } from './config/load-app-config';
 import { installRequestMetrics } from './metrics/metrics.module';
+import { servePlayground } from './playground/playground-assets';
 
 /**
  * Builds the application exactly as the binary runs it; e2e tests call the same functions. Nothing
@@ -44,7 +45,7 @@ export function createFastifyAdapter(config: AppConfig): FastifyAdapter {
   });
 }
 
-/** Everything applied to a created application before it starts: body parsing, request ids, metrics hooks, docs. */
+/** Everything applied to a created application before it starts: body parsing, request ids, metrics hooks, docs, playground. */
 export function configureApp(app: NestFastifyApplication, config: AppConfig): void {
   const fastify = app.getHttpAdapter().getInstance();
   // First, so that every request is measured, whatever the later hooks and handlers do with it.
@@ -55,4 +56,5 @@ export function configureApp(app: NestFastifyApplication, config: AppConfig): vo
     void reply.header(REQUEST_ID_HEADER, request.id);
   });
   if (config.DOCS_ENABLED) setupApiDocs(app);
+  if (config.PLAYGROUND_ENABLED) servePlayground(app);
 }

@@ -1,11 +1,13 @@
 import { Logger } from '@nestjs/common';
 import { createApp } from './app-factory';
 import { AppConfig } from './config/app-config';
+import { EnvSource } from './config/load-app-config';
 import { describeMetricsEndpoint } from './metrics/metrics.module';
-import { configuredModel, DEMO_MODEL_WARNING } from './moderation/moderation-engine.provider';
+import { configuredModel, DEMO_MODEL_WARNING } from './moderation/configured-model';
 
-async function bootstrap(): Promise<void> {
-  const app = await createApp();
+/** Starts the service; `overrides` are laid over the environment (the CLI's `serve` options). */
+async function bootstrap(overrides: EnvSource): Promise<void> {
+  const app = await createApp(overrides);
   app.enableShutdownHooks();
   const config = app.get(AppConfig);
   await app.listen(config.PORT, config.HOST);
@@ -17,13 +19,22 @@ function announce(config: AppConfig, metrics: string): void {
   const model = configuredModel(config);
   logger.log(
     `listening on http://${config.HOST}:${config.PORT}; ${metrics}; model ${model.id} (${model.dtype}) on provider ${model.provider}, loading in the background` +
+      (config.PLAYGROUND_ENABLED ? '; playground at /' : '') +
       (config.DOCS_ENABLED ? `; API docs at /docs` : ''),
   );
-  if (model.demo) logger.warn(`${DEMO_MODEL_WARNING}. Set QWEN3GUARD_MODEL_DIR to a Qwen3Guard-Gen ONNX model directory.`);
+  if (model.demo) logger.warn(`${DEMO_MODEL_WARNING}. Set QWEN3GUARD_MODEL (a pulled repo id) or QWEN3GUARD_MODEL_DIR to a Qwen3Guard-Gen ONNX model.`);
 }
 
-bootstrap().catch((error: unknown) => {
-  // One line naming the cause, no stack: a configuration message already names the variable to fix.
-  console.error(`Qwen3Guard-Gen-WEB did not start: ${error instanceof Error ? error.message : String(error)}`);
-  process.exit(1);
-});
+/**
+ * What `npm start` and `qwen3guard serve` run: the service, or one line naming why it did not start and an
+ * exit, even when something half-started (a listener) would keep the process alive.
+ */
+export function startService(overrides: EnvSource = {}, failureExitCode = 1): void {
+  bootstrap(overrides).catch((error: unknown) => {
+    // One line naming the cause, no stack: a configuration message already names the variable to fix.
+    console.error(`Qwen3Guard-Gen-WEB did not start: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(failureExitCode);
+  });
+}
+
+if (require.main === module) startService();

@@ -18,11 +18,12 @@ describe('API docs (e2e)', () => {
       expect(response.statusCode).toBe(200);
       const document = response.json();
       expect(document.info.title).toBe('Qwen3Guard-Gen-WEB');
-      expect(Object.keys(document.paths).sort()).toEqual(['/health/live', '/health/ready', '/predict', '/v1/moderate', '/v1/moderations']);
+      expect(Object.keys(document.paths).sort()).toEqual(['/health/live', '/health/ready', '/predict', '/v1/moderate', '/v1/moderations', '/v1/stats']);
       expect(document.paths['/predict'].post.tags).toEqual(['predict']);
       expect(document.paths['/v1/moderate'].post.tags).toEqual(['moderation']);
       expect(document.paths['/v1/moderations'].post.tags).toEqual(['openai-compatible']);
       expect(document.paths['/health/ready'].get.tags).toEqual(['health']);
+      expect(document.paths['/v1/stats'].get.tags).toEqual(['stats']);
     });
 
     it('documents the request examples, the error shape and the category scores', async () => {

@@ -60,12 +60,25 @@ export class AppConfig {
   @Transform(toTrimmed)
   readonly LOG_LEVEL: LogLevel = 'log';
 
-  /** A Hugging Face style model directory; unset serves the synthetic demo model. */
+  /** A Hugging Face style model directory; unset (and no QWEN3GUARD_MODEL) serves the synthetic demo model. */
   @IsOptional()
   @IsNotEmpty()
   @IsString()
   @Transform(toTrimmed)
   readonly QWEN3GUARD_MODEL_DIR?: string;
+
+  /** A Hugging Face repo id (`owner/name`) served from the Hugging Face cache, where `qwen3guard pull` puts it. */
+  @IsOptional()
+  @IsNotEmpty()
+  @IsString()
+  @Transform(toTrimmed)
+  readonly QWEN3GUARD_MODEL?: string;
+
+  /** The Hugging Face cache (`huggingface_hub`'s variable); filled from HF_HOME / XDG_CACHE_HOME by loadAppConfig when unset. */
+  @IsNotEmpty()
+  @IsString()
+  @Transform(toTrimmed)
+  readonly HF_HUB_CACHE!: string;
 
   /** Shown in responses instead of the directory name. */
   @IsOptional()
@@ -123,8 +136,13 @@ export class AppConfig {
   @Transform(toBoolean)
   readonly DOCS_ENABLED: boolean = true;
 
-  /** True when no model directory is configured and the synthetic demo model serves. */
+  /** Serve the web playground at `/`. */
+  @IsBoolean()
+  @Transform(toBoolean)
+  readonly PLAYGROUND_ENABLED: boolean = true;
+
+  /** True when no model is configured and the synthetic demo model serves. */
   get usesDemoModel(): boolean {
-    return this.QWEN3GUARD_MODEL_DIR === undefined;
+    return this.QWEN3GUARD_MODEL_DIR === undefined && this.QWEN3GUARD_MODEL === undefined;
   }
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InvalidConfigError, loadAppConfig } from './load-app-config';
@@ -40,7 +40,10 @@ describe('loadAppConfig', () => {
       MAX_TEXT_CHARS: 20000,
       MAX_BATCH_ITEMS: 32,
       DOCS_ENABLED: true,
+      PLAYGROUND_ENABLED: true,
+      HF_HUB_CACHE: '/var/cache/huggingface/hub',
     });
+    expect(config.QWEN3GUARD_MODEL).toBeUndefined();
     expect(config.QWEN3GUARD_MODEL_DIR).toBeUndefined();
     expect(config.QWEN3GUARD_MODEL_ID).toBeUndefined();
     expect(config.usesDemoModel).toBe(true);
@@ -117,6 +120,7 @@ describe('loadAppConfig', () => {
     ['MAX_TEXT_CHARS', '0', 'MAX_TEXT_CHARS must not be less than 1'],
     ['MAX_BATCH_ITEMS', '100000', 'MAX_BATCH_ITEMS must not be greater than 1024'],
     ['DOCS_ENABLED', 'maybe', 'DOCS_ENABLED must be a boolean value'],
+    ['PLAYGROUND_ENABLED', 'perhaps', 'PLAYGROUND_ENABLED must be a boolean value'],
   ])('rejects %s=%s naming the variable', (name, value, message) => {
     expect(problemsFor({ [name]: value }).join('\n')).toContain(message);
   });
@@ -127,8 +131,41 @@ describe('loadAppConfig', () => {
 
   it('refuses the demo model in production', () => {
     expect(problemsFor({ NODE_ENV: 'production' })).toEqual([
-      'QWEN3GUARD_MODEL_DIR must be set when NODE_ENV=production: the demo model is refused in production',
+      'QWEN3GUARD_MODEL or QWEN3GUARD_MODEL_DIR must be set when NODE_ENV=production: the demo model is refused in production',
     ]);
+  });
+
+  describe('QWEN3GUARD_MODEL', () => {
+    const commit = 'a'.repeat(40);
+    let hubCache: string;
+
+    beforeAll(() => {
+      // A repo in the Hugging Face cache layout: a ref naming a snapshot.
+      hubCache = join(modelDir, 'hub');
+      mkdirSync(join(hubCache, 'models--Qwen--Guard-ONNX', 'snapshots', commit), { recursive: true });
+      mkdirSync(join(hubCache, 'models--Qwen--Guard-ONNX', 'refs'));
+      writeFileSync(join(hubCache, 'models--Qwen--Guard-ONNX', 'refs', 'main'), commit);
+    });
+
+    it('selects a repo already in the Hugging Face cache, found through HF_HOME like huggingface_hub', () => {
+      const config = loadAppConfig({ QWEN3GUARD_MODEL: 'Qwen/Guard-ONNX', HF_HOME: modelDir, NODE_ENV: 'production' });
+      expect(config).toMatchObject({ QWEN3GUARD_MODEL: 'Qwen/Guard-ONNX', HF_HUB_CACHE: hubCache, usesDemoModel: false });
+    });
+
+    it('names the pull command when the repo is not in the cache', () => {
+      expect(problemsFor({ QWEN3GUARD_MODEL: 'Qwen/Other', HF_HUB_CACHE: hubCache })).toEqual([
+        `QWEN3GUARD_MODEL=Qwen/Other is not in the Hugging Face cache at ${hubCache}: run \`qwen3guard pull Qwen/Other\` first`,
+      ]);
+    });
+
+    it('refuses what is not a repo id, and a model directory as well', () => {
+      expect(problemsFor({ QWEN3GUARD_MODEL: 'Guard-ONNX', HF_HUB_CACHE: hubCache })).toEqual([
+        'QWEN3GUARD_MODEL must be a Hugging Face repo id, owner/name (Guard-ONNX is not one)',
+      ]);
+      expect(problemsFor({ QWEN3GUARD_MODEL: 'Qwen/Guard-ONNX', HF_HUB_CACHE: hubCache, QWEN3GUARD_MODEL_DIR: modelDir })).toEqual([
+        'set QWEN3GUARD_MODEL (a Hugging Face repo id) or QWEN3GUARD_MODEL_DIR (a directory), not both',
+      ]);
+    });
   });
 
   it('requires QWEN3GUARD_MODEL_DIR to be an existing directory', () => {

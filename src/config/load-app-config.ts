@@ -3,6 +3,9 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { plainToInstance } from 'class-transformer';
 import { getMetadataStorage, validateSync, ValidationError } from 'class-validator';
+import { HubCache } from '../model-hub/hub-cache';
+import { hubCacheDir } from '../model-hub/hub-settings';
+import { isRepoId } from '../model-hub/repo-id';
 import { AppConfig } from './app-config';
 
 /** Environment-shaped input: process.env, or process.env with test overrides laid over it. */
@@ -26,7 +29,7 @@ export function loadAppConfig(env: EnvSource = process.env): AppConfig {
 
 /** Only the variables AppConfig declares; an empty value counts as unset, as shells and compose files produce them. */
 function configVariables(env: EnvSource): Record<string, string> {
-  const picked: Record<string, string> = { QWEN3GUARD_CACHE_DIR: defaultCacheDir(env) };
+  const picked: Record<string, string> = { QWEN3GUARD_CACHE_DIR: defaultCacheDir(env), HF_HUB_CACHE: hubCacheDir(env) };
   for (const name of declaredVariables()) {
     const value = env[name];
     if (value !== undefined && value.trim() !== '') picked[name] = value;
@@ -51,15 +54,25 @@ function messagesOf(error: ValidationError): string[] {
 function crossFieldProblems(config: AppConfig): string[] {
   const problems: string[] = [];
   if (config.NODE_ENV === 'production' && config.usesDemoModel) {
-    problems.push('QWEN3GUARD_MODEL_DIR must be set when NODE_ENV=production: the demo model is refused in production');
+    problems.push('QWEN3GUARD_MODEL or QWEN3GUARD_MODEL_DIR must be set when NODE_ENV=production: the demo model is refused in production');
   }
   if (config.QWEN3GUARD_MODEL_DIR !== undefined && !isDirectory(config.QWEN3GUARD_MODEL_DIR)) {
     problems.push(`QWEN3GUARD_MODEL_DIR must name an existing directory (${config.QWEN3GUARD_MODEL_DIR} is not one)`);
   }
+  problems.push(...hubModelProblems(config));
   if (config.METRICS_MODE === 'separate' && config.PORT !== 0 && config.PORT === config.METRICS_PORT) {
     problems.push('METRICS_PORT must differ from PORT (or set METRICS_MODE=same-port to serve /metrics on the API port)');
   }
   return problems;
+}
+
+/** QWEN3GUARD_MODEL must be a repo id already in the Hugging Face cache: the service never downloads at start-up. */
+function hubModelProblems({ QWEN3GUARD_MODEL: repoId, QWEN3GUARD_MODEL_DIR, HF_HUB_CACHE }: AppConfig): string[] {
+  if (repoId === undefined) return [];
+  if (QWEN3GUARD_MODEL_DIR !== undefined) return ['set QWEN3GUARD_MODEL (a Hugging Face repo id) or QWEN3GUARD_MODEL_DIR (a directory), not both'];
+  if (!isRepoId(repoId)) return [`QWEN3GUARD_MODEL must be a Hugging Face repo id, owner/name (${repoId} is not one)`];
+  if (new HubCache(HF_HUB_CACHE).findSnapshot(repoId) !== undefined) return [];
+  return [`QWEN3GUARD_MODEL=${repoId} is not in the Hugging Face cache at ${HF_HUB_CACHE}: run \`qwen3guard pull ${repoId}\` first`];
 }
 
 function isDirectory(path: string): boolean {

@@ -3,7 +3,7 @@ import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus'
 import { AppConfig } from '../config/app-config';
 import { ModerationEngine } from '../inference/moderation-engine';
 import { EngineLoader } from '../moderation/engine-loader.service';
-import { configuredModel } from '../moderation/moderation-engine.provider';
+import { configuredModel } from '../moderation/configured-model';
 
 /**
  * Up only once the engine reports ready (model loaded and warm-up passed). Reports what actually

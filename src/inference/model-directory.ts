@@ -60,18 +60,24 @@ export function readModelDirectory(directory: string, dtype: ModelDtype): ModelD
   };
 }
 
-/**
- * The dtype's own file first (`onnx/model_fp16.onnx`, also accepted at the top level), then a top-level
- * `model.onnx` as onnxruntime-genai writes it whatever its precision.
- */
-function findOnnxFile(root: string, dtype: ModelDtype): { path: string; dtypeFromFileName: boolean } {
+/** Where onnxruntime-genai writes its model, whatever its precision. */
+export const GENAI_ONNX_FILE = 'model.onnx';
+
+/** The dtype's own file, relative to the model directory: `onnx/model_fp16.onnx`, also accepted at the top level. */
+export function dtypeOnnxFiles(dtype: ModelDtype): [string, string] {
   const fileName = `model${DTYPE_SUFFIX[dtype]}.onnx`;
-  for (const candidate of [join(root, 'onnx', fileName), join(root, fileName)]) {
+  return [`onnx/${fileName}`, fileName];
+}
+
+/** The dtype's own file first, then a top-level GENAI_ONNX_FILE. */
+function findOnnxFile(root: string, dtype: ModelDtype): { path: string; dtypeFromFileName: boolean } {
+  const named = dtypeOnnxFiles(dtype);
+  for (const candidate of named.map((file) => join(root, file))) {
     if (existsSync(candidate)) return { path: candidate, dtypeFromFileName: true };
   }
-  const genaiFile = join(root, 'model.onnx');
+  const genaiFile = join(root, GENAI_ONNX_FILE);
   if (existsSync(genaiFile)) return { path: genaiFile, dtypeFromFileName: false };
-  throw invalid(`no ONNX file for dtype ${dtype} in ${root} (looked for onnx/${fileName} and ${fileName})`);
+  throw invalid(`no ONNX file for dtype ${dtype} in ${root} (looked for ${named.join(' and ')})`);
 }
 
 /** `chat_template.jinja` wins over `tokenizer_config.json`, as in transformers. */

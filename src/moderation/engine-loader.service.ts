@@ -1,6 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { ModerationEngine } from '../inference/moderation-engine';
-import { DEMO_MODEL_WARNING } from './moderation-engine.provider';
+import { DEMO_MODEL_WARNING } from './configured-model';
 
 export type LoadState = 'loading' | 'ready' | 'failed';
 

@@ -1,0 +1,56 @@
+import { basename } from 'node:path';
+import { AppConfig } from '../config/app-config';
+import { OnnxEngineOptions } from '../inference/onnx-engine-options';
+import { HubCache } from '../model-hub/hub-cache';
+import { ensureDemoModel } from '../synthetic-model/demo-model';
+
+/**
+ * Which model the configuration selects and where its directory is: plain TypeScript, so that the
+ * service's engine provider and the CLI's one-shot `moderate` pick the same model the same way.
+ */
+
+export const DEMO_MODEL_ID = 'qwen3guard-gen-demo';
+export const DEMO_MODEL_WARNING = 'demo model: verdicts are synthetic, not real moderation';
+
+/** What the configuration asks for, known before the model loads (the engine reports what it got). */
+export interface ConfiguredModel {
+  id: string;
+  provider: string;
+  dtype: string;
+  demo: boolean;
+}
+
+export function configuredModel(config: AppConfig): ConfiguredModel {
+  return {
+    id: config.QWEN3GUARD_MODEL_ID ?? config.QWEN3GUARD_MODEL ?? (config.QWEN3GUARD_MODEL_DIR === undefined ? DEMO_MODEL_ID : basename(config.QWEN3GUARD_MODEL_DIR)),
+    provider: config.QWEN3GUARD_PROVIDER,
+    dtype: config.QWEN3GUARD_DTYPE,
+    demo: config.usesDemoModel,
+  };
+}
+
+export function engineOptions(config: AppConfig, modelDir: string): OnnxEngineOptions {
+  const model = configuredModel(config);
+  return {
+    modelDir,
+    modelId: model.id,
+    dtype: config.QWEN3GUARD_DTYPE,
+    provider: config.QWEN3GUARD_PROVIDER,
+    maxNewTokens: config.QWEN3GUARD_MAX_NEW_TOKENS,
+    demo: model.demo,
+    intraOpThreads: config.QWEN3GUARD_THREADS,
+  };
+}
+
+/**
+ * The model directory to load: QWEN3GUARD_MODEL_DIR; else QWEN3GUARD_MODEL's snapshot in the Hugging
+ * Face cache (loadAppConfig has checked it is there: nothing is downloaded); else the demo model, built
+ * on first use.
+ */
+export async function resolveModelDirectory(config: AppConfig): Promise<string> {
+  if (config.QWEN3GUARD_MODEL_DIR !== undefined) return config.QWEN3GUARD_MODEL_DIR;
+  if (config.QWEN3GUARD_MODEL === undefined) return ensureDemoModel(config.QWEN3GUARD_CACHE_DIR);
+  const snapshot = new HubCache(config.HF_HUB_CACHE).findSnapshot(config.QWEN3GUARD_MODEL);
+  if (snapshot === undefined) throw new Error(`QWEN3GUARD_MODEL=${config.QWEN3GUARD_MODEL} is no longer in the Hugging Face cache at ${config.HF_HUB_CACHE}`);
+  return snapshot;
+}
