@@ -17,6 +17,7 @@ export enum ErrorCode {
   ProviderUnavailable = 'PROVIDER_UNAVAILABLE',
   EngineOutputUnparseable = 'ENGINE_OUTPUT_UNPARSEABLE',
   InputTooLong = 'INPUT_TOO_LONG',
+  QueueFull = 'QUEUE_FULL',
   InferenceFailed = 'INFERENCE_FAILED',
   InternalError = 'INTERNAL_ERROR',
 }
@@ -37,4 +38,5 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.ModelNotReady]: 503,
   [ErrorCode.ModelInvalid]: 503,
   [ErrorCode.ProviderUnavailable]: 503,
+  [ErrorCode.QueueFull]: 503,
 };

@@ -7,6 +7,12 @@ import { ErrorResponseDto } from './dto/error-response.dto';
 
 /** How long a client should wait before retrying while the model loads. */
 export const MODEL_NOT_READY_RETRY_AFTER_SECONDS = 10;
+/** A full inference queue drains in about a batch's time: retry soon. */
+export const QUEUE_FULL_RETRY_AFTER_SECONDS = 1;
+const RETRY_AFTER: Partial<Record<ErrorCode, number>> = {
+  [ErrorCode.ModelNotReady]: MODEL_NOT_READY_RETRY_AFTER_SECONDS,
+  [ErrorCode.QueueFull]: QUEUE_FULL_RETRY_AFTER_SECONDS,
+};
 
 /** The part of the request an error reply may mention. */
 export interface RequestLine {
@@ -48,6 +54,7 @@ const ENGINE_PUBLIC_MESSAGES: Partial<Record<ErrorCode, string>> = {
   [ErrorCode.ModelInvalid]: 'the model could not be loaded',
   [ErrorCode.ProviderUnavailable]: 'the execution provider could not be loaded',
   [ErrorCode.InferenceFailed]: 'inference failed',
+  [ErrorCode.QueueFull]: 'the service is at capacity; retry shortly',
 };
 
 /** Turns anything thrown while serving a request into the one error shape. */
@@ -59,8 +66,8 @@ export function toErrorReply(exception: unknown, request: RequestLine): ErrorRep
   return {
     status,
     body,
-    ...(code === ErrorCode.ModelNotReady && { retryAfterSeconds: MODEL_NOT_READY_RETRY_AFTER_SECONDS }),
-    ...(status >= 500 && code !== ErrorCode.ModelNotReady && { logMessage: `${request.method} ${pathOf(request.url)} -> ${status} ${code}: ${detail ?? message}` }),
+    ...(RETRY_AFTER[code] !== undefined && { retryAfterSeconds: RETRY_AFTER[code] }),
+    ...(status >= 500 && RETRY_AFTER[code] === undefined && { logMessage: `${request.method} ${pathOf(request.url)} -> ${status} ${code}: ${detail ?? message}` }),
   };
 }
 

@@ -114,6 +114,42 @@ export class AppConfig {
   @Transform(toInteger)
   readonly QWEN3GUARD_THREADS: number = 0;
 
+  /** Every inference speed-up off (plain greedy over the whole prompt): the reference behaviour. */
+  @IsBoolean()
+  @Transform(toBoolean)
+  readonly QWEN3GUARD_EXACT: boolean = false;
+
+  /** Compute the template preamble's keys and values once per mode and start every request from them. */
+  @IsBoolean()
+  @Transform(toBoolean)
+  readonly QWEN3GUARD_PREFIX_CACHE: boolean = true;
+
+  /** Read the verdict at the forced `Safety:` position and decode only the answer's open choices. */
+  @IsBoolean()
+  @Transform(toBoolean)
+  readonly QWEN3GUARD_CONSTRAINED_DECODING: boolean = true;
+
+  /** Most inputs in one batch (dynamic batching; needs constrained decoding). */
+  @Min(1)
+  @Max(64)
+  @IsInt()
+  @Transform(toInteger)
+  readonly QWEN3GUARD_MAX_BATCH: number = 8;
+
+  /** How long a batch waits for company once the model is free, in milliseconds. */
+  @Min(0)
+  @Max(1000)
+  @IsInt()
+  @Transform(toInteger)
+  readonly QWEN3GUARD_BATCH_WAIT_MS: number = 2;
+
+  /** Most inputs waiting for the model; beyond it requests get 503 QUEUE_FULL with Retry-After. */
+  @Min(1)
+  @Max(100_000)
+  @IsInt()
+  @Transform(toInteger)
+  readonly QWEN3GUARD_MAX_QUEUE: number = 256;
+
   @Min(1024)
   @Max(64 * MIB)
   @IsInt()

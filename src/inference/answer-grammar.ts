@@ -8,6 +8,8 @@ interface TrieNode {
   children: Map<number, TrieNode>;
   /** Set where a whole category name ends. */
   category?: CategoryName;
+  /** Every category name ending in this node's subtree. */
+  reachable: Set<CategoryName>;
 }
 
 /**
@@ -75,18 +77,35 @@ export class AnswerGrammar {
     return new CategoryCursor(this.tries[mode]);
   }
 
+  /** The next name after a separator: the same vocabulary, minus the names already written. */
+  nextCategory(mode: ModerationMode, after: CategoryCursor): CategoryCursor {
+    return after.restart(this.tries[mode]);
+  }
+
   /** Where a finished Categories line goes next: the refusal line, or the end of the answer. */
   categoriesEnd(mode: ModerationMode): number {
     return mode === 'response' ? this.refusalCue[0] : this.end;
   }
 }
 
-/** A position inside the category trie: which tokens may come next, and what a token leads to. */
+/**
+ * A position inside the category trie: which tokens may come next, and what a token leads to. A name
+ * already written is not offered again, so a Categories line holds each name once and always ends.
+ */
 export class CategoryCursor {
-  constructor(private readonly node: TrieNode) {}
+  constructor(
+    private readonly node: TrieNode,
+    private readonly written: ReadonlySet<CategoryName> = new Set(),
+    private readonly root: ReadonlySet<CategoryName> = node.reachable,
+  ) {}
 
   get allowed(): number[] {
-    return [...this.node.children.keys()];
+    return [...this.node.children].filter(([, child]) => [...child.reachable].some((name) => !this.written.has(name))).map(([token]) => token);
+  }
+
+  /** Whether another name can still follow a separator. */
+  get moreAvailable(): boolean {
+    return this.root.size > this.written.size + (this.node.category ? 1 : 0);
   }
 
   get completed(): CategoryName | undefined {
@@ -95,26 +114,34 @@ export class CategoryCursor {
 
   /** The only possible next token when there is no choice to make here, else undefined. */
   get forced(): number | undefined {
-    return this.node.category === undefined && this.node.children.size === 1 ? [...this.node.children.keys()][0] : undefined;
+    const allowed = this.allowed;
+    return this.node.category === undefined && allowed.length === 1 ? allowed[0] : undefined;
   }
 
   next(token: number): CategoryCursor {
     const child = this.node.children.get(token);
     if (!child) throw new Error(`token ${token} is not allowed here`);
-    return new CategoryCursor(child);
+    return new CategoryCursor(child, this.written, this.root);
+  }
+
+  /** Back to the start of a name after a separator, remembering the name just completed. */
+  restart(rootNode: TrieNode): CategoryCursor {
+    return new CategoryCursor(rootNode, new Set([...this.written, this.node.category!]), this.root);
   }
 }
 
 function buildTrie(entries: Array<[CategoryName, number[]]>): TrieNode {
-  const root: TrieNode = { children: new Map() };
+  const root: TrieNode = { children: new Map(), reachable: new Set() };
   for (const [name, tokens] of entries) {
     let node = root;
+    root.reachable.add(name);
     for (const token of tokens) {
       let child = node.children.get(token);
       if (!child) {
-        child = { children: new Map() };
+        child = { children: new Map(), reachable: new Set() };
         node.children.set(token, child);
       }
+      child.reachable.add(name);
       node = child;
     }
     node.category = name;

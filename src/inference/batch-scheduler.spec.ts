@@ -82,3 +82,18 @@ describe('BatchScheduler', () => {
     expect(batches).toHaveLength(2);
   });
 });
+
+describe('BatchScheduler per-item failures', () => {
+  it('fails only the items whose result is an Error', async () => {
+    const instance = new BatchScheduler<number, number>(
+      { maxBatch: 4, maxWaitMs: 5, maxQueue: 10 },
+      () => 'same',
+      async (items) => items.map((value) => (value < 0 ? new Error(`bad ${value}`) : value)),
+      { queueDepth: () => undefined, queueWait: () => undefined },
+      () => new Error('queue full'),
+    );
+    const [good, bad] = await Promise.allSettled([instance.submit([1]), instance.submit([-1])]);
+    expect(good).toEqual({ status: 'fulfilled', value: [1] });
+    expect(bad).toMatchObject({ status: 'rejected', reason: new Error('bad -1') });
+  });
+});

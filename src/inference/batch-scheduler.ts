@@ -34,7 +34,8 @@ export class BatchScheduler<T, R> {
   constructor(
     private readonly options: BatchingOptions,
     private readonly keyOf: (item: T) => string,
-    private readonly runBatch: (items: T[]) => Promise<R[]>,
+    /** One result per item, in order; an Error fails that item alone. */
+    private readonly runBatch: (items: T[]) => Promise<Array<R | Error>>,
     private readonly events: BatchEvents,
     private readonly queueFull: () => Error,
   ) {}
@@ -97,7 +98,7 @@ export class BatchScheduler<T, R> {
   private async run(batch: Array<Pending<T, R>>): Promise<void> {
     try {
       const results = await this.runBatch(batch.map((pending) => pending.item));
-      batch.forEach((pending, i) => pending.resolve(results[i]));
+      batch.forEach((pending, i) => (results[i] instanceof Error ? pending.reject(results[i]) : pending.resolve(results[i] as R)));
     } catch (error) {
       for (const pending of batch) pending.reject(error);
     }

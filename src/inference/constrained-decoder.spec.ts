@@ -70,7 +70,7 @@ describe('ConstrainedDecoder', () => {
 
   it('gives the exact path’s answers: alone, from the prefix cache, and batched', async () => {
     const decoder = new ConstrainedDecoder(session, grammar);
-    const exact = [];
+    const exact: Array<ReturnType<typeof parseAnswer> & { logits: number[]; tokens: number }> = [];
     for (const request of requests) {
       const generated = await greedyGenerate(session, request.prompt, {
         maxNewTokens: 64,

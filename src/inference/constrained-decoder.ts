@@ -2,7 +2,8 @@ import type { Tensor } from 'onnxruntime-node';
 import { AnswerGrammar, CategoryCursor } from './answer-grammar';
 import { DecoderSession, ForwardStep, KvCache } from './decoder-session';
 import { PREFILL_CHUNK_TOKENS } from './greedy-decoder';
-import { argmaxAmong, lastPositionLogits, LogitsRow } from './logits';
+import { EngineError, EngineErrorCode } from './engine-error';
+import { argmaxAmong, argmaxVocabulary, lastPositionLogits, LogitsRow, positionLogits, vocabularySize } from './logits';
 import { ModerationMode, RiskCategory, SAFETY_LEVELS, SafetyLevel } from './verdict';
 
 export interface ConstrainedRequest {
@@ -20,6 +21,8 @@ export interface ConstrainedAnswer {
   answerTokens: number;
   /** Prompt tokens whose keys and values came from the cache. */
   cachedTokens: number;
+  /** Set when the model's own greedy choice left the answer format: no verdict for this row. */
+  error?: EngineError;
 }
 
 export interface ConstrainedBatchResult {
@@ -36,6 +39,9 @@ type Phase = 'level' | 'category' | 'refusal' | 'done';
 class RowState {
   phase: Phase = 'level';
   pending: number[];
+  /** How many of the last pending tokens are answer text the model must itself predict (checked). */
+  forcedTail: number;
+  error: EngineError | undefined;
   /** 1 for a real token, 0 for padding, for every position in the KV cache. */
   readonly mask: number[];
   position: number;
@@ -51,13 +57,26 @@ class RowState {
     cachedLength: number,
   ) {
     this.pending = suffix;
+    this.forcedTail = 0;
     this.mask = new Array<number>(cachedLength).fill(1);
     this.position = cachedLength;
+  }
+
+  /** Queues the next pass: `chosen` (already checked) then text the model has to agree with. */
+  queue(tokens: number[], forcedTail = tokens.length - 1): void {
+    this.pending = tokens;
+    this.forcedTail = forcedTail;
   }
 
   finish(): void {
     this.phase = 'done';
     this.pending = [];
+    this.forcedTail = 0;
+  }
+
+  fail(reason: string): void {
+    this.error = new EngineError(EngineErrorCode.UnparseableOutput, `the model's answer leaves the Qwen3Guard format (${reason})`);
+    this.finish();
   }
 }
 
@@ -70,17 +89,28 @@ class RowState {
  * along as padding until every row is done.
  */
 export class ConstrainedDecoder {
+  /**
+   * `verifyFormat` (the default) holds every row to what plain greedy decoding would write, at no extra
+   * pass: at each forced token a pass carries and at each choice, the model's own argmax over the whole
+   * vocabulary must agree, else the row fails as unparseable, as its greedy text would. What follows the
+   * last choice is not re-checked: a Safe prompt verdict ends at the prefill, a reply at Yes/No. Off, the
+   * format is imposed (benchmarks on random weights only).
+   */
   constructor(
     private readonly session: DecoderSession,
     private readonly grammar: AnswerGrammar,
+    private readonly verifyFormat = true,
     private readonly prefillChunk = PREFILL_CHUNK_TOKENS,
   ) {}
 
   /** All requests share `start`: the cache of their common first `start.length` prompt tokens (batch rows). */
   async run(requests: readonly ConstrainedRequest[], start: KvCache): Promise<ConstrainedBatchResult> {
-    const rows = requests.map(
-      (request) => new RowState(request.mode, [...request.prompt.slice(start.length), ...this.grammar.verdictCue], start.length),
-    );
+    const rows = requests.map((request) => {
+      const row = new RowState(request.mode, [], start.length);
+      // The last prompt token already has to predict the cue's first token.
+      row.queue([...request.prompt.slice(start.length), ...this.grammar.verdictCue], this.grammar.verdictCue.length);
+      return row;
+    });
 
     const prefillStart = performance.now();
     let step = await this.forwardPending(rows, start, this.prefillChunk);
@@ -88,13 +118,11 @@ export class ConstrainedDecoder {
 
     const decodeStart = performance.now();
     let decodeSteps = 0;
-    rows.forEach((row, i) => this.advance(row, lastPositionLogits(step.logits, i)));
+    this.afterPass(rows, step.logits);
     while (rows.some((row) => row.phase !== 'done')) {
       step = await this.forwardPending(rows, step.cache, Number.MAX_SAFE_INTEGER);
       decodeSteps += 1;
-      rows.forEach((row, i) => {
-        if (row.phase !== 'done') this.advance(row, lastPositionLogits(step.logits, i));
-      });
+      this.afterPass(rows, step.logits);
     }
     return {
       answers: rows.map((row) => ({
@@ -104,6 +132,7 @@ export class ConstrainedDecoder {
         refusal: row.refusal,
         answerTokens: this.grammar.answerLength(row.mode, row.level, row.categories, row.refusal),
         cachedTokens: start.length,
+        ...(row.error && { error: row.error }),
       })),
       prefillSeconds,
       decodeSeconds: (performance.now() - decodeStart) / 1000,
@@ -111,23 +140,58 @@ export class ConstrainedDecoder {
     };
   }
 
+  /** Checks what the pass fed and moves every unfinished row on from its last position's logits. */
+  private afterPass(rows: RowState[], logits: Tensor): void {
+    rows.forEach((row, i) => {
+      if (row.phase === 'done') return;
+      if (this.verifyFormat && !this.forcedTokensAgree(row, logits, i)) return row.fail('a fixed part of the answer');
+      this.advance(row, lastPositionLogits(logits, i), vocabularySize(logits));
+    });
+  }
+
+  /** The row's forced tokens sit at the end of the pass: each must be the model's greedy pick after the one before. */
+  private forcedTokensAgree(row: RowState, logits: Tensor, index: number): boolean {
+    const columns = logits.dims[1];
+    const vocab = vocabularySize(logits);
+    const { pending, forcedTail } = row;
+    for (let k = pending.length - forcedTail; k < pending.length; k++) {
+      // Column of the token before pending[k], counted from the right edge every row shares.
+      const column = columns - 1 - (pending.length - k);
+      if (argmaxVocabulary(positionLogits(logits, index, column), vocab) !== pending[k]) return false;
+    }
+    return true;
+  }
+
+  /** The constrained pick; when verifying, the model's unconstrained pick must be the same token. */
+  private choose(row: RowState, logits: LogitsRow, allowed: readonly number[], vocab: number): number | undefined {
+    const chosen = argmaxAmong(logits, allowed);
+    if (this.verifyFormat && argmaxVocabulary(logits, vocab) !== chosen) {
+      row.fail(`a ${row.phase} choice`);
+      return undefined;
+    }
+    return chosen;
+  }
+
   /** Chooses the row's next token from `logits` and queues the tokens the answer continues with. */
-  private advance(row: RowState, logits: LogitsRow): void {
+  private advance(row: RowState, logits: LogitsRow, vocab: number): void {
     const grammar = this.grammar;
     switch (row.phase) {
       case 'level': {
         row.levelLogits = grammar.levelChoices.map((id) => logits(id));
-        const chosen = argmaxAmong(logits, grammar.levelChoices);
+        const chosen = this.choose(row, logits, grammar.levelChoices, vocab);
+        if (chosen === undefined) return;
         row.level = SAFETY_LEVELS[grammar.levelChoices.indexOf(chosen)];
         if (row.level === 'safe') return this.finishSafe(row);
         row.phase = 'category';
         return this.enterCategory(row, grammar.categoryRoot(row.mode), [...grammar.levelTokens[row.level], ...grammar.categoriesCue]);
       }
       case 'category':
-        return this.chooseCategoryToken(row, logits);
+        return this.chooseCategoryToken(row, logits, vocab);
       case 'refusal': {
         const { yes, no } = grammar.refusalTokens;
-        row.refusal = argmaxAmong(logits, [yes, no]) === yes;
+        const chosen = this.choose(row, logits, [yes, no], vocab);
+        if (chosen === undefined) return;
+        row.refusal = chosen === yes;
         return row.finish();
       }
       default:
@@ -139,20 +203,23 @@ export class ConstrainedDecoder {
   private finishSafe(row: RowState): void {
     const grammar = this.grammar;
     if (row.mode === 'prompt') return row.finish();
-    row.pending = [...grammar.levelTokens.safe, ...grammar.categoriesCue, ...grammar.noneTokens, ...grammar.refusalCue];
+    row.queue([...grammar.levelTokens.safe, ...grammar.categoriesCue, ...grammar.noneTokens, ...grammar.refusalCue]);
     row.phase = 'refusal';
   }
 
-  private chooseCategoryToken(row: RowState, logits: LogitsRow): void {
+  private chooseCategoryToken(row: RowState, logits: LogitsRow, vocab: number): void {
     const cursor = row.cursor!;
     const completed = cursor.completed;
-    const closing = completed ? [this.grammar.separator, this.grammar.categoriesEnd(row.mode)] : [];
-    const chosen = argmaxAmong(logits, [...cursor.allowed, ...closing]);
+    const closing = completed
+      ? [...(cursor.moreAvailable ? [this.grammar.separator] : []), this.grammar.categoriesEnd(row.mode)]
+      : [];
+    const chosen = this.choose(row, logits, [...cursor.allowed, ...closing], vocab);
+    if (chosen === undefined) return;
     if (!closing.includes(chosen)) return this.enterCategory(row, cursor.next(chosen), [chosen]);
     if (completed !== 'None') row.categories.push(completed as RiskCategory);
-    if (chosen === this.grammar.separator) return this.enterCategory(row, this.grammar.categoryRoot(row.mode), [chosen]);
+    if (chosen === this.grammar.separator) return this.enterCategory(row, this.grammar.nextCategory(row.mode, cursor), [chosen]);
     if (row.mode === 'prompt') return row.finish();
-    row.pending = [...this.grammar.refusalCue];
+    row.queue([...this.grammar.refusalCue]);
     row.phase = 'refusal';
   }
 
@@ -167,7 +234,8 @@ export class ConstrainedDecoder {
       current = current.next(forced);
     }
     row.cursor = current;
-    row.pending = tokens;
+    // From the level step the whole run is forced text (the level's first token was the checked choice).
+    row.queue(tokens);
   }
 
   /** One forward pass over every row's pending tokens, left-padded to a common length, in chunks. */
@@ -175,12 +243,11 @@ export class ConstrainedDecoder {
     const width = Math.max(...rows.map((row) => row.pending.length));
     let current = cache;
     let result: { logits: Tensor; cache: KvCache } | null = null;
-    for (let offset = 0; offset < width; offset += chunk) {
-      const columns = Math.min(chunk, width - offset);
-      result = await this.session.forward(this.buildStep(rows, width, offset, columns), current);
+    // The first chunk takes the remainder, so the last one is whole and holds every forced token.
+    for (let offset = 0, columns = width % chunk || chunk; offset < width; offset += columns, columns = chunk) {
+      result = await this.session.forward(this.buildStep(rows, width, offset, Math.min(columns, width - offset)), current);
       current = result.cache;
     }
-    rows.forEach((row) => (row.pending = []));
     return result!;
   }
 

@@ -10,6 +10,8 @@ export enum EngineErrorCode {
   UnparseableOutput = 'ENGINE_OUTPUT_UNPARSEABLE',
   /** The input does not fit the model (e.g. longer than its context window). */
   InputTooLong = 'INPUT_TOO_LONG',
+  /** The engine's queue is full; the caller should retry later (dynamic batching's bound). */
+  QueueFull = 'QUEUE_FULL',
   /** The runtime threw during inference. */
   InferenceFailed = 'INFERENCE_FAILED',
 }

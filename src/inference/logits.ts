@@ -10,8 +10,12 @@ export function vocabularySize(logits: Tensor): number {
 
 /** The last position of `row` (every row of a left-padded batch ends at the same position). */
 export function lastPositionLogits(logits: Tensor, row = 0): LogitsRow {
+  return positionLogits(logits, row, logits.dims[1] - 1);
+}
+
+export function positionLogits(logits: Tensor, row: number, position: number): LogitsRow {
   const [, sequence, vocab] = logits.dims;
-  const offset = (row * sequence + sequence - 1) * vocab;
+  const offset = (row * sequence + position) * vocab;
   if (logits.type === 'float16') {
     const data = logits.data as Uint16Array;
     return (id) => float16BitsToFloat32(data[offset + id]);

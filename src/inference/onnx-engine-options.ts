@@ -1,3 +1,5 @@
+import { BatchingOptions } from './batch-scheduler';
+
 /** What the ONNX engine needs to know; the Nest layer fills it from the validated configuration. */
 export type ProviderPreference = 'cpu' | 'cuda' | 'auto';
 
@@ -19,7 +21,31 @@ export interface OnnxEngineOptions {
   demo: boolean;
   /** onnxruntime intra-op threads; 0 lets onnxruntime decide. */
   intraOpThreads?: number;
+  /** Reuse the keys and values of the template's fixed preamble (default on). */
+  prefixCache?: boolean;
+  /**
+   * Read the verdict at the forced `Safety:` position and decode only what the answer format leaves
+   * open (default on). Off: plain greedy generation of the whole answer, parsed as text.
+   */
+  constrainedDecoding?: boolean;
+  /**
+   * With constrained decoding, require the model's own greedy choice to agree at every checked step (default
+   * on), so an answer plain greedy decoding could not parse is refused, never imposed. Off only for
+   * benchmarks on random weights.
+   */
+  verifyAnswerFormat?: boolean;
+  /** Dynamic batching bounds; batches form only with constrained decoding (plain greedy runs alone). */
+  batching?: Partial<BatchingOptions>;
 }
+
+export const DEFAULT_BATCHING: BatchingOptions = { maxBatch: 8, maxWaitMs: 2, maxQueue: 256 };
+
+/** Every speed-up off: the reference behaviour the equivalence suite compares against. */
+export const EXACT_INFERENCE: Pick<OnnxEngineOptions, 'prefixCache' | 'constrainedDecoding' | 'batching'> = {
+  prefixCache: false,
+  constrainedDecoding: false,
+  batching: { maxBatch: 1 },
+};
 
 /** Where the engine reports what it does; the service passes a Nest logger adapter. */
 export interface EngineLogger {

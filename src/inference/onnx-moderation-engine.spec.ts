@@ -158,25 +158,23 @@ describe('OnnxModerationEngine', () => {
       expect([observer.depths, observer.waits, observer.batches, observer.verdicts, observer.errors]).toEqual([[], [], [], [], []]);
     });
 
-    it('reports the real queue: every waiting input, one wait and one batch of one per input, one verdict each', async () => {
+    it('reports the real queue, each batch, the prefix-cache lookups and one verdict per input', async () => {
       const results = await Promise.all([
         engine.moderate([user('a gun'), user('hello')]),
         engine.moderate([user('the election')]),
         engine.moderate([user('my password')]),
       ]);
       expect(results.flat()).toHaveLength(4);
-      // All three requests queue before the first input starts: 2, 3, 4 waiting; then one leaves per input.
-      expect(observer.depths).toEqual([2, 3, 4, 3, 2, 1, 0]);
+      // All three requests queue before the first batch forms (2, 3, 4 waiting); one batch of four leaves.
+      expect(observer.depths).toEqual([2, 3, 4, 0]);
       expect(observer.waits).toHaveLength(4);
-      for (let i = 1; i < observer.waits.length; i++) expect(observer.waits[i]).toBeGreaterThan(observer.waits[i - 1]);
-      expect(observer.batches.map((b) => b.size)).toEqual([1, 1, 1, 1]);
-      for (const batch of observer.batches) {
-        expect(batch.promptTokens).toBeGreaterThan(100);
-        expect(batch.cachedTokens).toBe(0);
-        expect(batch.generatedTokens).toBeGreaterThan(0);
-        expect(batch.prefillSeconds).toBeGreaterThan(0);
-        expect(batch.decodeSeconds).toBeGreaterThan(0);
-      }
+      expect(observer.batches.map((b) => b.size)).toEqual([4]);
+      const [batch] = observer.batches;
+      expect(batch.promptTokens).toBeGreaterThan(4 * 100);
+      expect(batch.cachedTokens).toBeGreaterThan(4 * 100);
+      expect(batch.cachedTokens).toBeLessThan(batch.promptTokens);
+      expect(batch.generatedTokens).toBeGreaterThan(4 * 6);
+      expect(batch.prefillSeconds).toBeGreaterThan(0);
       expect(observer.verdicts).toEqual([
         ['unsafe', ['Violent']],
         ['safe', []],
@@ -184,7 +182,7 @@ describe('OnnxModerationEngine', () => {
         ['unsafe', ['PII']],
       ]);
       expect(observer.errors).toEqual([]);
-      expect(observer.lookups).toEqual([]); // no prefix cache yet
+      expect(observer.lookups).toEqual([true, true, true, true]);
     });
 
     it('reports the model gone once closed', async () => {
@@ -255,11 +253,11 @@ describe('OnnxModerationEngine', () => {
     const engine = new OnnxModerationEngine(options({ modelDir: shortContext }), undefined, observer);
     await engine.load();
     try {
-      // The first input fails; the second, which never ran, leaves the queue with its request.
+      // Refused while tokenizing, before any input of the request takes a place in the queue.
       await expectEngineError(engine.moderate([user('lorem ipsum '.repeat(100)), user('short')]), EngineErrorCode.InputTooLong);
       expect(observer.errors).toEqual([EngineErrorCode.InputTooLong]);
-      expect(observer.depths).toEqual([2, 1, 0]);
-      expect(observer.waits).toHaveLength(1);
+      expect(observer.depths).toEqual([]);
+      expect(observer.waits).toEqual([]);
       expect(observer.batches).toEqual([]);
       expect((await engine.moderate([user('short')]))[0].safetyLevel).toBe('safe');
       expect(observer.depths.at(-1)).toBe(0);

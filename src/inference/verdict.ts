@@ -31,11 +31,13 @@ export interface ModerationInput {
 }
 
 export interface VerdictTimings {
+  /** Seconds the input waited in the engine's queue for a batch. */
+  queueSeconds: number;
   /** Seconds spent tokenizing and rendering the template. */
   tokenizeSeconds: number;
-  /** Seconds in the forward pass over the prompt. */
+  /** Seconds in the forward pass over the prompt (its batch's, shared by the batch's rows). */
   prefillSeconds: number;
-  /** Seconds spent generating the answer tokens after the prompt. */
+  /** Seconds spent on the answer after the prompt (its batch's). */
   decodeSeconds: number;
   totalSeconds: number;
 }
@@ -49,6 +51,8 @@ export interface Verdict {
   /** Softmax over the three verdict tokens at the position after `Safety:`. */
   probabilities: Record<SafetyLevel, number>;
   promptTokens: number;
+  /** Prompt tokens whose keys and values came from the prefix cache instead of being computed. */
+  cachedTokens: number;
   generatedTokens: number;
   timings: VerdictTimings;
 }

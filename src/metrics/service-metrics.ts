@@ -1,5 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { EngineErrorCode } from '../inference/engine-error';
+import { DEFAULT_BATCHING } from '../inference/onnx-engine-options';
 import { METRICS, MetricDefinition, MetricKey, TOKEN_KINDS } from './metric-names';
 
 /**
@@ -50,9 +51,7 @@ export function histogramFor<D extends MetricDefinition>(def: D, registry: Regis
  * registered at start, except the CUDA-only GPU gauges (see gpu-metrics.ts) and the model load time
  * (registered once a load finished: before that there is no value to report).
  */
-export const NOT_PRODUCED: Readonly<Partial<Record<MetricKey, string>>> = {
-  queueCapacity: 'the engine queue has no bound yet (nothing is rejected for a full queue), so there is no capacity to report',
-};
+export const NOT_PRODUCED: Readonly<Partial<Record<MetricKey, string>>> = {};
 
 /** Every instrument the service updates, registered in catalogue order. */
 export class ServiceMetrics {
@@ -64,6 +63,7 @@ export class ServiceMetrics {
   readonly tokens;
   readonly batchSize;
   readonly queueDepth;
+  readonly queueCapacity;
   readonly inflightRequests;
   readonly prefixCacheHits;
   readonly prefixCacheLookups;
@@ -79,6 +79,8 @@ export class ServiceMetrics {
     readonly registry: Registry,
     /** Whether the configured model is the demo model: known before it loads. */
     configuredDemo: boolean,
+    /** The engine queue's bound (QWEN3GUARD_MAX_QUEUE): saturation is depth / capacity. */
+    queueCapacity = DEFAULT_BATCHING.maxQueue,
   ) {
     this.requestCount = counterFor(METRICS.requestCount, registry);
     this.requestDuration = histogramFor(METRICS.requestDuration, registry);
@@ -88,6 +90,8 @@ export class ServiceMetrics {
     this.tokens = counterFor(METRICS.tokens, registry);
     this.batchSize = histogramFor(METRICS.batchSize, registry);
     this.queueDepth = gaugeFor(METRICS.queueDepth, registry);
+    this.queueCapacity = gaugeFor(METRICS.queueCapacity, registry);
+    this.queueCapacity.set(queueCapacity);
     this.inflightRequests = gaugeFor(METRICS.inflightRequests, registry);
     this.prefixCacheHits = counterFor(METRICS.prefixCacheHits, registry);
     this.prefixCacheLookups = counterFor(METRICS.prefixCacheLookups, registry);

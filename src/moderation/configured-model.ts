@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import { AppConfig } from '../config/app-config';
-import { OnnxEngineOptions } from '../inference/onnx-engine-options';
+import { EXACT_INFERENCE, OnnxEngineOptions } from '../inference/onnx-engine-options';
 import { HubCache } from '../model-hub/hub-cache';
 import { ensureDemoModel } from '../synthetic-model/demo-model';
 
@@ -39,6 +39,13 @@ export function engineOptions(config: AppConfig, modelDir: string): OnnxEngineOp
     maxNewTokens: config.QWEN3GUARD_MAX_NEW_TOKENS,
     demo: model.demo,
     intraOpThreads: config.QWEN3GUARD_THREADS,
+    ...(config.QWEN3GUARD_EXACT
+      ? EXACT_INFERENCE
+      : {
+          prefixCache: config.QWEN3GUARD_PREFIX_CACHE,
+          constrainedDecoding: config.QWEN3GUARD_CONSTRAINED_DECODING,
+          batching: { maxBatch: config.QWEN3GUARD_MAX_BATCH, maxWaitMs: config.QWEN3GUARD_BATCH_WAIT_MS, maxQueue: config.QWEN3GUARD_MAX_QUEUE },
+        }),
   };
 }
 

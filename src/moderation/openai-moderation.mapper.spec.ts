@@ -10,8 +10,9 @@ function verdict(overrides: Partial<Verdict>): Verdict {
     refusal: null,
     probabilities: { safe: 0.9, controversial: 0.06, unsafe: 0.04 },
     promptTokens: 100,
+    cachedTokens: 0,
     generatedTokens: 7,
-    timings: { tokenizeSeconds: 0, prefillSeconds: 0, decodeSeconds: 0, totalSeconds: 0 },
+    timings: { queueSeconds: 0, tokenizeSeconds: 0, prefillSeconds: 0, decodeSeconds: 0, totalSeconds: 0 },
     ...overrides,
   };
 }

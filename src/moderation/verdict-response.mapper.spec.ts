@@ -8,8 +8,9 @@ const VERDICT: Verdict = {
   refusal: false,
   probabilities: { safe: 0.1, controversial: 0.2, unsafe: 0.7 },
   promptTokens: 312,
+  cachedTokens: 180,
   generatedTokens: 11,
-  timings: { tokenizeSeconds: 0.0012345, prefillSeconds: 0.025, decodeSeconds: 0.0144, totalSeconds: 0.0406 },
+  timings: { queueSeconds: 0.002, tokenizeSeconds: 0.0012345, prefillSeconds: 0.025, decodeSeconds: 0.0144, totalSeconds: 0.0406 },
 };
 
 describe('verdict response mappers', () => {
@@ -31,8 +32,8 @@ describe('verdict response mappers', () => {
       categories: ['Violent', 'PII'],
       refusal: false,
       probabilities: { safe: 0.1, controversial: 0.2, unsafe: 0.7 },
-      usage: { prompt_tokens: 312, generated_tokens: 11 },
-      timing_ms: { tokenize: 1.235, prefill: 25, decode: 14.4, total: 40.6 },
+      usage: { prompt_tokens: 312, cached_tokens: 180, generated_tokens: 11 },
+      timing_ms: { queue: 2, tokenize: 1.235, prefill: 25, decode: 14.4, total: 40.6 },
     });
   });
 

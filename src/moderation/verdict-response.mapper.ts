@@ -27,8 +27,9 @@ export function toModerationResult(verdict: Verdict): ModerationResultDto {
     categories: [...verdict.categories],
     refusal: verdict.refusal,
     probabilities: { ...verdict.probabilities },
-    usage: { prompt_tokens: verdict.promptTokens, generated_tokens: verdict.generatedTokens },
+    usage: { prompt_tokens: verdict.promptTokens, cached_tokens: verdict.cachedTokens, generated_tokens: verdict.generatedTokens },
     timing_ms: {
+      queue: toMilliseconds(verdict.timings.queueSeconds),
       tokenize: toMilliseconds(verdict.timings.tokenizeSeconds),
       prefill: toMilliseconds(verdict.timings.prefillSeconds),
       decode: toMilliseconds(verdict.timings.decodeSeconds),

@@ -8,21 +8,27 @@ export class UsageDto {
   @ApiProperty({ example: 312, description: 'Tokens in the rendered moderation prompt.' })
   prompt_tokens!: number;
 
-  @ApiProperty({ example: 9, description: 'Tokens the model generated for its answer.' })
+  @ApiProperty({ example: 180, description: 'Prompt tokens served from the prefix cache (the template preamble) instead of computed.' })
+  cached_tokens!: number;
+
+  @ApiProperty({ example: 9, description: 'Tokens of the model\'s answer (forced format tokens included, as plain greedy decoding would write them).' })
   generated_tokens!: number;
 }
 
 export class TimingDto {
+  @ApiProperty({ example: 1.2, description: 'Milliseconds waiting in the engine queue for a batch.' })
+  queue!: number;
+
   @ApiProperty({ example: 0.8, description: 'Milliseconds rendering the template and tokenizing.' })
   tokenize!: number;
 
-  @ApiProperty({ example: 25.1, description: 'Milliseconds in the forward pass over the prompt.' })
+  @ApiProperty({ example: 25.1, description: 'Milliseconds in the forward pass over the prompt (shared by the rows of one batch).' })
   prefill!: number;
 
-  @ApiProperty({ example: 14.3, description: 'Milliseconds generating the answer.' })
+  @ApiProperty({ example: 14.3, description: 'Milliseconds decoding the answer after the prompt (shared by the rows of one batch).' })
   decode!: number;
 
-  @ApiProperty({ example: 40.2, description: 'Milliseconds for the whole verdict.' })
+  @ApiProperty({ example: 40.2, description: 'Milliseconds for the whole verdict, queue included.' })
   total!: number;
 }
 

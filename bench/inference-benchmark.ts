@@ -1,0 +1,286 @@
+/**
+ * Side-by-side inference benchmark (issue: fast inference). On one model directory, in one run:
+ *   (a) this engine, everything on (prefix KV cache, verdict-constrained decoding, dynamic batching);
+ *   (b) the usual way: the whole template prefilled, plain greedy generation with a KV cache;
+ *   (c) @huggingface/transformers' text-generation pipeline on the same directory.
+ * Random weights never stop by themselves, so (b) and (c) generate exactly as many tokens as the answer
+ * (a) returned for the same input would take. Also measured: the best float32 GEMM rate onnxruntime
+ * reaches here, and the engine's prefill rate as a fraction of it.
+ *
+ *   npm run bench -- [--model models/qwen3guard-gen-0.6b-synthetic] [--dtype fp32 --dtype fp16] [--quick]
+ *
+ * Writes bench/results/inference-<date>.json and prints a Markdown table; docs/performance.md quotes it.
+ */
+import { execSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Tokenizer } from '@huggingface/tokenizers';
+import { AnswerGrammar } from '../src/inference/answer-grammar';
+import { DecoderSession } from '../src/inference/decoder-session';
+import { BatchReport, EngineObserver } from '../src/inference/engine-observer';
+import { prefill } from '../src/inference/greedy-decoder';
+import { argmaxVocabulary, lastPositionLogits, vocabularySize } from '../src/inference/logits';
+import { readModelDirectory } from '../src/inference/model-directory';
+import { ModelDtype } from '../src/inference/onnx-engine-options';
+import { OnnxModerationEngine } from '../src/inference/onnx-moderation-engine';
+import { PromptEncoder } from '../src/inference/prompt-encoder';
+import { ChatMessage, ModerationInput } from '../src/inference/verdict';
+import { writeSyntheticModelDirectory } from '../src/synthetic-model/model-directory-writer';
+import { getModelPreset } from '../src/synthetic-model/model-presets';
+import { countQwen3Parameters } from '../src/synthetic-model/qwen3-weight-layout';
+import { createSeededWeights } from '../src/synthetic-model/seeded-weights';
+import { measureGemmLimit } from './gemm-limit';
+
+type System = 'a-engine' | 'b-plain-greedy' | 'c-transformers-js';
+type Mode = 'prompt' | 'response';
+
+interface Cell {
+  system: System;
+  dtype: ModelDtype;
+  textTokens: number;
+  mode: Mode;
+  concurrency: number;
+  requests: number;
+  p50Ms: number;
+  p95Ms: number;
+  throughputPerSecond: number;
+  /** (a) only: prompt tokens computed per second of prefill, and that rate in GFLOP/s. */
+  prefillTokensPerSecond?: number;
+  prefillGflops?: number;
+}
+
+const WORDS = ('the a river morning garden quiet market window letter travel music paper yellow table story ' +
+  'friend simple light winter coffee station mountain evening people city answer bridge summer orange ' +
+  'minute number picture garden village ocean pencil library kitchen forest holiday weather').split(' ');
+
+function parseCommandLine() {
+  const { values } = parseArgs({
+    options: {
+      model: { type: 'string', default: 'models/qwen3guard-gen-0.6b-synthetic' },
+      dtype: { type: 'string', multiple: true, default: ['fp32'] },
+      quick: { type: 'boolean', default: false },
+      out: { type: 'string', default: 'bench/results' },
+    },
+  });
+  return { ...values, model: resolve(values.model!), dtypes: values.dtype as ModelDtype[] };
+}
+
+/** The 0.6B-shaped synthetic model, built once (about 40 s, 2.4 GB fp32 + 1.2 GB fp16). */
+async function ensureBenchmarkModel(dir: string, dtypes: ModelDtype[]): Promise<void> {
+  const missing = dtypes.filter((dtype) => !existsSync(join(dir, 'onnx', dtype === 'fp32' ? 'model.onnx' : `model_${dtype}.onnx`)));
+  if (missing.length === 0) return;
+  console.error(`building ${dir} (${missing.join(', ')}) ...`);
+  await writeSyntheticModelDirectory(dir, {
+    config: getModelPreset('qwen3guard-gen-0.6b'),
+    weights: createSeededWeights({ seed: 0 }),
+    variants: missing.map((dtype) => ({ dtype: dtype as 'fp32' | 'fp16', io: 'optimum' as const })),
+  });
+}
+
+/** A deterministic text of about `tokens` tokens (exactly, as the tokenizer counts it). */
+function textOfTokens(encoder: PromptEncoder, tokens: number, seed: number): string {
+  const words: string[] = [];
+  for (let i = 0; encoder.tokenize(words.join(' ')).length < tokens; i++) words.push(WORDS[(seed * 7 + i * 13) % WORDS.length]);
+  return words.join(' ');
+}
+
+function conversation(encoder: PromptEncoder, mode: Mode, tokens: number, seed: number): ChatMessage[] {
+  if (mode === 'prompt') return [{ role: 'user', content: textOfTokens(encoder, tokens, seed) }];
+  const half = Math.max(1, Math.round(tokens / 2));
+  return [
+    { role: 'user', content: textOfTokens(encoder, half, seed) },
+    { role: 'assistant', content: textOfTokens(encoder, tokens - half, seed + 1) },
+  ];
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+}
+
+/** Runs `jobs` with at most `concurrency` in flight; returns each job's latency and the wall time. */
+async function runConcurrently(jobs: Array<() => Promise<unknown>>, concurrency: number) {
+  const latencies: number[] = [];
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < jobs.length) {
+        const job = jobs[next++];
+        const t = performance.now();
+        await job();
+        latencies.push(performance.now() - t);
+      }
+    }),
+  );
+  const wallSeconds = (performance.now() - started) / 1000;
+  latencies.sort((x, y) => x - y);
+  return { p50Ms: percentile(latencies, 0.5), p95Ms: percentile(latencies, 0.95), throughputPerSecond: jobs.length / wallSeconds };
+}
+
+/** (b): the whole rendered prompt in one prefill pass, then greedy steps over the full vocabulary. */
+async function plainGreedy(session: DecoderSession, prompt: number[], newTokens: number): Promise<void> {
+  let step = await prefill(session, prompt, prompt.length, session.emptyCache(1));
+  for (let generated = 1; generated < newTokens; generated++) {
+    const next = argmaxVocabulary(lastPositionLogits(step.logits), vocabularySize(step.logits));
+    step = await session.forward(
+      {
+        batch: 1,
+        sequenceLength: 1,
+        inputIds: BigInt64Array.from([BigInt(next)]),
+        attentionMask: new BigInt64Array(step.cache.length + 1).fill(1n),
+        positionIds: BigInt64Array.from([BigInt(step.cache.length)]),
+      },
+      step.cache,
+    );
+  }
+}
+
+async function main(): Promise<void> {
+  const options = parseCommandLine();
+  await ensureBenchmarkModel(options.model, options.dtypes);
+  const directory = readModelDirectory(options.model, options.dtypes[0]);
+  const config = getModelPreset('qwen3guard-gen-0.6b');
+  const encoder = new PromptEncoder(new Tokenizer(directory.tokenizerJson, directory.tokenizerConfig), directory.chatTemplate);
+  const grammar = new AnswerGrammar(encoder);
+  const silent = { log: () => undefined, warn: (m: string) => console.error(m), error: (m: string) => console.error(m) };
+  // FLOPs per computed token: every weight matrix once (multiply-add = 2), the LM head included.
+  const flopsPerToken = 2 * countQwen3Parameters(config);
+
+  const lengths = options.quick ? [16, 64] : [16, 64, 256, 1024];
+  const modes: Mode[] = ['prompt', 'response'];
+  const cells: Cell[] = [];
+  const gemm = await measureGemmLimit();
+  console.error(`GEMM limit: best ${gemm.bestGflops.toFixed(1)} GFLOP/s (median ${gemm.medianGflops.toFixed(1)})`);
+
+  for (const dtype of options.dtypes) {
+    const prefillLog = new PrefillLog();
+    // Random weights never agree with the answer format, so (a) imposes it (verifyAnswerFormat off): the
+    // same passes and the same tokens as with verification, minus its vocabulary scans (a few ms).
+    const engine = new OnnxModerationEngine(
+      {
+        modelDir: options.model,
+        dtype,
+        provider: 'cpu',
+        maxNewTokens: 64,
+        demo: false,
+        verifyAnswerFormat: false,
+        batching: { maxBatch: 16, maxWaitMs: 2, maxQueue: 4096 },
+      },
+      silent,
+      prefillLog,
+    );
+    await engine.load();
+    const plainDirectory = readModelDirectory(options.model, dtype);
+    const plain = await DecoderSession.open(plainDirectory.onnxPath, plainDirectory.config, 'cpu', 0, silent);
+    const { env, pipeline } = await import('@huggingface/transformers');
+    env.allowRemoteModels = false;
+    env.localModelPath = '/';
+    const generator = await pipeline('text-generation', options.model, { dtype: dtype === 'fp16' ? 'fp16' : 'fp32', device: 'cpu' });
+
+    for (const textTokens of lengths) {
+      for (const mode of modes) {
+        const concurrencies = options.quick ? [1, 16] : textTokens <= 256 ? [1, 4, 16] : [1, 4];
+        for (const concurrency of concurrencies) {
+          if (mode === 'response' && concurrency > 1 && !options.quick && textTokens > 64) continue;
+          const requests = concurrency === 1 ? (textTokens >= 1024 ? 2 : 3) : concurrency;
+          const inputs: ModerationInput[] = Array.from({ length: requests }, (_, i) => ({ messages: conversation(encoder, mode, textTokens, i) }));
+          await engine.moderate([inputs[0]]); // warm this shape
+          prefillLog.reset();
+          const measured = await runConcurrently(inputs.map((input) => () => engine.moderate([input])), concurrency);
+          const prefillTokensPerSecond = prefillLog.tokensPerSecond();
+          cells.push({
+            system: 'a-engine', dtype, textTokens, mode, concurrency, requests, ...measured,
+            prefillTokensPerSecond,
+            prefillGflops: (prefillTokensPerSecond * flopsPerToken) / 1e9,
+          });
+          report(cells[cells.length - 1]);
+
+          if (concurrency !== 1) continue;
+          // The answer (a) gave fixes how many tokens (b) and (c) must generate for the same input.
+          const answerLengths: number[] = [];
+          for (const input of inputs) {
+            const [verdict] = await engine.moderate([input]);
+            answerLengths.push(grammar.answerLength(verdict.mode, verdict.safetyLevel, verdict.categories, verdict.refusal));
+          }
+          const prompts = inputs.map((input) => encoder.encode(input.messages));
+          cells.push({
+            system: 'b-plain-greedy', dtype, textTokens, mode, concurrency, requests,
+            ...(await runConcurrently(prompts.map((prompt, i) => () => plainGreedy(plain, prompt, answerLengths[i])), 1)),
+          });
+          report(cells[cells.length - 1]);
+          const rendered = inputs.map((input) => encoder.render(input.messages));
+          cells.push({
+            system: 'c-transformers-js', dtype, textTokens, mode, concurrency, requests,
+            ...(await runConcurrently(
+              rendered.map((text, i) => () =>
+                generator(text, { max_new_tokens: answerLengths[i], min_new_tokens: answerLengths[i], do_sample: false, return_full_text: false }),
+              ),
+              1,
+            )),
+          });
+          report(cells[cells.length - 1]);
+        }
+      }
+    }
+    await engine.close();
+    await plain.close();
+    await generator.dispose();
+  }
+
+  const result = {
+    date: new Date().toISOString(),
+    commit: execSync('git rev-parse --short HEAD').toString().trim(),
+    machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version },
+    model: options.model,
+    gemm,
+    flopsPerToken,
+    cells,
+  };
+  mkdirSync(options.out!, { recursive: true });
+  const file = join(options.out!, `inference-${result.date.slice(0, 10)}.json`);
+  writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
+  console.error(`wrote ${file}`);
+}
+
+/** Counts the prompt tokens each batch really computed (cached ones excluded) and its prefill time. */
+class PrefillLog extends EngineObserver {
+  private tokens = 0;
+  private seconds = 0;
+
+  reset(): void {
+    this.tokens = 0;
+    this.seconds = 0;
+  }
+
+  tokensPerSecond(): number {
+    return this.tokens / this.seconds;
+  }
+
+  batchExecuted(batch: BatchReport): void {
+    this.tokens += batch.promptTokens - batch.cachedTokens;
+    this.seconds += batch.prefillSeconds;
+  }
+
+  queueDepth(): void {}
+  queueWait(): void {}
+  verdict(): void {}
+  prefixCacheLookup(): void {}
+  engineError(): void {}
+  modelLoaded(): void {}
+  modelUnloaded(): void {}
+}
+
+function report(cell: Cell): void {
+  const prefill = cell.prefillGflops ? `  prefill ${cell.prefillGflops.toFixed(1)} GFLOP/s` : '';
+  console.error(
+    `${cell.system.padEnd(18)} ${cell.dtype} ${String(cell.textTokens).padStart(4)} tok ${cell.mode.padEnd(8)} c=${String(cell.concurrency).padStart(2)}` +
+      `  p50 ${cell.p50Ms.toFixed(0)} ms  p95 ${cell.p95Ms.toFixed(0)} ms  ${cell.throughputPerSecond.toFixed(2)} req/s${prefill}`,
+  );
+}
+
+void main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
