@@ -12,7 +12,7 @@
  * Writes bench/results/inference-<date>.json and prints a Markdown table; docs/performance.md quotes it.
  */
 import { execSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -29,6 +29,7 @@ import { PromptEncoder } from '../src/inference/prompt-encoder';
 import { ChatMessage, ModerationInput } from '../src/inference/verdict';
 import { writeSyntheticModelDirectory } from '../src/synthetic-model/model-directory-writer';
 import { getModelPreset } from '../src/synthetic-model/model-presets';
+import { Qwen3Config } from '../src/synthetic-model/qwen3-config';
 import { countQwen3Parameters } from '../src/synthetic-model/qwen3-weight-layout';
 import { createSeededWeights } from '../src/synthetic-model/seeded-weights';
 import { measureGemmLimit } from './gemm-limit';
@@ -141,7 +142,7 @@ async function main(): Promise<void> {
   const options = parseCommandLine();
   await ensureBenchmarkModel(options.model, options.dtypes);
   const directory = readModelDirectory(options.model, options.dtypes[0]);
-  const config = getModelPreset('qwen3guard-gen-0.6b');
+  const config = JSON.parse(readFileSync(join(options.model, 'config.json'), 'utf8')) as Qwen3Config;
   const encoder = new PromptEncoder(new Tokenizer(directory.tokenizerJson, directory.tokenizerConfig), directory.chatTemplate);
   const grammar = new AnswerGrammar(encoder);
   const silent = { log: () => undefined, warn: (m: string) => console.error(m), error: (m: string) => console.error(m) };
