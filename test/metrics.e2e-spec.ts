@@ -125,20 +125,23 @@ describe('metrics on their own port (METRICS_MODE=separate, the default)', () =>
     );
   });
 
-  it('reports the engine: one batch of one, one queue wait, one prefill and decode per input, and the tokens', () => {
+  it('reports the engine: one batch per request (the two items together), a wait per input, the prefix cache and the tokens', () => {
     const inputs = 5;
-    expect(valueOf(samples, `${METRICS.batchSize.name}_count`)).toBe(inputs);
+    const batches = 4; // three single /predict calls, then one /v1/moderate request whose two items share a batch
+    expect(valueOf(samples, `${METRICS.batchSize.name}_count`)).toBe(batches);
     expect(valueOf(samples, `${METRICS.batchSize.name}_sum`)).toBe(inputs);
     expect(valueOf(samples, `${METRICS.queueWait.name}_count`)).toBe(inputs);
-    expect(valueOf(samples, `${METRICS.prefill.name}_count`)).toBe(inputs);
-    expect(valueOf(samples, `${METRICS.decode.name}_count`)).toBe(inputs);
+    expect(valueOf(samples, `${METRICS.prefill.name}_count`)).toBe(batches);
+    expect(valueOf(samples, `${METRICS.decode.name}_count`)).toBe(batches);
     expect(valueOf(samples, METRICS.tokens.name, { kind: 'prompt' })).toBeGreaterThan(inputs * 100);
     expect(valueOf(samples, METRICS.tokens.name, { kind: 'generated' })).toBeGreaterThanOrEqual(inputs * 5);
-    expect(valueOf(samples, METRICS.tokens.name, { kind: 'cached' })).toBe(0);
+    expect(valueOf(samples, METRICS.tokens.name, { kind: 'cached' })).toBeGreaterThan(inputs * 100);
+    expect(valueOf(samples, METRICS.tokens.name, { kind: 'cached' })).toBeLessThan(valueOf(samples, METRICS.tokens.name, { kind: 'prompt' }));
     expect(valueOf(samples, METRICS.queueDepth.name)).toBe(0);
+    expect(valueOf(samples, METRICS.queueCapacity.name)).toBe(256);
     expect(valueOf(samples, METRICS.inflightRequests.name)).toBe(0);
-    expect(valueOf(samples, METRICS.prefixCacheHits.name)).toBe(0);
-    expect(valueOf(samples, METRICS.prefixCacheLookups.name)).toBe(0);
+    expect(valueOf(samples, METRICS.prefixCacheHits.name)).toBe(inputs);
+    expect(valueOf(samples, METRICS.prefixCacheLookups.name)).toBe(inputs);
     for (const code of Object.values(EngineErrorCode)) expect(valueOf(samples, METRICS.engineErrors.name, { code })).toBe(0);
   });
 
@@ -156,7 +159,7 @@ describe('metrics on their own port (METRICS_MODE=separate, the default)', () =>
     for (const m of Object.values(DEFAULT_METRICS)) {
       expect(samplesOf(samples, m.type === 'histogram' ? `${m.name}_count` : m.name).length).toBeGreaterThan(0);
     }
-    expect(exposition).not.toMatch(/qwen3guard_gpu_|qwen3guard_queue_capacity/);
+    expect(exposition).not.toMatch(/qwen3guard_gpu_/);
   });
 
   it('never exposes moderated text or a raw URL', () => {

@@ -55,15 +55,13 @@ function dashboardQueries(): Array<{ where: string; expr: string }> {
 /**
  * Queries that stay empty against this deployment, and why. Every other panel query must return data.
  *  - GPU gauges: only exposed while the CUDA provider runs (the tests run on the CPU);
- *  - DCGM exporter series: no DCGM exporter is scraped here;
- *  - queue capacity: the engine's queue has no bound yet, so the service does not expose one.
+ *  - DCGM exporter series: no DCGM exporter is scraped here.
  */
 const EXPECTED_EMPTY = [
   /qwen3guard_gpu_memory_used_bytes/,
   /qwen3guard_gpu_memory_total_bytes/,
   /qwen3guard_gpu_utilization_ratio/,
   /DCGM_FI_DEV_/,
-  new RegExp(METRICS.queueCapacity.name),
 ];
 
 /** Requests sent in rounds until stopped; each round is bounded by the round count and the deadline. */
