@@ -5,6 +5,7 @@ import { AppModule } from './app.module';
 import { setupApiDocs } from './common/api-docs';
 import { createAppLogger } from './common/app-logger';
 import { REQUEST_ID_HEADER, requestIdFor } from './common/request-id';
+import { applySecurityHeaders } from './common/security-headers';
 import { AppConfig } from './config/app-config';
 import { EnvSource, loadAppConfig } from './config/load-app-config';
 import { installRequestMetrics } from './metrics/metrics.module';
@@ -42,6 +43,10 @@ export function createFastifyAdapter(config: AppConfig): FastifyAdapter {
     trustProxy: false,
     genReqId: requestIdFor,
     logger: false,
+    // Slow or idle clients cannot hold sockets forever (slowloris); see the variables in AppConfig.
+    requestTimeout: config.REQUEST_TIMEOUT_MS,
+    connectionTimeout: config.CONNECTION_TIMEOUT_MS,
+    keepAliveTimeout: config.KEEP_ALIVE_TIMEOUT_MS,
   });
 }
 
@@ -55,6 +60,7 @@ export function configureApp(app: NestFastifyApplication, config: AppConfig): vo
   fastify.addHook('onRequest', async (request, reply) => {
     void reply.header(REQUEST_ID_HEADER, request.id);
   });
+  applySecurityHeaders(app, config);
   if (config.DOCS_ENABLED) setupApiDocs(app);
   if (config.PLAYGROUND_ENABLED) servePlayground(app);
 }

@@ -1,6 +1,6 @@
 import { LogLevel } from '@nestjs/common';
 import { Transform } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Max, Min } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
 import { MODEL_DTYPES, ModelDtype, ProviderPreference } from '../inference/onnx-engine-options';
 import { toBoolean, toInteger, toTrimmed } from './env-parsers';
 
@@ -156,6 +156,40 @@ export class AppConfig {
   @Transform(toInteger)
   readonly BODY_LIMIT_BYTES: number = MIB;
 
+  /**
+   * Longest time to receive a whole request (headers and body), in milliseconds: a client trickling bytes
+   * (slowloris) holds a socket for no longer than this. Not the time to answer: see QWEN3GUARD_INFERENCE_TIMEOUT_MS.
+   */
+  @Min(1000)
+  @Max(600_000)
+  @IsInt()
+  @Transform(toInteger)
+  readonly REQUEST_TIMEOUT_MS: number = 30_000;
+
+  /** A socket with no traffic for this long is closed, in milliseconds (0 = never). */
+  @Min(0)
+  @Max(3_600_000)
+  @IsInt()
+  @Transform(toInteger)
+  readonly CONNECTION_TIMEOUT_MS: number = 120_000;
+
+  /** How long an idle keep-alive connection stays open; above a load balancer's own idle timeout (often 60 s). */
+  @Min(1000)
+  @Max(600_000)
+  @IsInt()
+  @Transform(toInteger)
+  readonly KEEP_ALIVE_TIMEOUT_MS: number = 72_000;
+
+  /**
+   * Browser origins allowed to call the API cross-origin, comma-separated (`https://a.example,https://b.example`);
+   * unset: no CORS headers at all, so browsers keep other sites' pages from reading responses.
+   */
+  @IsOptional()
+  @Matches(/^https?:\/\/[^\s,/]+(,\s*https?:\/\/[^\s,/]+)*$/, { message: 'CORS_ORIGINS must be a comma-separated list of origins such as https://app.example' })
+  @IsString()
+  @Transform(toTrimmed)
+  readonly CORS_ORIGINS?: string;
+
   @Min(1)
   @Max(1_000_000)
   @IsInt()
@@ -168,11 +202,12 @@ export class AppConfig {
   @Transform(toInteger)
   readonly MAX_BATCH_ITEMS: number = 32;
 
+  /** Serve Swagger UI and the OpenAPI document; unset: on, except with NODE_ENV=production (see loadAppConfig). */
   @IsBoolean()
   @Transform(toBoolean)
   readonly DOCS_ENABLED: boolean = true;
 
-  /** Serve the web playground at `/`. */
+  /** Serve the web playground at `/`; unset: on, except with NODE_ENV=production (see loadAppConfig). */
   @IsBoolean()
   @Transform(toBoolean)
   readonly PLAYGROUND_ENABLED: boolean = true;

@@ -121,12 +121,29 @@ describe('loadAppConfig', () => {
     ['MAX_BATCH_ITEMS', '100000', 'MAX_BATCH_ITEMS must not be greater than 1024'],
     ['DOCS_ENABLED', 'maybe', 'DOCS_ENABLED must be a boolean value'],
     ['PLAYGROUND_ENABLED', 'perhaps', 'PLAYGROUND_ENABLED must be a boolean value'],
+    ['REQUEST_TIMEOUT_MS', '10', 'REQUEST_TIMEOUT_MS must not be less than 1000'],
+    ['CONNECTION_TIMEOUT_MS', 'soon', 'CONNECTION_TIMEOUT_MS must be an integer number'],
+    ['KEEP_ALIVE_TIMEOUT_MS', '999999999', 'KEEP_ALIVE_TIMEOUT_MS must not be greater than 600000'],
+    ['CORS_ORIGINS', '*', 'CORS_ORIGINS must be a comma-separated list of origins'],
+    ['CORS_ORIGINS', 'https://a.example/path', 'CORS_ORIGINS must be a comma-separated list of origins'],
   ])('rejects %s=%s naming the variable', (name, value, message) => {
     expect(problemsFor({ [name]: value }).join('\n')).toContain(message);
   });
 
   it('reports every bad variable at once', () => {
     expect(problemsFor({ PORT: 'x', MAX_BATCH_ITEMS: '0' })).toHaveLength(2);
+  });
+
+  it('turns the API docs and the playground off in production unless they are asked for', () => {
+    const production = { NODE_ENV: 'production', QWEN3GUARD_MODEL_DIR: modelDir };
+    expect(loadAppConfig(production)).toMatchObject({ DOCS_ENABLED: false, PLAYGROUND_ENABLED: false });
+    expect(loadAppConfig({ ...production, DOCS_ENABLED: 'true', PLAYGROUND_ENABLED: 'yes' })).toMatchObject({ DOCS_ENABLED: true, PLAYGROUND_ENABLED: true });
+    expect(loadAppConfig({ NODE_ENV: 'test' })).toMatchObject({ DOCS_ENABLED: true, PLAYGROUND_ENABLED: true });
+  });
+
+  it('keeps a list of CORS origins, and none by default', () => {
+    expect(loadAppConfig({}).CORS_ORIGINS).toBeUndefined();
+    expect(loadAppConfig({ CORS_ORIGINS: 'https://a.example, http://localhost:3000' }).CORS_ORIGINS).toBe('https://a.example, http://localhost:3000');
   });
 
   it('refuses the demo model in production', () => {

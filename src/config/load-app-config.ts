@@ -29,12 +29,20 @@ export function loadAppConfig(env: EnvSource = process.env): AppConfig {
 
 /** Only the variables AppConfig declares; an empty value counts as unset, as shells and compose files produce them. */
 function configVariables(env: EnvSource): Record<string, string> {
-  const picked: Record<string, string> = { QWEN3GUARD_CACHE_DIR: defaultCacheDir(env), HF_HUB_CACHE: hubCacheDir(env) };
+  const picked: Record<string, string> = { QWEN3GUARD_CACHE_DIR: defaultCacheDir(env), HF_HUB_CACHE: hubCacheDir(env), ...productionDefaults(env) };
   for (const name of declaredVariables()) {
     const value = env[name];
     if (value !== undefined && value.trim() !== '') picked[name] = value;
   }
   return picked;
+}
+
+/**
+ * In production the API docs and the playground are off unless asked for: neither is needed to serve, and
+ * each is one more surface on a public port. Explicit values still win (they are read after this).
+ */
+function productionDefaults(env: EnvSource): Record<string, string> {
+  return env.NODE_ENV?.trim() === 'production' ? { DOCS_ENABLED: 'false', PLAYGROUND_ENABLED: 'false' } : {};
 }
 
 function declaredVariables(): Set<string> {

@@ -1,6 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { ArrayMinSize, IsArray, ValidateNested } from 'class-validator';
+import { ArrayMinSize, IsArray, IsObject, ValidateNested } from 'class-validator';
 import { ExactlyOneOf } from '../../common/validation/exactly-one-of.decorator';
 import { ChatMessageDto } from './chat-message.dto';
 import { ModerateItemDto } from './moderate-item.dto';
@@ -26,6 +26,8 @@ export class ModerateRequestDto {
   })
   @ValidateNested({ each: true })
   @Type(() => ModerateItemDto)
+  // ValidateNested passes an array nested in the array (it validates its elements instead).
+  @IsObject({ each: true })
   @ArrayMinSize(1)
   @IsArray()
   @ExactlyOneOf(REQUEST_FORMS)

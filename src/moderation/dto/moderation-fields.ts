@@ -1,7 +1,7 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsNotEmpty, IsString, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsNotEmpty, IsObject, IsString, ValidateNested } from 'class-validator';
 import { ExactlyOneOf } from '../../common/validation/exactly-one-of.decorator';
 import { OnlyWith } from '../../common/validation/only-with.decorator';
 import { ChatMessageDto } from './chat-message.dto';
@@ -57,6 +57,8 @@ export function MessagesField(forms: readonly string[]): PropertyDecorator {
     IsArray(),
     ArrayMinSize(1),
     ArrayMaxSize(MAX_CONVERSATION_MESSAGES),
+    // ValidateNested passes an array nested in the array (it validates its elements instead).
+    IsObject({ each: true }),
     Type(() => ChatMessageDto),
     ValidateNested({ each: true }),
   );
