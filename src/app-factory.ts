@@ -8,6 +8,8 @@ import { REQUEST_ID_HEADER, requestIdFor } from './common/request-id';
 import { applySecurityHeaders } from './common/security-headers';
 import { AppConfig } from './config/app-config';
 import { EnvSource, loadAppConfig } from './config/load-app-config';
+import { registerDrainHook } from './lifecycle/drain-hook';
+import { ShutdownState } from './lifecycle/shutdown-state';
 import { installRequestMetrics } from './metrics/metrics.module';
 import { servePlayground } from './playground/playground-assets';
 
@@ -55,6 +57,8 @@ export function configureApp(app: NestFastifyApplication, config: AppConfig): vo
   const fastify = app.getHttpAdapter().getInstance();
   // First, so that every request is measured, whatever the later hooks and handlers do with it.
   installRequestMetrics(app, config);
+  // Next, so that a request refused while shutting down is still measured, and nothing else runs for it.
+  registerDrainHook(fastify, app.get(ShutdownState));
   // JSON is the only body format: Fastify's text/plain parser would hand validation a bare string.
   fastify.removeContentTypeParser('text/plain');
   fastify.addHook('onRequest', async (request, reply) => {

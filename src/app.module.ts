@@ -3,6 +3,7 @@ import { CommonModule } from './common/common.module';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { HealthModule } from './health/health.module';
+import { LifecycleModule } from './lifecycle/lifecycle.module';
 import { LiveStatsModule } from './live-stats/live-stats.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { ModerationModule } from './moderation/moderation.module';
@@ -16,7 +17,7 @@ export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), MetricsModule.forRoot(config), CommonModule, ModerationModule, HealthModule, LiveStatsModule],
+      imports: [ConfigModule.forRoot(config), MetricsModule.forRoot(config), LifecycleModule, CommonModule, ModerationModule, HealthModule, LiveStatsModule],
     };
   }
 }

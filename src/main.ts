@@ -2,14 +2,15 @@ import { Logger } from '@nestjs/common';
 import { createApp } from './app-factory';
 import { AppConfig } from './config/app-config';
 import { EnvSource } from './config/load-app-config';
+import { installGracefulShutdown } from './lifecycle/graceful-shutdown';
 import { describeMetricsEndpoint } from './metrics/metrics.module';
 import { configuredModel, DEMO_MODEL_WARNING } from './moderation/configured-model';
 
 /** Starts the service; `overrides` are laid over the environment (the CLI's `serve` options). */
 async function bootstrap(overrides: EnvSource): Promise<void> {
   const app = await createApp(overrides);
-  app.enableShutdownHooks();
   const config = app.get(AppConfig);
+  installGracefulShutdown(app, config);
   await app.listen(config.PORT, config.HOST);
   announce(config, describeMetricsEndpoint(app, config));
 }

@@ -18,6 +18,8 @@ export enum ErrorCode {
   EngineOutputUnparseable = 'ENGINE_OUTPUT_UNPARSEABLE',
   InputTooLong = 'INPUT_TOO_LONG',
   QueueFull = 'QUEUE_FULL',
+  /** The instance received SIGTERM and is draining: a retry belongs on another replica. */
+  ShuttingDown = 'SHUTTING_DOWN',
   InferenceFailed = 'INFERENCE_FAILED',
   InternalError = 'INTERNAL_ERROR',
 }
@@ -39,4 +41,5 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.ModelInvalid]: 503,
   [ErrorCode.ProviderUnavailable]: 503,
   [ErrorCode.QueueFull]: 503,
+  [ErrorCode.ShuttingDown]: 503,
 };

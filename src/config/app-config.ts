@@ -212,6 +212,16 @@ export class AppConfig {
   @Transform(toBoolean)
   readonly PLAYGROUND_ENABLED: boolean = true;
 
+  /**
+   * After SIGTERM, how long requests already accepted may take to finish before the process closes anyway.
+   * Keep it under the orchestrator's grace period (Kubernetes: terminationGracePeriodSeconds minus preStop).
+   */
+  @Min(0)
+  @Max(600_000)
+  @IsInt()
+  @Transform(toInteger)
+  readonly SHUTDOWN_DRAIN_MS: number = 25_000;
+
   /** True when no model is configured and the synthetic demo model serves. */
   get usesDemoModel(): boolean {
     return this.QWEN3GUARD_MODEL_DIR === undefined && this.QWEN3GUARD_MODEL === undefined;

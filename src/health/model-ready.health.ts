@@ -2,12 +2,13 @@ import { Injectable } from '@nestjs/common';
 import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 import { AppConfig } from '../config/app-config';
 import { ModerationEngine } from '../inference/moderation-engine';
+import { ShutdownState } from '../lifecycle/shutdown-state';
 import { EngineLoader } from '../moderation/engine-loader.service';
 import { configuredModel } from '../moderation/configured-model';
 
 /**
- * Up only once the engine reports ready (model loaded and warm-up passed). Reports what actually
- * serves when up, and what was asked for, with the load state, while down.
+ * Up only once the engine reports ready (model loaded and warm-up passed), and down again once shutdown
+ * began. Reports what actually serves when up, and what was asked for, with the load state, while down.
  */
 @Injectable()
 export class ModelReadyHealthIndicator {
@@ -16,10 +17,13 @@ export class ModelReadyHealthIndicator {
     private readonly engine: ModerationEngine,
     private readonly loader: EngineLoader,
     private readonly config: AppConfig,
+    private readonly shutdown: ShutdownState,
   ) {}
 
   isReady(key = 'model'): HealthIndicatorResult {
     const indicator = this.health.check(key);
+    // A draining instance must leave the load balancer's rotation even though its model still works.
+    if (this.shutdown.draining) return indicator.down({ ...configuredModel(this.config), state: 'shutting-down' });
     if (!this.engine.ready) {
       return indicator.down({ ...configuredModel(this.config), state: this.loader.state });
     }
