@@ -266,7 +266,6 @@ class PrefillLog extends EngineObserver {
 
   queueDepth(): void {}
   queueWait(): void {}
-  verdict(): void {}
   prefixCacheLookup(): void {}
   engineError(): void {}
   modelLoaded(): void {}

@@ -7,6 +7,8 @@ import { LifecycleModule } from './lifecycle/lifecycle.module';
 import { LiveStatsModule } from './live-stats/live-stats.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { ModerationModule } from './moderation/moderation.module';
+import { TenantModule } from './tenant/tenant.module';
+import { UsageModule } from './usage/usage.module';
 
 /**
  * The application, built around an already validated configuration. MetricsModule comes first: it is
@@ -17,7 +19,7 @@ export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), MetricsModule.forRoot(config), LifecycleModule, CommonModule, ModerationModule, HealthModule, LiveStatsModule],
+      imports: [ConfigModule.forRoot(config), MetricsModule.forRoot(config), LifecycleModule, CommonModule, TenantModule, ModerationModule, UsageModule, HealthModule, LiveStatsModule],
     };
   }
 }

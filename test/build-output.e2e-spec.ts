@@ -4,11 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ensureDemoModel } from '../src/synthetic-model/demo-model';
+import { buildDist, ROOT } from './support/build-output';
 import { freePort, waitFor } from './monitoring/support/tools';
 
 jest.setTimeout(300_000);
-
-const ROOT = join(__dirname, '..');
 
 /**
  * What `npm run build` leaves in dist/ runs on its own: `npm start`'s entry point and the `qwen3guard` bin
@@ -20,10 +19,7 @@ describe('the build output (e2e)', () => {
   const children: ChildProcess[] = [];
 
   beforeAll(async () => {
-    await promisify(execFile)('npm', ['run', 'build'], { cwd: ROOT }).catch((error: { stdout?: string; message: string }) => {
-      // tsc reports on stdout.
-      throw new Error(`${error.message}\n${error.stdout ?? ''}`);
-    });
+    await buildDist();
     cacheDir = mkdtempSync(join(tmpdir(), 'qwen3guard-build-'));
     await ensureDemoModel(cacheDir);
   });
@@ -47,7 +43,7 @@ describe('the build output (e2e)', () => {
     const port = await freePort();
     const child = spawn(process.execPath, args, {
       cwd: ROOT,
-      env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), METRICS_PORT: '0', QWEN3GUARD_CACHE_DIR: cacheDir, LOG_LEVEL: 'warn', NODE_ENV: 'test' },
+      env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), METRICS_PORT: '0', QWEN3GUARD_CACHE_DIR: cacheDir, QWEN3GUARD_USAGE_DB: ':memory:', LOG_LEVEL: 'warn', NODE_ENV: 'test' },
       stdio: 'ignore',
     });
     children.push(child);

@@ -3,7 +3,9 @@ import { OnnxModerationEngine } from '../inference/onnx-moderation-engine';
 import { ModerationInput } from '../inference/verdict';
 import { configuredModel, DEMO_MODEL_WARNING, engineOptions, resolveModelDirectory } from '../moderation/configured-model';
 import type { ModerateResponseDto } from '../moderation/dto/moderation-result.dto';
+import { modelOutcome } from '../moderation/moderation-outcome';
 import { toModerationResult } from '../moderation/verdict-response.mapper';
+import { STRICT_POLICY } from '../tenant/tenant';
 
 /**
  * One verdict with the framework-free engine, outside the service: the model the configuration selects
@@ -23,7 +25,8 @@ export async function moderateOnce(config: AppConfig, input: ModerationInput): P
     await engine.load();
     status(`loaded in ${((performance.now() - started) / 1000).toFixed(1)} s`);
     const [verdict] = await engine.moderate([input]);
-    return { model: engine.info.id, ...toModerationResult(verdict) };
+    // Outside the service there is no tenant: the decision is the strict default policy's.
+    return { model: engine.info.id, ...toModerationResult(modelOutcome(input, verdict, STRICT_POLICY)) };
   } finally {
     await engine.close();
   }

@@ -9,6 +9,10 @@ export class ApiException extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly field?: string,
+    /** When retrying later can succeed: the seconds to wait (the Retry-After header). */
+    readonly retryAfterSeconds?: number,
+    /** For a server-side failure: the underlying reason, for operators' log line; never sent to the client. */
+    readonly detail?: string,
   ) {
     super(message);
     this.name = 'ApiException';

@@ -1,6 +1,5 @@
 import { EngineErrorCode } from './engine-error';
 import { ModelInfo } from './moderation-engine';
-import { RiskCategory, SafetyLevel } from './verdict';
 
 /** What one executed batch (one forward pipeline: prefill, then the greedy decode loop) did. */
 export interface BatchReport {
@@ -30,8 +29,6 @@ export abstract class EngineObserver {
   /** An input left the queue and started running after waiting this long. */
   abstract queueWait(seconds: number): void;
   abstract batchExecuted(batch: BatchReport): void;
-  /** A verdict was returned; `categories` in the model's order (the first is the primary one). */
-  abstract verdict(level: SafetyLevel, categories: readonly RiskCategory[]): void;
   /** A prefix-cache lookup (reserved for the prefix cache; not called while there is none). */
   abstract prefixCacheLookup(hit: boolean): void;
   /** The engine refused or failed a request, or failed to load. */
@@ -46,7 +43,6 @@ class NoopEngineObserver extends EngineObserver {
   queueDepth(): void {}
   queueWait(): void {}
   batchExecuted(): void {}
-  verdict(): void {}
   prefixCacheLookup(): void {}
   engineError(): void {}
   modelLoaded(): void {}

@@ -14,8 +14,7 @@ import {
   NON_SLO_ENDPOINT_REGEX,
   REQUEST_DURATION_BUCKETS,
   SLO,
-  TENANT_LABEL,
-  TENANT_LABEL_CANDIDATES,
+  LABEL,
   UNMATCHED_ENDPOINT,
   VERDICT_CATEGORIES,
   VERDICT_SAFETY_LEVELS,
@@ -27,7 +26,7 @@ describe('metric-names', () => {
   describe('the seed tutorial contract', () => {
     it('keeps the request counter name, type and labels', () => {
       expect(METRICS.requestCount).toMatchObject({ name: 'qwen3guard_request_count_total', type: 'counter' });
-      expect(METRICS.requestCount.labelNames).toEqual(['method', 'endpoint', 'status', 'code']);
+      expect(METRICS.requestCount.labelNames).toEqual(['method', 'endpoint', 'status', 'code', 'tenant']);
     });
 
     it('keeps the request duration histogram with only the endpoint label', () => {
@@ -104,10 +103,9 @@ describe('metric-names', () => {
       expect(UNMATCHED_ENDPOINT).not.toMatch(/^\//);
     });
 
-    it('reserves the tenant label without declaring it yet', () => {
-      expect(TENANT_LABEL).toBe('tenant');
-      for (const key of TENANT_LABEL_CANDIDATES) expect(METRICS[key].labelNames).not.toContain(TENANT_LABEL);
-      for (const m of ALL_METRICS) expect(m.labelNames).not.toContain(TENANT_LABEL);
+    it('puts the tenant label on the request, verdict and token counters only, never on a histogram', () => {
+      const labelled = ALL_METRICS.filter((m) => m.labelNames.includes(LABEL.tenant)).map((m) => m.name);
+      expect(labelled).toEqual([METRICS.requestCount.name, METRICS.tokens.name, METRICS.verdicts.name]);
     });
 
     it('leaves probe routes, and only those, out of the SLOs', () => {

@@ -15,11 +15,11 @@
  * `_total`, every label has a small bounded set of values; never a raw URL, a user id, a request id or free
  * text in a label.
  *
- * Reserved for later: a `tenant` label (the API key's tenant id, a bounded set configured by operators) is
- * planned on `qwen3guard_request_count_total`, `qwen3guard_verdicts_total` and `qwen3guard_tokens_total`
- * (multi-tenant metering). It is deliberately NOT declared yet; see {@link TENANT_LABEL} and
- * {@link TENANT_LABEL_CANDIDATES}. Adding it is backwards compatible for every rule and dashboard here, because
- * they all aggregate with `sum by (...)` over explicit label lists.
+ * The `tenant` label (on `qwen3guard_request_count_total`, `qwen3guard_verdicts_total` and
+ * `qwen3guard_tokens_total` only) is bounded: a configured tenant's id for the first MAX_TENANT_LABELS tenants of
+ * the tenants file, `other` beyond them, `anonymous` for requests without an identified tenant. Histograms carry
+ * no tenant label. Every rule and dashboard aggregates with `sum by (...)` over explicit label lists, so the label
+ * changes none of them.
  */
 import { EngineErrorCode } from '../inference/engine-error';
 import { RISK_CATEGORIES, SAFETY_LEVELS } from '../inference/verdict';
@@ -58,6 +58,7 @@ export const LABEL = {
   provider: 'provider',
   version: 'version',
   errorCode: 'code',
+  tenant: 'tenant',
 } as const;
 
 /** `status` on the request counter: `error` for every response with HTTP status >= 400, `success` otherwise. */
@@ -129,8 +130,7 @@ export const METRICS = {
     name: 'qwen3guard_request_count_total',
     type: 'counter',
     help: 'Total number of prediction requests',
-    // `tenant` will be appended here later (see the file header).
-    labelNames: [LABEL.method, LABEL.endpoint, LABEL.status, LABEL.code],
+    labelNames: [LABEL.method, LABEL.endpoint, LABEL.status, LABEL.code, LABEL.tenant],
   },
   requestDuration: {
     ...svc,
@@ -171,8 +171,7 @@ export const METRICS = {
     name: 'qwen3guard_tokens_total',
     type: 'counter',
     help: 'Tokens processed by the engine, by kind (prompt, cached = prompt tokens served from the prefix cache, generated)',
-    // `tenant` will be appended here later (see the file header).
-    labelNames: [LABEL.kind],
+    labelNames: [LABEL.kind, LABEL.tenant],
   },
   batchSize: {
     ...svc,
@@ -228,8 +227,7 @@ export const METRICS = {
     // Counted exactly once per verdict, so `sum by (safety_level)` gives true verdict counts. `category` is
     // the first category the model lists (its primary one); `None` when it lists none (safe verdicts).
     help: 'Moderation verdicts returned, by safety level and primary (first listed) category; category="None" when the model lists none',
-    // `tenant` will be appended here later (see the file header).
-    labelNames: [LABEL.safetyLevel, LABEL.category],
+    labelNames: [LABEL.safetyLevel, LABEL.category, LABEL.tenant],
   },
   engineErrors: {
     ...svc,
@@ -432,16 +430,6 @@ export const BURN_RATE_WINDOWS = [
   { severity: 'warning', burnRate: 3, long: '1d', short: '2h' },
   { severity: 'warning', burnRate: 1, long: '3d', short: '6h' },
 ] as const;
-
-// ---------------------------------------------------------------------------------------------------------
-// Future labels (documented, not declared)
-// ---------------------------------------------------------------------------------------------------------
-
-/** The planned tenant label's name. Not part of any labelNames yet. */
-export const TENANT_LABEL = 'tenant';
-
-/** The metrics that will carry {@link TENANT_LABEL} once multi-tenant metering lands. */
-export const TENANT_LABEL_CANDIDATES: readonly MetricKey[] = ['requestCount', 'verdicts', 'tokens'];
 
 // ---------------------------------------------------------------------------------------------------------
 // Helpers

@@ -3,6 +3,7 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import { PrometheusController } from '@willsoto/nestjs-prometheus';
 import type { FastifyReply } from 'fastify';
 import { Registry } from 'prom-client';
+import { PublicRoute } from '../tenant/public-route.decorator';
 
 /**
  * `GET /metrics` on the API port (METRICS_MODE=same-port only), registered through
@@ -11,6 +12,7 @@ import { Registry } from 'prom-client';
  * service-metrics.ts). Not part of the API document.
  */
 @ApiExcludeController()
+@PublicRoute()
 @Controller()
 export class MetricsController extends PrometheusController {
   constructor(private readonly registry: Registry) {

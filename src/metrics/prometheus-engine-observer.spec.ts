@@ -2,7 +2,7 @@ import { Registry } from 'prom-client';
 import { EngineErrorCode } from '../inference/engine-error';
 import { ModelInfo } from '../inference/moderation-engine';
 import { METRICS } from './metric-names';
-import { GpuMonitor, PrometheusEngineObserver, verdictCategory } from './prometheus-engine-observer';
+import { GpuMonitor, PrometheusEngineObserver } from './prometheus-engine-observer';
 import { ServiceMetrics } from './service-metrics';
 
 const INFO: ModelInfo = { id: 'qwen3guard-gen-demo', dtype: 'fp32', provider: 'cpu', demo: true, directory: '/cache/demo' };
@@ -26,27 +26,10 @@ describe('PrometheusEngineObserver', () => {
     observer = new PrometheusEngineObserver(metrics, '9.8.7', gpu);
   });
 
-  it('counts one verdict per call under its first category, or None', async () => {
-    observer.verdict('unsafe', ['Violent', 'PII']);
-    observer.verdict('unsafe', ['Violent']);
-    observer.verdict('safe', []);
-    observer.verdict('controversial', ['Politically Sensitive Topics']);
-    expect(await values(METRICS.verdicts.name)).toEqual({
-      [`${METRICS.verdicts.name} safety_level=unsafe category=Violent`]: 2,
-      [`${METRICS.verdicts.name} safety_level=safe category=None`]: 1,
-      [`${METRICS.verdicts.name} safety_level=controversial category=Politically Sensitive Topics`]: 1,
-    });
-    expect(verdictCategory([])).toBe('None');
-  });
-
-  it('records a batch: size, prefill and decode time, tokens by kind', async () => {
+  it('records a batch: size, prefill and decode time (tokens are counted per tenant by the usage meter)', async () => {
     observer.batchExecuted({ size: 1, prefillSeconds: 0.3, decodeSeconds: 0.2, promptTokens: 300, cachedTokens: 0, generatedTokens: 7 });
     observer.batchExecuted({ size: 2, prefillSeconds: 0.5, decodeSeconds: 0.1, promptTokens: 100, cachedTokens: 40, generatedTokens: 5 });
-    expect(await values(METRICS.tokens.name)).toEqual({
-      [`${METRICS.tokens.name} kind=prompt`]: 400,
-      [`${METRICS.tokens.name} kind=cached`]: 40,
-      [`${METRICS.tokens.name} kind=generated`]: 12,
-    });
+    expect(await values(METRICS.tokens.name)).toEqual({});
     const batch = await values(METRICS.batchSize.name);
     expect(batch[`${METRICS.batchSize.name}_count`]).toBe(2);
     expect(batch[`${METRICS.batchSize.name}_sum`]).toBe(3);
@@ -55,8 +38,7 @@ describe('PrometheusEngineObserver', () => {
     expect((await values(METRICS.decode.name))[`${METRICS.decode.name}_sum`]).toBeCloseTo(0.3);
   });
 
-  it('starts every known token kind and engine error code at 0', async () => {
-    expect(Object.values(await values(METRICS.tokens.name))).toEqual([0, 0, 0]);
+  it('starts every engine error code at 0', async () => {
     const errors = await values(METRICS.engineErrors.name);
     expect(Object.keys(errors)).toHaveLength(Object.values(EngineErrorCode).length);
     expect(Object.values(errors).every((v) => v === 0)).toBe(true);

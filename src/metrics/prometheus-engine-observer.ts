@@ -1,18 +1,12 @@
 import { EngineErrorCode } from '../inference/engine-error';
 import { BatchReport, EngineObserver } from '../inference/engine-observer';
 import { ModelInfo } from '../inference/moderation-engine';
-import { RiskCategory, SafetyLevel } from '../inference/verdict';
 import { ServiceMetrics } from './service-metrics';
 
 /** Starts and stops GPU sampling; see gpu-metrics.ts. */
 export interface GpuMonitor {
   start(): void;
   stop(): Promise<void>;
-}
-
-/** The category label of a verdict: its first (primary) category, or `None` when the model lists none. */
-export function verdictCategory(categories: readonly RiskCategory[]): RiskCategory | 'None' {
-  return categories[0] ?? 'None';
 }
 
 /**
@@ -42,13 +36,6 @@ export class PrometheusEngineObserver extends EngineObserver {
     m.batchSize.observe(batch.size);
     m.prefill.observe(batch.prefillSeconds);
     m.decode.observe(batch.decodeSeconds);
-    m.tokens.inc({ kind: 'prompt' }, batch.promptTokens);
-    m.tokens.inc({ kind: 'cached' }, batch.cachedTokens);
-    m.tokens.inc({ kind: 'generated' }, batch.generatedTokens);
-  }
-
-  verdict(level: SafetyLevel, categories: readonly RiskCategory[]): void {
-    this.metrics.verdicts.inc({ safety_level: level, category: verdictCategory(categories) });
   }
 
   prefixCacheLookup(hit: boolean): void {

@@ -10,7 +10,7 @@ describe('request metric labels', () => {
   it('maps every status >= 400 to error and the rest to success, keeping the code', () => {
     expect([101, 200, 204, 304, 399].map(statusLabel)).toEqual(['success', 'success', 'success', 'success', 'success']);
     expect([400, 401, 403, 404, 413, 415, 429, 500, 502, 503].map(statusLabel)).toEqual(Array(10).fill('error'));
-    expect(requestLabels('POST', '/predict', 413)).toEqual({ method: 'POST', endpoint: '/predict', status: 'error', code: '413' });
+    expect(requestLabels('POST', '/predict', 413)).toEqual({ method: 'POST', endpoint: '/predict', status: 'error', code: '413', tenant: 'anonymous' });
   });
 
   it('uses the route template, or one fixed value when no route matched', () => {
@@ -54,7 +54,7 @@ describe('registerRequestMetrics on Fastify', () => {
   it('labels matched routes with their template, never the raw URL', async () => {
     await fastify.inject({ method: 'GET', url: '/items/secret-id-123?token=abc' });
     await fastify.inject({ method: 'GET', url: '/items/other' });
-    expect(await counts()).toEqual([{ method: 'GET', endpoint: '/items/:id', status: 'success', code: '200', value: 2 }]);
+    expect(await counts()).toEqual([{ method: 'GET', endpoint: '/items/:id', status: 'success', code: '200', tenant: 'anonymous', value: 2 }]);
     expect(await durationCount('/items/:id')).toBe(2);
     expect(await metrics.registry.metrics()).not.toMatch(/secret-id-123|token=|abc/);
   });
@@ -70,12 +70,12 @@ describe('registerRequestMetrics on Fastify', () => {
 
     expect(await counts()).toEqual(
       expect.arrayContaining([
-        { method: 'POST', endpoint: '/predict', status: 'error', code: '400', value: 1 },
-        { method: 'POST', endpoint: '/predict', status: 'error', code: '413', value: 1 },
-        { method: 'POST', endpoint: '/predict', status: 'error', code: '415', value: 1 },
-        { method: 'POST', endpoint: '/predict', status: 'success', code: '200', value: 1 },
-        { method: 'GET', endpoint: UNMATCHED_ENDPOINT, status: 'error', code: '404', value: 1 },
-        { method: 'DELETE', endpoint: UNMATCHED_ENDPOINT, status: 'error', code: '404', value: 1 },
+        { method: 'POST', endpoint: '/predict', status: 'error', code: '400', tenant: 'anonymous', value: 1 },
+        { method: 'POST', endpoint: '/predict', status: 'error', code: '413', tenant: 'anonymous', value: 1 },
+        { method: 'POST', endpoint: '/predict', status: 'error', code: '415', tenant: 'anonymous', value: 1 },
+        { method: 'POST', endpoint: '/predict', status: 'success', code: '200', tenant: 'anonymous', value: 1 },
+        { method: 'GET', endpoint: UNMATCHED_ENDPOINT, status: 'error', code: '404', tenant: 'anonymous', value: 1 },
+        { method: 'DELETE', endpoint: UNMATCHED_ENDPOINT, status: 'error', code: '404', tenant: 'anonymous', value: 1 },
       ]),
     );
     expect(await counts()).toHaveLength(6);
@@ -89,9 +89,9 @@ describe('registerRequestMetrics on Fastify', () => {
     expect((await fastify.inject({ method: 'GET', url: '/created' })).statusCode).toBe(201);
     expect((await fastify.inject({ method: 'HEAD', url: '/items/1' })).statusCode).toBe(200);
     expect(await counts()).toEqual([
-      { method: 'GET', endpoint: '/boom', status: 'error', code: '500', value: 1 },
-      { method: 'GET', endpoint: '/created', status: 'success', code: '201', value: 1 },
-      { method: 'HEAD', endpoint: '/items/:id', status: 'success', code: '200', value: 1 },
+      { method: 'GET', endpoint: '/boom', status: 'error', code: '500', tenant: 'anonymous', value: 1 },
+      { method: 'GET', endpoint: '/created', status: 'success', code: '201', tenant: 'anonymous', value: 1 },
+      { method: 'HEAD', endpoint: '/items/:id', status: 'success', code: '200', tenant: 'anonymous', value: 1 },
     ]);
   });
 

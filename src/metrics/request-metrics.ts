@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Counter, Gauge, Histogram } from 'prom-client';
+import { ANONYMOUS_TENANT_ID } from '../tenant/tenant';
+import { tenantOf } from '../tenant/request-tenant';
 import { RequestStatus, UNMATCHED_ENDPOINT } from './metric-names';
 
 /**
@@ -37,14 +39,16 @@ export interface RequestLabels {
   endpoint: string;
   status: RequestStatus;
   code: string;
+  tenant: string;
 }
 
-export function requestLabels(method: string, routeTemplate: string | undefined, statusCode: number): RequestLabels {
-  return { method: methodLabel(method), endpoint: endpointLabel(routeTemplate), status: statusLabel(statusCode), code: String(statusCode) };
+/** `tenant` is the authenticated tenant's bounded label (see TenantDirectory), `anonymous` when none was identified. */
+export function requestLabels(method: string, routeTemplate: string | undefined, statusCode: number, tenant: string = ANONYMOUS_TENANT_ID): RequestLabels {
+  return { method: methodLabel(method), endpoint: endpointLabel(routeTemplate), status: statusLabel(statusCode), code: String(statusCode), tenant };
 }
 
 export interface RequestInstruments {
-  requestCount: Counter<'method' | 'endpoint' | 'status' | 'code'>;
+  requestCount: Counter<'method' | 'endpoint' | 'status' | 'code' | 'tenant'>;
   requestDuration: Histogram<'endpoint'>;
   inflightRequests: Gauge;
 }
@@ -63,13 +67,13 @@ interface Children {
  */
 export function registerRequestMetrics(fastify: FastifyInstance, instruments: RequestInstruments): void {
   const { requestCount, requestDuration, inflightRequests } = instruments;
-  // The label children per (method, route, status code): a handful of combinations, looked up once each.
+  // The label children per (method, route, status code, tenant): bounded combinations, looked up once each.
   const children = new Map<string, Children>();
-  const childrenFor = (method: string, route: string | undefined, statusCode: number): Children => {
-    const key = `${method} ${statusCode} ${route ?? ''}`;
+  const childrenFor = (method: string, route: string | undefined, statusCode: number, tenant: string | undefined): Children => {
+    const key = `${method} ${statusCode} ${tenant ?? ''} ${route ?? ''}`;
     let found = children.get(key);
     if (!found) {
-      const labels = requestLabels(method, route, statusCode);
+      const labels = requestLabels(method, route, statusCode, tenant);
       found = { count: requestCount.labels(labels), duration: requestDuration.labels({ endpoint: labels.endpoint }) };
       children.set(key, found);
     }
@@ -84,7 +88,7 @@ export function registerRequestMetrics(fastify: FastifyInstance, instruments: Re
   });
 
   fastify.addHook('onResponse', (request, reply, done) => {
-    const child = childrenFor(request.method, request.routeOptions.url, reply.statusCode);
+    const child = childrenFor(request.method, request.routeOptions.url, reply.statusCode, tenantOf(request.raw)?.metricLabel);
     child.count.inc();
     child.duration.observe(reply.elapsedTime / 1000);
     done();

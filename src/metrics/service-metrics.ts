@@ -1,7 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { EngineErrorCode } from '../inference/engine-error';
 import { DEFAULT_BATCHING } from '../inference/onnx-engine-options';
-import { METRICS, MetricDefinition, MetricKey, TOKEN_KINDS } from './metric-names';
+import { METRICS, MetricDefinition, MetricKey } from './metric-names';
 
 /**
  * The prom-client instruments of the service, built from the definitions in metric-names.ts (the only
@@ -103,8 +103,7 @@ export class ServiceMetrics {
     this.modelLoad = gaugeFor(METRICS.modelLoad, null);
 
     // Label values known in advance start at 0, so rate() sees the first increase (and the dashboards show
-    // 0 rather than "no data"). Verdicts are not pre-filled: most level x category pairs never occur.
-    for (const kind of TOKEN_KINDS) this.tokens.inc({ kind }, 0);
+    // 0 rather than "no data"). Verdicts and tokens are not pre-filled: they carry the tenant, known later.
     for (const code of Object.values(EngineErrorCode)) this.engineErrors.inc({ code }, 0);
     this.demoModel.set(configuredDemo ? 1 : 0);
   }

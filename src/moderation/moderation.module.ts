@@ -1,5 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ModerationEngine } from '../inference/moderation-engine';
+import { TenantModule } from '../tenant/tenant.module';
+import { UsageModule } from '../usage/usage.module';
 import { EngineLoader } from './engine-loader.service';
 import { ModerateController } from './moderate.controller';
 import { moderationEngineProvider } from './moderation-engine.provider';
@@ -8,6 +10,7 @@ import { OpenAiModerationsController } from './openai-moderations.controller';
 import { PredictController } from './predict.controller';
 
 @Module({
+  imports: [TenantModule, UsageModule],
   controllers: [PredictController, ModerateController, OpenAiModerationsController],
   providers: [moderationEngineProvider, EngineLoader, ModerationService],
   exports: [ModerationEngine, EngineLoader],

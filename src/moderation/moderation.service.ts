@@ -1,64 +1,100 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { ModerationEngine } from '../inference/moderation-engine';
+import { PromptEncoder } from '../inference/prompt-encoder';
 import { Verdict } from '../inference/verdict';
+import { Tenant } from '../tenant/tenant';
+import { TenantContext } from '../tenant/tenant-context';
+import { UsageMeter } from '../usage/usage-meter';
+import { configuredModel } from './configured-model';
 import { ModerateRequestDto } from './dto/moderate-request.dto';
 import { ModerateBatchResponseDto, ModerateResponseDto } from './dto/moderation-result.dto';
 import { OpenAiModerationRequestDto } from './dto/openai-moderation-request.dto';
 import { OpenAiModerationResponseDto } from './dto/openai-moderation-response.dto';
 import { PredictRequestDto } from './dto/predict-request.dto';
 import { PredictResponseDto } from './dto/predict-response.dto';
+import { blocklistOutcome, ModerationOutcome, modelOutcome } from './moderation-outcome';
 import { toOpenAiModerationResponse } from './openai-moderation.mapper';
 import { fromItem, fromPrompt, LocatedInput } from './request-inputs';
 import { assertBatchFits, assertTextsFit } from './text-limits';
 import { toMilliseconds, toModerationResult, toPredictResponse } from './verdict-response.mapper';
 
 interface Moderated {
-  verdicts: Verdict[];
+  outcomes: ModerationOutcome[];
   model: string;
   latencyMs: number;
 }
 
-/** Turns validated request bodies into engine inputs, runs them, and shapes the verdicts per endpoint. */
+/**
+ * Turns validated request bodies into engine inputs, runs them under the caller's tenant (blocklist first,
+ * then the model, then the tenant's policy), meters them, and shapes the answers per endpoint.
+ */
 @Injectable()
 export class ModerationService {
   constructor(
     private readonly engine: ModerationEngine,
     private readonly config: AppConfig,
+    private readonly tenants: TenantContext,
+    private readonly usage: UsageMeter,
   ) {}
 
   async predict(body: PredictRequestDto): Promise<PredictResponseDto> {
-    const { verdicts, model, latencyMs } = await this.run([fromPrompt(body.text, 'text')]);
-    return toPredictResponse(verdicts[0], model, latencyMs);
+    const { outcomes, model, latencyMs } = await this.run('/predict', [fromPrompt(body.text, 'text')]);
+    return toPredictResponse(outcomes[0], model, latencyMs);
   }
 
   async moderate(body: ModerateRequestDto): Promise<ModerateResponseDto | ModerateBatchResponseDto> {
     if (body.items) {
-      assertBatchFits(body.items.length, 'items', this.config.MAX_BATCH_ITEMS);
-      const { verdicts, model } = await this.run(body.items.map((item, index) => fromItem(item, `items.${index}.`)));
-      return { model, results: verdicts.map(toModerationResult) };
+      this.assertBatchFits(body.items.length, 'items');
+      const { outcomes, model } = await this.run('/v1/moderate', body.items.map((item, index) => fromItem(item, `items.${index}.`)));
+      return { model, results: outcomes.map(toModerationResult) };
     }
-    const { verdicts, model } = await this.run([fromItem(body, '')]);
-    return { model, ...toModerationResult(verdicts[0]) };
+    const { outcomes, model } = await this.run('/v1/moderate', [fromItem(body, '')]);
+    return { model, ...toModerationResult(outcomes[0]) };
   }
 
   async moderateOpenAi(body: OpenAiModerationRequestDto): Promise<OpenAiModerationResponseDto> {
     const inputs = Array.isArray(body.input)
       ? body.input.map((text, index) => fromPrompt(text, `input.${index}`))
       : [fromPrompt(body.input, 'input')];
-    assertBatchFits(inputs.length, 'input', this.config.MAX_BATCH_ITEMS);
-    const { verdicts, model } = await this.run(inputs);
-    return toOpenAiModerationResponse(verdicts, model);
+    this.assertBatchFits(inputs.length, 'input');
+    const { outcomes, model } = await this.run('/v1/moderations', inputs);
+    return toOpenAiModerationResponse(outcomes, model);
   }
 
-  private async run(located: LocatedInput[]): Promise<Moderated> {
+  /** The service-wide limit, or the tenant's own when it is lower. */
+  private assertBatchFits(count: number, field: string): void {
+    assertBatchFits(count, field, Math.min(this.config.MAX_BATCH_ITEMS, this.tenants.current.maxBatchSize ?? Infinity));
+  }
+
+  private async run(endpoint: string, located: LocatedInput[]): Promise<Moderated> {
     assertTextsFit(
       located.flatMap(({ texts }) => texts),
       this.config.MAX_TEXT_CHARS,
     );
+    const tenant = this.tenants.current;
     const started = performance.now();
-    const verdicts = await this.engine.moderate(located.map(({ input }) => input));
+    const blocked = located.map((input) => blocklistHit(tenant, input));
+    const needsModel = located.filter((_, index) => !(blocked[index] && tenant.blocklist?.shortCircuit));
+    const verdicts = needsModel.length > 0 ? await this.engine.moderate(needsModel.map(({ input }) => input)) : [];
     const latencyMs = toMilliseconds((performance.now() - started) / 1000);
-    return { verdicts, model: this.engine.info.id, latencyMs };
+    const outcomes = this.outcomes(tenant, located, blocked, verdicts);
+    // Before the response exists: an answered request is always in the ledger.
+    this.usage.record(tenant, endpoint, outcomes);
+    return { outcomes, model: verdicts.length > 0 ? this.engine.info.id : configuredModel(this.config).id, latencyMs };
   }
+
+  /** Pairs the inputs with their verdicts (the short-circuited ones have none) and the tenant's decisions. */
+  private outcomes(tenant: Tenant, located: readonly LocatedInput[], blocked: readonly boolean[], verdicts: readonly Verdict[]): ModerationOutcome[] {
+    let next = 0;
+    return located.map(({ input }, index) =>
+      blocked[index] && tenant.blocklist?.shortCircuit
+        ? blocklistOutcome(input, PromptEncoder.modeOf(input.messages))
+        : modelOutcome(input, verdicts[next++], tenant.policy, blocked[index]),
+    );
+  }
+}
+
+function blocklistHit(tenant: Tenant, { texts }: LocatedInput): boolean {
+  return tenant.blocklist?.matcher.matchesAny(texts.map(({ text }) => text)) ?? false;
 }

@@ -1,31 +1,9 @@
 import { RISK_CATEGORIES, Verdict } from '../inference/verdict';
-import { isFlagged } from './flag-policy';
+import { blocklistOutcome } from './moderation-outcome';
 import { newModerationId, toOpenAiModerationResponse, toOpenAiModerationResult } from './openai-moderation.mapper';
+import { outcomeOf, verdictOf } from '../../test/support/verdicts';
 
-function verdict(overrides: Partial<Verdict>): Verdict {
-  return {
-    mode: 'prompt',
-    safetyLevel: 'safe',
-    categories: [],
-    refusal: null,
-    probabilities: { safe: 0.9, controversial: 0.06, unsafe: 0.04 },
-    promptTokens: 100,
-    cachedTokens: 0,
-    generatedTokens: 7,
-    timings: { queueSeconds: 0, tokenizeSeconds: 0, prefillSeconds: 0, decodeSeconds: 0, totalSeconds: 0 },
-    ...overrides,
-  };
-}
-
-describe('isFlagged (strict policy)', () => {
-  it.each([
-    ['safe', false],
-    ['controversial', true],
-    ['unsafe', true],
-  ] as const)('%s -> %s', (level, flagged) => {
-    expect(isFlagged(level)).toBe(flagged);
-  });
-});
+const verdict = (overrides: Partial<Verdict>) => outcomeOf(verdictOf(overrides));
 
 describe('OpenAI moderation mapper', () => {
   it('lists every category, true only for the named ones', () => {
@@ -56,6 +34,14 @@ describe('OpenAI moderation mapper', () => {
     expect(response.id).toMatch(/^modr-[0-9a-f]{24}$/);
     expect(response.model).toBe('demo');
     expect(response.results.map((result) => result.flagged)).toEqual([false, true]);
+  });
+
+  it('follows the tenant policy for flagged and reports a blocklist short-circuit without model fields', () => {
+    const loose = outcomeOf(verdictOf({ safetyLevel: 'controversial', categories: ['Unethical Acts'] }), { controversial: 'safe', categoryActions: {}, defaultAction: 'block' });
+    expect(toOpenAiModerationResult(loose)).toMatchObject({ flagged: false, safety_level: 'controversial', decision: { action: 'allow', source: 'model' } });
+    const blocked = toOpenAiModerationResult(blocklistOutcome({ messages: [{ role: 'user', content: 'x' }] }, 'prompt'));
+    expect(blocked).toMatchObject({ flagged: true, probabilities: null, qwen3guard_categories: [], decision: { action: 'block', source: 'blocklist' } });
+    expect(Object.values(blocked.category_scores).every((score) => score === 0)).toBe(true);
   });
 
   it('makes a new id every time', () => {

@@ -22,10 +22,10 @@ export function removeCacheDir(directory: string): void {
 }
 
 /**
- * Quiet logs, loopback, and the metrics listener on a free port (never the default 8000); suites add a
- * cache directory and their own limits on top.
+ * Quiet logs, loopback, the metrics listener on a free port (never the default 8000) and a usage ledger in
+ * memory; suites add a cache directory and their own limits on top.
  */
-export const TEST_ENV: EnvSource = { NODE_ENV: 'test', LOG_LEVEL: 'fatal', HOST: '127.0.0.1', METRICS_PORT: '0' };
+export const TEST_ENV: EnvSource = { NODE_ENV: 'test', LOG_LEVEL: 'fatal', HOST: '127.0.0.1', METRICS_PORT: '0', QWEN3GUARD_USAGE_DB: ':memory:' };
 
 export interface TestAppOptions {
   env?: EnvSource;
@@ -71,12 +71,12 @@ export async function waitUntilReady(app: NestFastifyApplication, timeoutMs = 90
   throw new Error(`the model was not ready after ${timeoutMs} ms`);
 }
 
-/** POSTs a JSON body (already serialised, or an object to serialise). */
-export function postJson(app: NestFastifyApplication, url: string, body: unknown) {
+/** POSTs a JSON body (already serialised, or an object to serialise), with any extra headers. */
+export function postJson(app: NestFastifyApplication, url: string, body: unknown, headers: Record<string, string> = {}) {
   return app.inject({
     method: 'POST',
     url,
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...headers },
     payload: typeof body === 'string' ? body : JSON.stringify(body),
   });
 }

@@ -1,5 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { ModerationMode, RISK_CATEGORIES, RiskCategory, SAFETY_LEVELS, SafetyLevel } from '../../inference/verdict';
+import { DecisionDto } from './decision.dto';
 import { ProbabilitiesDto } from './probabilities.dto';
 
 const MODES: readonly ModerationMode[] = ['prompt', 'response'];
@@ -37,7 +38,7 @@ export class ModerationResultDto {
   @ApiProperty({ enum: MODES, example: 'prompt', description: 'prompt: the last user message was judged; response: the last assistant reply.' })
   mode!: ModerationMode;
 
-  @ApiProperty({ enum: SAFETY_LEVELS, example: 'unsafe' })
+  @ApiProperty({ enum: SAFETY_LEVELS, example: 'unsafe', description: "The model's verdict, whatever the tenant's policy; `unsafe` when a blocklist short-circuit decided without the model." })
   safety_level!: SafetyLevel;
 
   @ApiProperty({ enum: RISK_CATEGORIES, isArray: true, example: ['Violent'] })
@@ -46,14 +47,17 @@ export class ModerationResultDto {
   @ApiProperty({ type: Boolean, nullable: true, example: null, description: 'Whether the reply refuses (response mode); null in prompt mode.' })
   refusal!: boolean | null;
 
-  @ApiProperty({ type: ProbabilitiesDto })
-  probabilities!: ProbabilitiesDto;
+  @ApiProperty({ type: ProbabilitiesDto, nullable: true, description: 'null when a blocklist short-circuit decided without the model.' })
+  probabilities!: ProbabilitiesDto | null;
+
+  @ApiProperty({ type: DecisionDto })
+  decision!: DecisionDto;
 
   @ApiProperty({ type: UsageDto })
   usage!: UsageDto;
 
-  @ApiProperty({ type: TimingDto })
-  timing_ms!: TimingDto;
+  @ApiProperty({ type: TimingDto, nullable: true, description: 'null when the model did not run.' })
+  timing_ms!: TimingDto | null;
 }
 
 /** POST /v1/moderate for one item. */

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptions } from '@nestjs/swagger';
 import { RISK_CATEGORIES, RiskCategory, SAFETY_LEVELS, SafetyLevel } from '../../inference/verdict';
+import { DecisionDto } from './decision.dto';
 import { ProbabilitiesDto } from './probabilities.dto';
 
 function perCategorySchema(type: 'boolean' | 'number', example: Record<string, boolean | number>, description: string): ApiPropertyOptions {
@@ -17,7 +18,7 @@ const EXAMPLE_SCORES = Object.fromEntries(RISK_CATEGORIES.map((name) => [name, n
 
 /** One result of POST /v1/moderations: OpenAI's fields first, then Qwen3Guard's own. */
 export class OpenAiModerationResultDto {
-  @ApiProperty({ example: true, description: 'True when the verdict is unsafe or controversial (strict policy).' })
+  @ApiProperty({ example: true, description: "The caller's tenant policy: true unless it allows the content (strict by default: unsafe or controversial)." })
   flagged!: boolean;
 
   @ApiProperty(perCategorySchema('boolean', EXAMPLE_FLAGS, 'Every Qwen3Guard category, true when the model named it.'))
@@ -39,8 +40,11 @@ export class OpenAiModerationResultDto {
   @ApiProperty({ enum: RISK_CATEGORIES, isArray: true, example: ['Violent'], description: 'The categories the model named.' })
   qwen3guard_categories!: RiskCategory[];
 
-  @ApiProperty({ type: ProbabilitiesDto })
-  probabilities!: ProbabilitiesDto;
+  @ApiProperty({ type: ProbabilitiesDto, nullable: true, description: 'null when a blocklist short-circuit decided without the model.' })
+  probabilities!: ProbabilitiesDto | null;
+
+  @ApiProperty({ type: DecisionDto })
+  decision!: DecisionDto;
 }
 
 /** The answer of POST /v1/moderations, as OpenAI clients read it. */

@@ -1,0 +1,59 @@
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { FastifyRequest } from 'fastify';
+import { ApiException } from '../common/api-exception';
+import { ErrorCode } from '../common/error-code';
+import { AppConfig } from '../config/app-config';
+import { presentedApiKey } from './presented-api-key';
+import { PUBLIC_ROUTE } from './public-route.decorator';
+import { attachTenant } from './request-tenant';
+import { Tenant } from './tenant';
+import { TenantContext } from './tenant-context';
+import { TenantDirectory } from './tenant-directory';
+import { TenantRateLimiter } from './tenant-rate-limiter';
+
+/**
+ * Every route not marked @PublicRoute: finds the caller's tenant by API key (401 without a valid one, unless
+ * anonymous access is on; 403 for a disabled tenant), puts it in the request context, then takes one
+ * request from the tenant's rate limit (429 with Retry-After when it is used up).
+ */
+@Injectable()
+export class TenantGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly directory: TenantDirectory,
+    private readonly limiter: TenantRateLimiter,
+    private readonly context: TenantContext,
+    private readonly config: AppConfig,
+  ) {}
+
+  async canActivate(execution: ExecutionContext): Promise<boolean> {
+    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, [execution.getHandler(), execution.getClass()])) return true;
+    const request = execution.switchToHttp().getRequest<FastifyRequest>();
+    const tenant = this.authenticate(request);
+    attachTenant(request.raw, tenant);
+    this.context.set(tenant);
+    if (!tenant.enabled) throw new ApiException(ErrorCode.TenantDisabled, 'this API key belongs to a disabled tenant');
+    const retryAfterSeconds = await this.limiter.take(tenant);
+    if (retryAfterSeconds !== undefined) {
+      throw new ApiException(ErrorCode.RateLimited, `rate limit exceeded; retry in ${retryAfterSeconds} s`, undefined, retryAfterSeconds);
+    }
+    return true;
+  }
+
+  private authenticate(request: FastifyRequest): Tenant {
+    const presented = presentedApiKey(request.headers);
+    switch (presented.kind) {
+      case 'none':
+        if (this.config.anonymousAllowed) return this.directory.anonymous;
+        throw new ApiException(ErrorCode.Unauthorized, 'an API key is required: send `Authorization: Bearer <key>` or `X-API-Key: <key>`');
+      case 'malformed':
+        throw new ApiException(ErrorCode.Unauthorized, 'the API key header is malformed: send `Authorization: Bearer <key>` or `X-API-Key: <key>`');
+      case 'key': {
+        const tenant = this.directory.findByKey(presented.key);
+        if (!tenant) throw new ApiException(ErrorCode.Unauthorized, 'the API key is not valid');
+        return tenant;
+      }
+    }
+  }
+}

@@ -1,0 +1,62 @@
+import { Injectable, Optional } from '@nestjs/common';
+import { ApiException } from '../common/api-exception';
+import { ErrorCode } from '../common/error-code';
+import { RiskCategory, Verdict } from '../inference/verdict';
+import { ServiceMetrics } from '../metrics/service-metrics';
+import type { ModerationOutcome } from '../moderation/moderation-outcome';
+import { Tenant } from '../tenant/tenant';
+import { UsageLedger } from './usage-ledger';
+
+/**
+ * Meters every answered moderation request for its tenant: the durable ledger row (written first: if it
+ * cannot be written the request fails rather than go unbilled) and the `tenant`-labelled verdict and token
+ * counters (the engine itself does not know tenants).
+ */
+@Injectable()
+export class UsageMeter {
+  constructor(
+    private readonly ledger: UsageLedger,
+    @Optional() private readonly metrics?: ServiceMetrics,
+  ) {}
+
+  record(tenant: Tenant, endpoint: string, outcomes: readonly ModerationOutcome[]): void {
+    const verdicts = outcomes.flatMap(({ verdict }) => (verdict ? [verdict] : []));
+    const promptTokens = sum(verdicts.map((verdict) => verdict.promptTokens));
+    try {
+      this.ledger.record({
+        tenant: tenant.id,
+        endpoint,
+        at: new Date(),
+        items: outcomes.length,
+        promptTokens,
+        characters: sum(outcomes.map((outcome) => outcome.characters)),
+        flagged: outcomes.filter((outcome) => outcome.decision.flagged).length,
+      });
+    } catch (error) {
+      throw new ApiException(ErrorCode.UsageLedgerUnavailable, 'the usage ledger cannot be written; the request was not served', undefined, undefined, describe(error));
+    }
+    this.count(tenant.metricLabel, verdicts, promptTokens);
+  }
+
+  private count(tenant: string, verdicts: readonly Verdict[], promptTokens: number): void {
+    if (!this.metrics) return;
+    const { verdicts: verdictCounter, tokens } = this.metrics;
+    for (const verdict of verdicts) verdictCounter.inc({ tenant, safety_level: verdict.safetyLevel, category: verdictCategory(verdict.categories) });
+    tokens.inc({ tenant, kind: 'prompt' }, promptTokens);
+    tokens.inc({ tenant, kind: 'cached' }, sum(verdicts.map((verdict) => verdict.cachedTokens)));
+    tokens.inc({ tenant, kind: 'generated' }, sum(verdicts.map((verdict) => verdict.generatedTokens)));
+  }
+}
+
+function sum(values: readonly number[]): number {
+  return values.reduce((total, value) => total + value, 0);
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+/** The `category` label of a verdict: its first (primary) category, or `None` when the model lists none. */
+export function verdictCategory(categories: readonly RiskCategory[]): RiskCategory | 'None' {
+  return categories[0] ?? 'None';
+}

@@ -1,0 +1,34 @@
+import { Controller, Get, Query, Req, Res } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { TenantContext } from '../tenant/tenant-context';
+import { UsageQueryDto } from './dto/usage-query.dto';
+import { UsageResponseDto } from './dto/usage-response.dto';
+import { UsageService } from './usage.service';
+
+@ApiTags('usage')
+@Controller('v1/usage')
+export class UsageController {
+  constructor(
+    private readonly usage: UsageService,
+    private readonly tenants: TenantContext,
+  ) {}
+
+  @Get()
+  @ApiOperation({
+    summary: "The caller's metered usage",
+    description: "Rows per tenant, hour (or day) and endpoint from this replica's ledger. An admin key sees every tenant's rows.",
+  })
+  @ApiProduces('application/json', 'text/csv')
+  @ApiOkResponse({ type: UsageResponseDto })
+  report(@Query() query: UsageQueryDto, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): UsageResponseDto | string {
+    const report = this.usage.report(this.tenants.current, query);
+    if (!wantsCsv(query, request)) return report;
+    void reply.type('text/csv; charset=utf-8');
+    return this.usage.toCsv(report);
+  }
+}
+
+function wantsCsv(query: UsageQueryDto, request: FastifyRequest): boolean {
+  return query.format === 'csv' || (query.format === undefined && (request.headers.accept ?? '').includes('text/csv'));
+}
