@@ -2,12 +2,12 @@
 //
 // NestJS 12 and a few of its dependencies ship ESM only. Node 20 can require() them, but Jest's own
 // module loader only can from Node 24.9, so those packages are compiled to CommonJS by swc like our code.
-const esmOnlyPackages = ['@nestjs', 'file-type', 'strtok3', 'token-types', 'uint8array-extras', '@tokenizer', '@borewit', 'cookie', 'content-disposition'];
+const esmOnlyPackages = ['@nestjs', 'file-type', 'strtok3', 'token-types', 'uint8array-extras', '@tokenizer', '@borewit', 'cookie', 'content-disposition', '@kubernetes-models', 'is-cidr', 'cidr-regex'];
 const esmToCommonJs = ['@swc/jest', { swcrc: false, jsc: { parser: { syntax: 'ecmascript' }, target: 'es2022' }, module: { type: 'commonjs' } }];
 const transform = { '^.+\\.ts$': ['@swc/jest'], '^.+\\.js$': esmToCommonJs };
 // Skip a node_modules file unless the innermost package holding it is one of the ESM-only ones.
 const transformIgnorePatterns = [`^(?!.*/node_modules/(?:${esmOnlyPackages.join('|')})/(?!.*/node_modules/)).*/node_modules/`];
-const common = { transform, transformIgnorePatterns, testEnvironment: '<rootDir>/test/support/main-realm-environment.js', moduleFileExtensions: ['ts', 'js', 'json'] };
+const common = { transform, transformIgnorePatterns, testEnvironment: '<rootDir>/test/support/main-realm-environment.js', moduleFileExtensions: ['ts', 'js', 'json'], resolver: '<rootDir>/test/support/import-condition-resolver.js' };
 
 module.exports = {
   projects: [
