@@ -77,3 +77,14 @@ describe('tenants file', () => {
     expect(() => readTenantsFile(join(tmpdir(), 'no-such-tenants.yaml'))).toThrow(InvalidTenantsFileError);
   });
 });
+
+describe('config/tenants.example.yaml', () => {
+  it('is a valid tenants file that shows every field', () => {
+    const file = readTenantsFile(join(__dirname, '..', '..', 'config', 'tenants.example.yaml'));
+    expect(file.tenants.map((tenant) => tenant.id)).toEqual(['chat-app', 'comments', 'platform-admin', 'retired-shop']);
+    const comments = file.tenants[1];
+    expect(comments.policy).toMatchObject({ controversial: 'safe', unsafeThreshold: 0.7, defaultAction: 'block' });
+    expect(comments.blocklist?.terms).toContain('刷单');
+    expect(file.anonymous?.rateLimit).toBeDefined();
+  });
+});
