@@ -36,7 +36,6 @@ interface Classified {
   code: ErrorCode;
   message: string;
   field?: string;
-  retryAfterSeconds?: number;
   /** The underlying reason, for the log line of a server-side failure. */
   detail?: string;
 }
@@ -55,26 +54,27 @@ const ENGINE_PUBLIC_MESSAGES: Partial<Record<ErrorCode, string>> = {
   [ErrorCode.ModelInvalid]: 'the model could not be loaded',
   [ErrorCode.ProviderUnavailable]: 'the execution provider could not be loaded',
   [ErrorCode.InferenceFailed]: 'inference failed',
+  [ErrorCode.InferenceTimeout]: 'no verdict within the inference deadline; retry later',
   [ErrorCode.QueueFull]: 'the service is at capacity; retry shortly',
 };
 
 /** Turns anything thrown while serving a request into the one error shape. */
 export function toErrorReply(exception: unknown, request: RequestLine): ErrorReply {
-  const { code, message, field, detail, retryAfterSeconds = RETRY_AFTER[code] } = classify(exception, request);
+  const { code, message, field, detail } = classify(exception, request);
   const status = ERROR_STATUS[code];
   const body: ErrorResponseDto = { statusCode: status, error: STATUS_CODES[status] ?? 'Error', code, message };
   if (field) body.field = field;
   return {
     status,
     body,
-    ...(retryAfterSeconds !== undefined && { retryAfterSeconds }),
-    ...(status >= 500 && retryAfterSeconds === undefined && { logMessage: `${request.method} ${pathOf(request.url)} -> ${status} ${code}: ${detail ?? message}` }),
+    ...(RETRY_AFTER[code] !== undefined && { retryAfterSeconds: RETRY_AFTER[code] }),
+    ...(status >= 500 && RETRY_AFTER[code] === undefined && { logMessage: `${request.method} ${pathOf(request.url)} -> ${status} ${code}: ${detail ?? message}` }),
   };
 }
 
 function classify(exception: unknown, request: RequestLine): Classified {
   if (exception instanceof ApiException) {
-    return { code: exception.code, message: exception.message, field: exception.field, retryAfterSeconds: exception.retryAfterSeconds, detail: exception.detail };
+    return { code: exception.code, message: exception.message, field: exception.field };
   }
   if (exception instanceof EngineError) return classifyEngineError(exception);
   if (exception instanceof HttpException) return classifyHttpException(exception, request);

@@ -124,6 +124,7 @@ describe('loadAppConfig', () => {
     ['REQUEST_TIMEOUT_MS', '10', 'REQUEST_TIMEOUT_MS must not be less than 1000'],
     ['CONNECTION_TIMEOUT_MS', 'soon', 'CONNECTION_TIMEOUT_MS must be an integer number'],
     ['KEEP_ALIVE_TIMEOUT_MS', '999999999', 'KEEP_ALIVE_TIMEOUT_MS must not be greater than 600000'],
+    ['QWEN3GUARD_INFERENCE_TIMEOUT_MS', '5', 'QWEN3GUARD_INFERENCE_TIMEOUT_MS must not be less than 100'],
     ['CORS_ORIGINS', '*', 'CORS_ORIGINS must be a comma-separated list of origins'],
     ['CORS_ORIGINS', 'https://a.example/path', 'CORS_ORIGINS must be a comma-separated list of origins'],
   ])('rejects %s=%s naming the variable', (name, value, message) => {

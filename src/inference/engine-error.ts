@@ -14,6 +14,8 @@ export enum EngineErrorCode {
   QueueFull = 'QUEUE_FULL',
   /** The runtime threw during inference. */
   InferenceFailed = 'INFERENCE_FAILED',
+  /** No verdict within the inference deadline (queue wait included); the late inference is left to finish. */
+  InferenceTimeout = 'INFERENCE_TIMEOUT',
 }
 
 export class EngineError extends Error {

@@ -34,6 +34,11 @@ export interface OnnxEngineOptions {
    * benchmarks on random weights.
    */
   verifyAnswerFormat?: boolean;
+  /**
+   * Longest wait for a request's verdicts, queue included, in milliseconds; unset: no deadline. onnxruntime
+   * cannot cancel a run, so a late inference keeps running, and the engine reports not ready until it returns.
+   */
+  inferenceTimeoutMs?: number;
   /** Dynamic batching bounds; batches form only with constrained decoding (plain greedy runs alone). */
   batching?: Partial<BatchingOptions>;
 }

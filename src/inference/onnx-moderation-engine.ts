@@ -65,6 +65,8 @@ interface LoadedModel {
 export class OnnxModerationEngine extends ModerationEngine {
   private model: LoadedModel | null = null;
   private warmedUp = false;
+  /** Requests answered INFERENCE_TIMEOUT whose inference has not returned yet: while any is, the model is stalled. */
+  private overdue = 0;
 
   constructor(
     private readonly options: OnnxEngineOptions,
@@ -79,8 +81,9 @@ export class OnnxModerationEngine extends ModerationEngine {
     return this.model.info;
   }
 
+  /** Loaded, warmed up, and not stalled on an inference past its deadline. */
   get ready(): boolean {
-    return this.model !== null && this.warmedUp;
+    return this.model !== null && this.warmedUp && this.overdue === 0;
   }
 
   async load(): Promise<void> {
@@ -106,13 +109,47 @@ export class OnnxModerationEngine extends ModerationEngine {
       throw notReady();
     }
     try {
-      return await model.scheduler.submit(inputs.map((input) => this.accept(model, input)));
+      return await this.withinDeadline(model.scheduler.submit(inputs.map((input) => this.accept(model, input))));
     } catch (error) {
-      if (error instanceof EngineError && (error.code === EngineErrorCode.QueueFull || error.code === EngineErrorCode.InputTooLong)) {
+      // Failures inside a batch were counted where they happened; these three are decided here.
+      const decidedHere = [EngineErrorCode.QueueFull, EngineErrorCode.InputTooLong, EngineErrorCode.InferenceTimeout];
+      if (error instanceof EngineError && decidedHere.includes(error.code)) {
         this.observer.engineError(error.code);
       }
       throw error;
     }
+  }
+
+  /**
+   * The verdicts, or INFERENCE_TIMEOUT once `inferenceTimeoutMs` has passed. The inference cannot be
+   * cancelled: it keeps the model busy, so the engine counts as not ready (readiness fails and traffic
+   * moves elsewhere) until it settles, whatever its outcome.
+   */
+  private withinDeadline(verdicts: Promise<Verdict[]>): Promise<Verdict[]> {
+    const limitMs = this.options.inferenceTimeoutMs;
+    if (limitMs === undefined) return verdicts;
+    return new Promise<Verdict[]>((resolve, reject) => {
+      let late = false;
+      const timer = setTimeout(() => {
+        late = true;
+        this.overdue++;
+        reject(new EngineError(EngineErrorCode.InferenceTimeout, `no verdict within ${limitMs} ms`));
+      }, limitMs);
+      const settle = () => {
+        clearTimeout(timer);
+        if (late) this.overdue--;
+      };
+      verdicts.then(
+        (result) => {
+          settle();
+          resolve(result);
+        },
+        (error: unknown) => {
+          settle();
+          reject(error);
+        },
+      );
+    });
   }
 
   async close(): Promise<void> {
@@ -204,6 +241,7 @@ export class OnnxModerationEngine extends ModerationEngine {
           observer.engineError(row.code);
           return row;
         }
+        observer.verdict(row.safetyLevel, row.categories);
         return toVerdict(items[i], row, outcome, started);
       });
     } catch (error) {

@@ -39,6 +39,7 @@ export function engineOptions(config: AppConfig, modelDir: string): OnnxEngineOp
     maxNewTokens: config.QWEN3GUARD_MAX_NEW_TOKENS,
     demo: model.demo,
     intraOpThreads: config.QWEN3GUARD_THREADS,
+    inferenceTimeoutMs: config.QWEN3GUARD_INFERENCE_TIMEOUT_MS,
     ...(config.QWEN3GUARD_EXACT
       ? EXACT_INFERENCE
       : {

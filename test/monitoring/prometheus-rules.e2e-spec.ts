@@ -53,6 +53,7 @@ describe('alerts.yml', () => {
         'GpuMemoryPressure',
         'HighRequestLatency',
         'HostMemoryLow',
+        'InferenceFailing',
         'LatencyErrorBudgetBurn',
         'ModelNotReady',
         'PredictionErrorRateHigh',

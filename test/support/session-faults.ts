@@ -1,0 +1,61 @@
+import * as ort from 'onnxruntime-node';
+
+/** What the onnxruntime session does instead of its work. */
+export type SessionFault = 'throw' | 'hang' | 'malformed';
+
+/**
+ * The fault-injection switch of the fault suites, and only of them: it wraps onnxruntime's own
+ * `InferenceSession.run` inside the test process, so the real engine, scheduler, observer, metrics and
+ * HTTP layer meet the fault exactly as they would meet a failing runtime. Nothing in src/ can turn it on.
+ *
+ * - `throw`: every run rejects, as onnxruntime does on a kernel or allocation failure.
+ * - `hang`: every run waits until the fault is cleared, then runs (a stuck device, a swapped-out host).
+ * - `malformed`: every run returns logits that are all zero, so the model's answer is not the format.
+ */
+export class SessionFaults {
+  private fault: SessionFault | undefined;
+  private releaseHung: () => void = () => undefined;
+  private hung: Promise<void> = Promise.resolve();
+  private readonly spy: jest.SpyInstance;
+
+  constructor() {
+    const original = ort.InferenceSession.prototype.run;
+    const faults = this;
+    this.spy = jest.spyOn(ort.InferenceSession.prototype, 'run').mockImplementation(async function (this: ort.InferenceSession, ...args: unknown[]) {
+      const run = () => (original as (...a: unknown[]) => Promise<ort.InferenceSession.ReturnType>).apply(this, args);
+      switch (faults.fault) {
+        case 'throw':
+          throw new Error('injected fault: the session failed');
+        case 'hang':
+          await faults.hung;
+          return run();
+        case 'malformed':
+          return withZeroLogits(await run());
+        default:
+          return run();
+      }
+    } as typeof original);
+  }
+
+  inject(fault: SessionFault): void {
+    this.clear();
+    this.fault = fault;
+    if (fault === 'hang') this.hung = new Promise((resolve) => (this.releaseHung = resolve));
+  }
+
+  /** The fault clears: runs behave again, and hung runs resume. */
+  clear(): void {
+    this.fault = undefined;
+    this.releaseHung();
+  }
+
+  restore(): void {
+    this.clear();
+    this.spy.mockRestore();
+  }
+}
+
+function withZeroLogits(outputs: ort.InferenceSession.ReturnType): ort.InferenceSession.ReturnType {
+  const logits = outputs.logits as ort.Tensor;
+  return { ...outputs, logits: new ort.Tensor('float32', new Float32Array(logits.size), logits.dims) };
+}
