@@ -10,6 +10,14 @@ export enum ErrorCode {
   PayloadTooLarge = 'PAYLOAD_TOO_LARGE',
   TextTooLong = 'TEXT_TOO_LONG',
   NotFound = 'NOT_FOUND',
+  /** No API key, or one no tenant owns. */
+  Unauthorized = 'UNAUTHORIZED',
+  /** The key's tenant is disabled in the tenants file. */
+  TenantDisabled = 'TENANT_DISABLED',
+  /** The caller asked for something its tenant may not see (another tenant's usage). */
+  Forbidden = 'FORBIDDEN',
+  /** The tenant's rate limit is used up; Retry-After says when to try again. */
+  RateLimited = 'RATE_LIMITED',
   /** A client error with no more specific code (e.g. a malformed Content-Length header). */
   BadRequest = 'BAD_REQUEST',
   ModelNotReady = 'MODEL_NOT_READY',
@@ -18,9 +26,13 @@ export enum ErrorCode {
   EngineOutputUnparseable = 'ENGINE_OUTPUT_UNPARSEABLE',
   InputTooLong = 'INPUT_TOO_LONG',
   QueueFull = 'QUEUE_FULL',
+  /** The instance received SIGTERM and is draining: a retry belongs on another replica. */
+  ShuttingDown = 'SHUTTING_DOWN',
   InferenceFailed = 'INFERENCE_FAILED',
   InferenceTimeout = 'INFERENCE_TIMEOUT',
   InternalError = 'INTERNAL_ERROR',
+  /** The usage ledger could not record the request (e.g. its disk is full or read-only): it is not served unbilled. */
+  UsageLedgerUnavailable = 'USAGE_LEDGER_UNAVAILABLE',
 }
 
 /** The HTTP status of each code: the one place that mapping lives. */
@@ -28,11 +40,15 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.ValidationFailed]: 400,
   [ErrorCode.InvalidJson]: 400,
   [ErrorCode.BadRequest]: 400,
+  [ErrorCode.Unauthorized]: 401,
+  [ErrorCode.TenantDisabled]: 403,
+  [ErrorCode.Forbidden]: 403,
   [ErrorCode.NotFound]: 404,
   [ErrorCode.PayloadTooLarge]: 413,
   [ErrorCode.TextTooLong]: 413,
   [ErrorCode.InputTooLong]: 413,
   [ErrorCode.UnsupportedMediaType]: 415,
+  [ErrorCode.RateLimited]: 429,
   [ErrorCode.InferenceFailed]: 500,
   [ErrorCode.InternalError]: 500,
   [ErrorCode.EngineOutputUnparseable]: 502,
@@ -41,4 +57,6 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.ModelInvalid]: 503,
   [ErrorCode.ProviderUnavailable]: 503,
   [ErrorCode.QueueFull]: 503,
+  [ErrorCode.ShuttingDown]: 503,
+  [ErrorCode.UsageLedgerUnavailable]: 503,
 };

@@ -36,6 +36,7 @@ interface Classified {
   code: ErrorCode;
   message: string;
   field?: string;
+  retryAfterSeconds?: number;
   /** The underlying reason, for the log line of a server-side failure. */
   detail?: string;
 }
@@ -60,21 +61,21 @@ const ENGINE_PUBLIC_MESSAGES: Partial<Record<ErrorCode, string>> = {
 
 /** Turns anything thrown while serving a request into the one error shape. */
 export function toErrorReply(exception: unknown, request: RequestLine): ErrorReply {
-  const { code, message, field, detail } = classify(exception, request);
+  const { code, message, field, detail, retryAfterSeconds = RETRY_AFTER[code] } = classify(exception, request);
   const status = ERROR_STATUS[code];
   const body: ErrorResponseDto = { statusCode: status, error: STATUS_CODES[status] ?? 'Error', code, message };
   if (field) body.field = field;
   return {
     status,
     body,
-    ...(RETRY_AFTER[code] !== undefined && { retryAfterSeconds: RETRY_AFTER[code] }),
-    ...(status >= 500 && RETRY_AFTER[code] === undefined && { logMessage: `${request.method} ${pathOf(request.url)} -> ${status} ${code}: ${detail ?? message}` }),
+    ...(retryAfterSeconds !== undefined && { retryAfterSeconds }),
+    ...(status >= 500 && retryAfterSeconds === undefined && { logMessage: `${request.method} ${pathOf(request.url)} -> ${status} ${code}: ${detail ?? message}` }),
   };
 }
 
 function classify(exception: unknown, request: RequestLine): Classified {
   if (exception instanceof ApiException) {
-    return { code: exception.code, message: exception.message, field: exception.field };
+    return { code: exception.code, message: exception.message, field: exception.field, retryAfterSeconds: exception.retryAfterSeconds, detail: exception.detail };
   }
   if (exception instanceof EngineError) return classifyEngineError(exception);
   if (exception instanceof HttpException) return classifyHttpException(exception, request);

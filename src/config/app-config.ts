@@ -222,6 +222,46 @@ export class AppConfig {
   @Transform(toBoolean)
   readonly PLAYGROUND_ENABLED: boolean = true;
 
+  /**
+   * After SIGTERM, how long requests already accepted may take to finish before the process closes anyway.
+   * Keep it under the orchestrator's grace period (Kubernetes: terminationGracePeriodSeconds minus preStop).
+   */
+  @Min(0)
+  @Max(600_000)
+  @IsInt()
+  @Transform(toInteger)
+  readonly SHUTDOWN_DRAIN_MS: number = 25_000;
+
+  /** The tenants file (YAML): tenants, their API key hashes, policies, limits; unset: anonymous callers only. */
+  @IsOptional()
+  @IsNotEmpty()
+  @IsString()
+  @Transform(toTrimmed)
+  readonly QWEN3GUARD_TENANTS_FILE?: string;
+
+  /** Whether requests without an API key are served (as tenant `anonymous`); unset: yes, except with NODE_ENV=production. */
+  @IsOptional()
+  @IsBoolean()
+  @Transform(toBoolean)
+  readonly ALLOW_ANONYMOUS?: boolean;
+
+  /** Tenants (in file order) whose id is their `tenant` metric label; later ones are counted as `other`. */
+  @Min(0)
+  @Max(10_000)
+  @IsInt()
+  @Transform(toInteger)
+  readonly MAX_TENANT_LABELS: number = 50;
+
+  /** The SQLite usage ledger (one row per tenant, hour and endpoint); `:memory:` keeps nothing across restarts. */
+  @IsNotEmpty()
+  @IsString()
+  @Transform(toTrimmed)
+  readonly QWEN3GUARD_USAGE_DB: string = 'data/usage.sqlite';
+
+  get anonymousAllowed(): boolean {
+    return this.ALLOW_ANONYMOUS ?? this.NODE_ENV !== 'production';
+  }
+
   /** True when no model is configured and the synthetic demo model serves. */
   get usesDemoModel(): boolean {
     return this.QWEN3GUARD_MODEL_DIR === undefined && this.QWEN3GUARD_MODEL === undefined;

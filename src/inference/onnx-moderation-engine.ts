@@ -241,7 +241,6 @@ export class OnnxModerationEngine extends ModerationEngine {
           observer.engineError(row.code);
           return row;
         }
-        observer.verdict(row.safetyLevel, row.categories);
         return toVerdict(items[i], row, outcome, started);
       });
     } catch (error) {
