@@ -19,9 +19,11 @@ export class SessionFaults {
   private readonly spy: jest.SpyInstance;
 
   constructor() {
-    const original = ort.InferenceSession.prototype.run;
+    // Typed as a factory by onnxruntime-common, it is a class at run time: every session shares this prototype.
+    const sessions = (ort.InferenceSession as unknown as { prototype: ort.InferenceSession }).prototype;
+    const original = sessions.run;
     const faults = this;
-    this.spy = jest.spyOn(ort.InferenceSession.prototype, 'run').mockImplementation(async function (this: ort.InferenceSession, ...args: unknown[]) {
+    this.spy = jest.spyOn(sessions, 'run').mockImplementation(async function (this: ort.InferenceSession, ...args: unknown[]) {
       const run = () => (original as (...a: unknown[]) => Promise<ort.InferenceSession.ReturnType>).apply(this, args);
       switch (faults.fault) {
         case 'throw':
