@@ -1,0 +1,43 @@
+# syntax=docker/dockerfile:1
+# Qwen3Guard-Gen-WEB, CPU image: onnxruntime-node's CPU runtime, which ships inside the npm package.
+#   docker build -t qwen3guard-gen-web .
+# GPU image: Dockerfile.gpu. The model is not in the image: mount a model directory (QWEN3GUARD_MODEL_DIR) or
+# a Hugging Face cache under HF_HOME that `qwen3guard pull` filled (README, "Deploying on Kubernetes").
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+FROM ${NODE_IMAGE} AS build
+# better-sqlite3 is the one install script package.json's allowScripts approves: it compiles SQLite with
+# node-gyp. npm 11 is what honours allowScripts (older npm would run onnxruntime-node's downloader too).
+RUN apt-get update \
+  && apt-get install -y --no-install-recommends python3 make g++ \
+  && rm -rf /var/lib/apt/lists/* \
+  && npm install -g npm@11.19.1
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build && npm prune --omit=dev --no-audit --no-fund
+
+FROM ${NODE_IMAGE} AS runtime
+# A fixed uid/gid, so Kubernetes' runAsUser and fsGroup (k8s/base/deployment.yaml) name the same user.
+RUN groupadd --system --gid 10001 qwen3guard \
+  && useradd --system --uid 10001 --gid 10001 --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin qwen3guard \
+  && mkdir -p /models /var/cache/qwen3guard /var/lib/qwen3guard \
+  && chown 10001:10001 /models /var/cache/qwen3guard /var/lib/qwen3guard
+# Every path the service writes is one of these directories, so the root filesystem can be read-only: the
+# Hugging Face cache (pulled models), the demo model's cache, the usage ledger.
+ENV HF_HOME=/models/huggingface \
+  QWEN3GUARD_CACHE_DIR=/var/cache/qwen3guard \
+  QWEN3GUARD_USAGE_DB=/var/lib/qwen3guard/usage.sqlite
+VOLUME ["/var/cache/qwen3guard", "/var/lib/qwen3guard"]
+WORKDIR /app
+COPY --from=build /app/package.json ./
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+USER 10001:10001
+# The API (PORT) and the metrics listener (METRICS_PORT).
+EXPOSE 8080 8000
+# `qwen3guard`: `serve` by default; `pull <repo-id>` fills HF_HOME (the Kubernetes init container runs it).
+ENTRYPOINT ["node", "dist/src/cli/main.js"]
+CMD ["serve"]

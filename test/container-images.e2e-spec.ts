@@ -1,0 +1,146 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { posix, join } from 'node:path';
+import { parse } from 'yaml';
+import { AppConfig } from '../src/config/app-config';
+
+const ROOT = join(__dirname, '..');
+const CONFIG_DEFAULTS = new AppConfig();
+
+interface Instruction {
+  keyword: string;
+  args: string;
+}
+
+interface Stage {
+  from: string;
+  name?: string;
+  instructions: Instruction[];
+}
+
+/**
+ * A Dockerfile as its stages and instructions: comments dropped, continuation lines joined, global ARG
+ * defaults substituted into FROM. Enough to check what the files declare; no Docker engine exists here, so
+ * the images themselves are not built by this suite.
+ */
+function readDockerfile(file: string): Stage[] {
+  const lines = readFileSync(join(ROOT, file), 'utf8').split('\n').filter((line) => !/^\s*#/.test(line));
+  const instructions: Instruction[] = [];
+  let pending = '';
+  for (const line of lines) {
+    pending += line.replace(/\\\s*$/, ' ');
+    if (/\\\s*$/.test(line)) continue;
+    const match = /^\s*(\w+)\s+(.*)$/.exec(pending);
+    if (match) instructions.push({ keyword: match[1].toUpperCase(), args: match[2].trim() });
+    pending = '';
+  }
+  const globals: Record<string, string> = {};
+  const stages: Stage[] = [];
+  for (const instruction of instructions) {
+    if (instruction.keyword === 'FROM') {
+      const [image, , name] = instruction.args.replace(/\$\{(\w+)\}/g, (_all, arg: string) => globals[arg] ?? '').split(/\s+/);
+      stages.push({ from: image, name, instructions: [] });
+    } else if (stages.length === 0 && instruction.keyword === 'ARG') {
+      const [name, value] = instruction.args.split('=');
+      globals[name] = value;
+    } else {
+      stages.at(-1)?.instructions.push(instruction);
+    }
+  }
+  return stages;
+}
+
+function all(stage: Stage, keyword: string): string[] {
+  return stage.instructions.filter((instruction) => instruction.keyword === keyword).map((instruction) => instruction.args);
+}
+
+/** `ENV A=1 B=2` instructions of a stage, merged. */
+function environment(stage: Stage): Record<string, string> {
+  return Object.fromEntries(all(stage, 'ENV').flatMap((args) => args.split(/\s+/).map((pair) => pair.split('=') as [string, string])));
+}
+
+function deploymentPodSpec() {
+  const deployment = parse(readFileSync(join(ROOT, 'k8s', 'base', 'deployment.yaml'), 'utf8')) as {
+    spec: { template: { spec: { securityContext: { runAsUser: number; runAsGroup: number }; containers: Array<{ args: string[] }>; initContainers: Array<{ args: string[] }> } } };
+  };
+  return deployment.spec.template.spec;
+}
+
+describe.each([
+  ['Dockerfile', 'node:20-bookworm-slim', /^node:20-bookworm-slim$/, 'cpu'],
+  ['Dockerfile.gpu', "NVIDIA's CUDA 12 runtime with cuDNN", /^nvidia\/cuda:12\.[\d.]+-cudnn-runtime-ubuntu[\d.]+$/, 'cuda'],
+])('%s', (file, runtimeName, runtimeBase, provider) => {
+  const stages = readDockerfile(file);
+  const runtime = stages.at(-1)!;
+  const build = stages.find((stage) => stage.name === 'build')!;
+
+  it('builds in a separate node:20-bookworm-slim stage: npm ci with the toolchain better-sqlite3 compiles with, then dev dependencies pruned', () => {
+    expect(build.from).toBe('node:20-bookworm-slim');
+    const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { allowScripts: Record<string, boolean> };
+    // The only install script allowed to run is better-sqlite3's node-gyp build, which needs these.
+    expect(Object.entries(manifest.allowScripts).filter(([, allowed]) => allowed)).toEqual([['better-sqlite3', true]]);
+    const runs = all(build, 'RUN').join('\n');
+    expect(runs).toMatch(/apt-get install[^\n]* python3 make g\+\+/);
+    expect(runs).toMatch(/npm install -g npm@11\./);
+    expect(runs).toMatch(/\bnpm ci\b/);
+    expect(runs).toMatch(/npm run build && npm prune --omit=dev/);
+  });
+
+  it(`runs on ${runtimeName} as the non-root user the Kubernetes pods run as`, () => {
+    expect(runtime.from).toMatch(runtimeBase);
+    const users = all(runtime, 'USER');
+    expect(users).toHaveLength(1);
+    const [uid, gid] = users[0].split(':').map(Number);
+    expect(uid).toBeGreaterThan(0);
+    const { securityContext } = deploymentPodSpec();
+    expect([uid, gid]).toEqual([securityContext.runAsUser, securityContext.runAsGroup]);
+  });
+
+  it("exposes the configuration's default API and metrics ports", () => {
+    expect(all(runtime, 'EXPOSE').join(' ').split(/\s+/).map(Number).sort()).toEqual([CONFIG_DEFAULTS.PORT, CONFIG_DEFAULTS.METRICS_PORT].sort());
+  });
+
+  it('writes only under directories the user owns and declares as volumes, so the root filesystem can be read-only', () => {
+    const env = environment(runtime);
+    const writable = [env.QWEN3GUARD_CACHE_DIR, posix.dirname(env.QWEN3GUARD_USAGE_DB), posix.dirname(env.HF_HOME)];
+    const runs = all(runtime, 'RUN').join('\n');
+    const chown = /chown 10001:10001 ([^\n&]+)/.exec(runs)?.[1].trim().split(/\s+/) ?? [];
+    expect(writable.filter((directory) => !chown.includes(directory))).toEqual([]);
+    const volumes = JSON.parse(all(runtime, 'VOLUME')[0]) as string[];
+    expect(volumes.sort()).toEqual([env.QWEN3GUARD_CACHE_DIR, posix.dirname(env.QWEN3GUARD_USAGE_DB)].sort());
+    expect(env.QWEN3GUARD_PROVIDER ?? CONFIG_DEFAULTS.QWEN3GUARD_PROVIDER).toBe(provider);
+  });
+
+  it("starts the package's qwen3guard bin: serve by default, pull for the Kubernetes init container", () => {
+    const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { bin: { qwen3guard: string } };
+    expect(JSON.parse(all(runtime, 'ENTRYPOINT')[0])).toEqual(['node', manifest.bin.qwen3guard]);
+    expect(JSON.parse(all(runtime, 'CMD')[0])).toEqual(['serve']);
+    const pod = deploymentPodSpec();
+    expect([pod.containers[0].args, pod.initContainers[0].args]).toEqual([['serve'], ['pull']]);
+  });
+
+  it('sends only what the build copies in the build context (.dockerignore)', () => {
+    const rules = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n').filter((line) => line.trim() && !line.startsWith('#'));
+    expect(rules[0]).toBe('**');
+    const sources = all(build, 'COPY').filter((args) => !args.startsWith('--from')).flatMap((args) => args.split(/\s+/).slice(0, -1));
+    for (const source of sources) {
+      expect(existsSync(join(ROOT, source))).toBe(true);
+      expect(rules).toContain(statSync(join(ROOT, source)).isDirectory() ? `!${source}/**` : `!${source}`);
+    }
+  });
+});
+
+describe('Dockerfile.gpu', () => {
+  it("opts in to onnxruntime-node's CUDA 12 provider at build time, as the README's GPU section documents", () => {
+    const build = readDockerfile('Dockerfile.gpu').find((stage) => stage.name === 'build')!;
+    const command = 'ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js';
+    expect(all(build, 'RUN')).toContain(command);
+    expect(readFileSync(join(ROOT, 'README.md'), 'utf8')).toContain(command);
+    expect(readFileSync(join(ROOT, 'node_modules', 'onnxruntime-node', 'script', 'install-metadata.js'), 'utf8')).toContain("'linux/x64:cuda12'");
+  });
+
+  it('brings the Node 20 binary of the build stage into the CUDA image', () => {
+    const stages = readDockerfile('Dockerfile.gpu');
+    expect(stages.find((stage) => stage.name === 'node')?.from).toBe('node:20-bookworm-slim');
+    expect(all(stages.at(-1)!, 'COPY')).toContain('--from=node /usr/local/bin/node /usr/local/bin/node');
+  });
+});
