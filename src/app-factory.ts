@@ -1,9 +1,11 @@
 import { NestApplicationOptions } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { setupApiDocs } from './common/api-docs';
-import { createAppLogger } from './common/app-logger';
+import { registerAccessLog } from './common/logging/access-log';
+import { APP_LOGGER } from './common/logging/logging.module';
 import { REQUEST_ID_HEADER, requestIdFor } from './common/request-id';
 import { applySecurityHeaders } from './common/security-headers';
 import { AppConfig } from './config/app-config';
@@ -30,7 +32,8 @@ export async function createApp(configOverrides: EnvSource = {}): Promise<NestFa
 
 export function applicationOptions(config: AppConfig): NestApplicationOptions {
   return {
-    logger: createAppLogger(config),
+    // Held until configureApp hands Nest the pino logger, so start-up lines are JSON like the rest.
+    bufferLogs: true,
     // Let start-up errors reach the caller, which reports them, instead of Nest exiting the process.
     abortOnError: false,
     // Nest would add a form-urlencoded parser; Fastify's own JSON parser is the only one wanted.
@@ -57,6 +60,8 @@ export function configureApp(app: NestFastifyApplication, config: AppConfig): vo
   const fastify = app.getHttpAdapter().getInstance();
   // First, so that every request is measured, whatever the later hooks and handlers do with it.
   installRequestMetrics(app, config);
+  app.useLogger(app.get(Logger));
+  registerAccessLog(fastify, app.get(APP_LOGGER));
   // Next, so that a request refused while shutting down is still measured, and nothing else runs for it.
   registerDrainHook(fastify, app.get(ShutdownState));
   // JSON is the only body format: Fastify's text/plain parser would hand validation a bare string.

@@ -4,6 +4,7 @@ import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { HealthModule } from './health/health.module';
 import { LifecycleModule } from './lifecycle/lifecycle.module';
+import { LoggingModule } from './common/logging/logging.module';
 import { LiveStatsModule } from './live-stats/live-stats.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { ModerationModule } from './moderation/moderation.module';
@@ -19,7 +20,7 @@ export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), MetricsModule.forRoot(config), LifecycleModule, CommonModule, TenantModule, ModerationModule, UsageModule, HealthModule, LiveStatsModule],
+      imports: [ConfigModule.forRoot(config), LoggingModule, MetricsModule.forRoot(config), LifecycleModule, CommonModule, TenantModule, ModerationModule, UsageModule, HealthModule, LiveStatsModule],
     };
   }
 }

@@ -3,8 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
+import type { DestinationStream } from 'pino';
 import { applicationOptions, configureApp, createFastifyAdapter } from '../../src/app-factory';
 import { AppModule } from '../../src/app.module';
+import { LOG_DESTINATION } from '../../src/common/logging/logging.module';
 import { EnvSource, loadAppConfig } from '../../src/config/load-app-config';
 import { ModerationEngine } from '../../src/inference/moderation-engine';
 import { OnnxModerationEngine } from '../../src/inference/onnx-moderation-engine';
@@ -31,6 +33,8 @@ export interface TestAppOptions {
   env?: EnvSource;
   /** Replaces the configured engine (always a real one: these suites use no mocks). */
   engine?: ModerationEngine;
+  /** Where the application's log lines go instead of stdout (a suite that reads its own logs). */
+  logDestination?: DestinationStream;
 }
 
 /**
@@ -41,6 +45,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<NestFa
   const config = loadAppConfig({ ...process.env, ...TEST_ENV, ...options.env });
   const builder = Test.createTestingModule({ imports: [AppModule.forRoot(config)] });
   if (options.engine) builder.overrideProvider(ModerationEngine).useValue(options.engine);
+  if (options.logDestination) builder.overrideProvider(LOG_DESTINATION).useValue(options.logDestination);
   const moduleRef = await builder.compile();
   const app = moduleRef.createNestApplication<NestFastifyApplication>(createFastifyAdapter(config), applicationOptions(config));
   configureApp(app, config);
