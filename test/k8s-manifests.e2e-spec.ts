@@ -36,8 +36,16 @@ const CONFIG_DEFAULTS = new AppConfig();
 
 type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; [field: string]: any };
 
+type SchemaModel = new (data: never) => { validate(): void };
+/**
+ * prometheus-operator's classes inherit validate() from @kubernetes-models/base, whose types this project's
+ * node10 module resolution cannot see (the package declares them under "exports" only): the method exists at
+ * run time, the cast only restores it for the type checker.
+ */
+const operatorModel = (model: unknown) => model as SchemaModel;
+
 /** The schema each rendered kind is validated against; a kind not listed here fails the suite. */
-const MODELS: Record<string, new (data: never) => { validate(): void }> = {
+const MODELS: Record<string, SchemaModel> = {
   'v1/Namespace': Namespace,
   'v1/ConfigMap': ConfigMap,
   'v1/Secret': Secret,
@@ -46,8 +54,8 @@ const MODELS: Record<string, new (data: never) => { validate(): void }> = {
   'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
   'autoscaling/v2/HorizontalPodAutoscaler': HorizontalPodAutoscaler,
   'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy,
-  'monitoring.coreos.com/v1/ServiceMonitor': ServiceMonitor,
-  'monitoring.coreos.com/v1/PrometheusRule': PrometheusRule,
+  'monitoring.coreos.com/v1/ServiceMonitor': operatorModel(ServiceMonitor),
+  'monitoring.coreos.com/v1/PrometheusRule': operatorModel(PrometheusRule),
 };
 
 async function kubectl(args: string[]): Promise<string> {
