@@ -94,7 +94,7 @@ describe('qwen3guard CLI (e2e)', () => {
       expect(run.code).toBe(0);
       const verdict = verdictOf(run.stdout);
       expect(verdict).toMatchObject({ mode: 'response', safety_level: 'safe', categories: [], refusal: true });
-      expect(Object.keys(verdict).sort()).toEqual(['categories', 'mode', 'model', 'probabilities', 'refusal', 'safety_level', 'timing_ms', 'usage']);
+      expect(Object.keys(verdict).sort()).toEqual(['categories', 'decision', 'mode', 'model', 'probabilities', 'refusal', 'safety_level', 'timing_ms', 'usage']);
     });
 
     it.each([

@@ -71,7 +71,7 @@ describe('demo model pipeline (e2e)', () => {
       });
       expect(response.statusCode).toBe(200);
       const body = response.json();
-      expect(Object.keys(body).sort()).toEqual(['categories', 'latency_ms', 'model', 'probabilities', 'refusal', 'safety_level']);
+      expect(Object.keys(body).sort()).toEqual(['categories', 'decision', 'latency_ms', 'model', 'probabilities', 'refusal', 'safety_level']);
       expect(body).toMatchObject({ safety_level: 'safe', categories: [], refusal: null, model: 'qwen3guard-gen-demo' });
       expectProbabilities(body.probabilities, 'safe');
       expect(body.latency_ms).toBeGreaterThan(0);
@@ -93,7 +93,7 @@ describe('demo model pipeline (e2e)', () => {
       expect(response.statusCode).toBe(200);
       const body = response.json();
       expect(Object.keys(body).sort()).toEqual(
-        ['categories', 'mode', 'model', 'probabilities', 'refusal', 'safety_level', 'timing_ms', 'usage'],
+        ['categories', 'decision', 'mode', 'model', 'probabilities', 'refusal', 'safety_level', 'timing_ms', 'usage'],
       );
       expect(body).toMatchObject({
         model: 'qwen3guard-gen-demo',

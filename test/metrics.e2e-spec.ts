@@ -101,7 +101,7 @@ describe('metrics on their own port (METRICS_MODE=separate, the default)', () =>
     // /health/ready: the readiness polling above (503 while loading, then 200); nothing else.
     expect([...endpoints].sort()).toEqual(['/health/ready', '/predict', '/v1/moderate', UNMATCHED_ENDPOINT]);
     for (const s of samplesOf(samples, METRICS.requestCount.name)) {
-      expect(Object.keys(s.labels).sort()).toEqual(['code', 'endpoint', 'method', 'status']);
+      expect(Object.keys(s.labels).sort()).toEqual(['code', 'endpoint', 'method', 'status', 'tenant']);
     }
   });
 

@@ -4,12 +4,14 @@ import OpenAI from 'openai';
 import { createApp } from '../src/app-factory';
 import { RISK_CATEGORIES } from '../src/inference/verdict';
 import { createCacheDir, removeCacheDir, TEST_ENV, waitUntilReady } from './support/test-app';
+import { testTenant, writeTenantsFile } from './support/tenants';
 
 jest.setTimeout(120_000);
 
 /**
  * The official OpenAI SDK, unchanged, against the application built by createApp (the binary's own
- * path, demo model included), listening on a free loopback port.
+ * path, demo model included), listening on a free loopback port, with a tenant's real API key as the SDK's
+ * `apiKey` (sent as `Authorization: Bearer`) and anonymous access off.
  */
 describe('OpenAI SDK against /v1/moderations (e2e)', () => {
   let app: NestFastifyApplication;
@@ -18,10 +20,11 @@ describe('OpenAI SDK against /v1/moderations (e2e)', () => {
 
   beforeAll(async () => {
     cacheDir = createCacheDir();
-    app = await createApp({ ...TEST_ENV, QWEN3GUARD_CACHE_DIR: cacheDir });
+    const tenant = testTenant('sdk-client');
+    app = await createApp({ ...TEST_ENV, QWEN3GUARD_CACHE_DIR: cacheDir, QWEN3GUARD_TENANTS_FILE: writeTenantsFile(cacheDir, [tenant]), ALLOW_ANONYMOUS: 'false' });
     await app.listen(0, '127.0.0.1');
     const { port } = app.getHttpServer().address() as AddressInfo;
-    client = new OpenAI({ apiKey: 'not-checked', baseURL: `http://127.0.0.1:${port}/v1`, maxRetries: 0 });
+    client = new OpenAI({ apiKey: tenant.key, baseURL: `http://127.0.0.1:${port}/v1`, maxRetries: 0 });
     await waitUntilReady(app);
   });
 
@@ -51,5 +54,10 @@ describe('OpenAI SDK against /v1/moderations (e2e)', () => {
 
   it('surfaces a validation error as the SDK error class for 400', async () => {
     await expect(client.moderations.create({ model: 'qwen3guard-gen', input: [] })).rejects.toBeInstanceOf(OpenAI.BadRequestError);
+  });
+
+  it('surfaces an unknown key as the SDK error class for 401', async () => {
+    const stranger = new OpenAI({ apiKey: 'qg_not-a-key-of-this-service', baseURL: client.baseURL, maxRetries: 0 });
+    await expect(stranger.moderations.create({ model: 'qwen3guard-gen', input: 'hello' })).rejects.toBeInstanceOf(OpenAI.AuthenticationError);
   });
 });

@@ -4,6 +4,7 @@ import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Page } from 'playwright-core';
 import { Browser, describeWithChromium, launchChromium } from './support/chromium';
 import { createCacheDir, engineThatFailsToLoad, removeCacheDir, startTestApp, waitUntilReady } from './support/test-app';
+import { testTenant, writeTenantsFile } from './support/tenants';
 
 jest.setTimeout(180_000);
 
@@ -68,10 +69,12 @@ describeWithChromium('playground in a browser (e2e)', () => {
   let page: Page;
   const problems: string[] = [];
   const authorizations: Array<string | undefined> = [];
+  // Anonymous access stays on (as in development): the key field is optional, and a tenant's key is honoured.
+  const tenant = testTenant('playground');
 
   beforeAll(async () => {
     cacheDir = createCacheDir();
-    app = await startTestApp({ env: { QWEN3GUARD_CACHE_DIR: cacheDir } });
+    app = await startTestApp({ env: { QWEN3GUARD_CACHE_DIR: cacheDir, QWEN3GUARD_TENANTS_FILE: writeTenantsFile(cacheDir, [tenant]) } });
     await app.listen(0, '127.0.0.1');
     await waitUntilReady(app);
     browser = await launchChromium();
@@ -130,13 +133,13 @@ describeWithChromium('playground in a browser (e2e)', () => {
     await page.keyboard.press('Tab');
     await page.keyboard.type('Sorry, I cannot help with that.');
     await page.keyboard.press('Tab');
-    await page.keyboard.type('qg_playground-key');
+    await page.keyboard.type(tenant.key);
     await page.keyboard.press('Enter');
     await page.locator('#verdict', { hasText: /^Safe$/ }).waitFor();
     const facts = await page.locator('#result dl').innerText();
     expect(facts).toMatch(/Judged\s+the assistant response/);
     expect(facts).toMatch(/Refusal\s+Yes/);
-    expect(authorizations.at(-1)).toBe('Bearer qg_playground-key');
+    expect(authorizations.at(-1)).toBe(`Bearer ${tenant.key}`);
   });
 
   it('keeps a history, newest first, that brings a check back', async () => {

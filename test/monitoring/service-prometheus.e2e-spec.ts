@@ -148,7 +148,7 @@ describeWithTools('the real service scraped by Prometheus, alerting through Aler
     await stack.queryUntilData(`${METRICS.requestCount.name}{endpoint="/predict"}`);
     const requests = await stack.query(METRICS.requestCount.name);
     for (const s of requests) {
-      expect(Object.keys(s.metric).sort()).toEqual(['__name__', 'code', 'endpoint', 'host', 'instance', 'job', 'method', 'status']);
+      expect(Object.keys(s.metric).sort()).toEqual(['__name__', 'code', 'endpoint', 'host', 'instance', 'job', 'method', 'status', 'tenant']);
       expect(s.metric).toMatchObject({ job: JOB.service, host: '127.0.0.1' });
     }
     const endpoints = new Set(requests.map((s) => s.metric.endpoint));
