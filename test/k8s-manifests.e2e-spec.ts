@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { basename, dirname, join, posix } from 'node:path';
 import { promisify } from 'node:util';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -114,13 +115,46 @@ describe('Kubernetes manifests (e2e)', () => {
   const rendered = new Map<string, K8sObject[]>();
   let app: NestFastifyApplication;
 
+  let workDir: string;
+
   beforeAll(async () => {
     for (const overlay of OVERLAYS) rendered.set(overlay, await render(overlay));
-    // The real routes answer the probes: the application as it runs, with an engine that never loads.
-    app = await startTestApp({ engine: engineThatFailsToLoad() });
+    app = await startConfiguredApp(rendered.get('cpu')!);
   });
 
-  afterAll(() => app?.close());
+  afterAll(async () => {
+    await app?.close();
+    if (workDir) rmSync(workDir, { recursive: true, force: true });
+  });
+
+  /**
+   * The application as the pods configure it: the ConfigMap's environment (NODE_ENV=production, no anonymous
+   * callers) and the tenants file from the Secret, so the probes meet the real routes and guards. Only the
+   * paths move to a temporary directory, and the model is one that never loads (no weights here).
+   */
+  async function startConfiguredApp(objects: K8sObject[]): Promise<NestFastifyApplication> {
+    workDir = mkdtempSync(join(tmpdir(), 'qwen3guard-k8s-'));
+    const pod = only(objects, 'Deployment').spec.template.spec;
+    const env = named(objects, 'ConfigMap', pod.containers[0].envFrom[0].configMapRef.name).data as Record<string, string>;
+    const tenantsVolume = pod.volumes.find((volume: { secret?: unknown }) => volume.secret);
+    const tenants = named(objects, 'Secret', tenantsVolume.secret.secretName).data[posix.basename(env.QWEN3GUARD_TENANTS_FILE)] as string;
+    writeFileSync(join(workDir, 'tenants.yaml'), Buffer.from(tenants, 'base64'));
+    return startTestApp({
+      engine: engineThatFailsToLoad(),
+      env: {
+        ...env,
+        HOST: '127.0.0.1',
+        METRICS_PORT: '0',
+        LOG_LEVEL: 'fatal',
+        QWEN3GUARD_MODEL: '',
+        QWEN3GUARD_MODEL_DIR: workDir,
+        QWEN3GUARD_TENANTS_FILE: join(workDir, 'tenants.yaml'),
+        QWEN3GUARD_USAGE_DB: join(workDir, 'usage.sqlite'),
+        QWEN3GUARD_CACHE_DIR: workDir,
+        HF_HOME: workDir,
+      },
+    });
+  }
 
   describe.each(OVERLAYS)('overlay %s', (overlay) => {
     const objects = () => rendered.get(overlay)!;
@@ -172,10 +206,12 @@ describe('Kubernetes manifests (e2e)', () => {
       expect(startupProbe.httpGet.path).toBe(readinessProbe.httpGet.path);
       expect(startupProbe.periodSeconds * startupProbe.failureThreshold).toBeGreaterThanOrEqual(120);
       const [ready, live] = await Promise.all([readinessProbe, livenessProbe].map((probe) => app.inject({ method: 'GET', url: probe.httpGet.path })));
-      // This engine never loads: readiness must say 503 with the model's state, liveness 200.
+      // This engine never loads: readiness must say 503 with the model's state, liveness 200, both without a key.
       expect(ready.statusCode).toBe(503);
       expect(ready.json()).toMatchObject({ status: 'error', error: { model: { status: 'down' } } });
       expect(live.statusCode).toBe(200);
+      // ...while the API itself, configured as in production, wants a tenant's key.
+      expect((await app.inject({ method: 'POST', url: '/predict', payload: { text: 'hello' } })).statusCode).toBe(401);
     });
 
     it('runs as a non-root user on a read-only root filesystem, without privileges, writing only to volumes', () => {
