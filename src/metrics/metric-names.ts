@@ -236,6 +236,13 @@ export const METRICS = {
     help: 'Engine failures by engine error code',
     labelNames: [LABEL.errorCode],
   },
+  usageLedgerErrors: {
+    ...svc,
+    name: 'qwen3guard_usage_ledger_errors_total',
+    type: 'counter',
+    help: 'Requests refused with 503 USAGE_LEDGER_UNAVAILABLE because the usage ledger could not record them',
+    labelNames: [],
+  },
 
   // --- Model lifecycle ---------------------------------------------------------------------------------
   modelLoad: {

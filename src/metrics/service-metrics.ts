@@ -69,6 +69,7 @@ export class ServiceMetrics {
   readonly prefixCacheLookups;
   readonly verdicts;
   readonly engineErrors;
+  readonly usageLedgerErrors;
   readonly modelInfo;
   readonly modelReady;
   readonly demoModel;
@@ -97,6 +98,7 @@ export class ServiceMetrics {
     this.prefixCacheLookups = counterFor(METRICS.prefixCacheLookups, registry);
     this.verdicts = counterFor(METRICS.verdicts, registry);
     this.engineErrors = counterFor(METRICS.engineErrors, registry);
+    this.usageLedgerErrors = counterFor(METRICS.usageLedgerErrors, registry);
     this.modelInfo = gaugeFor(METRICS.modelInfo, registry);
     this.modelReady = gaugeFor(METRICS.modelReady, registry);
     this.demoModel = gaugeFor(METRICS.demoModel, registry);

@@ -33,6 +33,7 @@ export class UsageMeter {
         flagged: outcomes.filter((outcome) => outcome.decision.flagged).length,
       });
     } catch (error) {
+      this.metrics?.usageLedgerErrors.inc();
       throw new ApiException(ErrorCode.UsageLedgerUnavailable, 'the usage ledger cannot be written; the request was not served', undefined, undefined, describe(error));
     }
     this.count(tenant.metricLabel, verdicts, promptTokens);

@@ -61,6 +61,7 @@ describe('alerts.yml', () => {
         'QueueSaturation',
         'ServiceUnavailable',
         'TargetDown',
+        'UsageLedgerFailing',
       ].sort(),
     );
   });
