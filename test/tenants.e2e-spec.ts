@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Registry } from 'prom-client';
 import { METRICS } from '../src/metrics/metric-names';
-import { createCacheDir, postJson, removeCacheDir, startTestApp, waitUntilReady } from './support/test-app';
+import { samplesOf, sumOf } from './support/exposition';
+import { createCacheDir, postJson, registrySamples, removeCacheDir, startTestApp, waitUntilReady } from './support/test-app';
 import { bearer, testTenant, writeTenantsFile } from './support/tenants';
 
 jest.setTimeout(180_000);
@@ -187,7 +187,7 @@ describe('tenants (e2e)', () => {
   });
 
   describe('metrics', () => {
-    const samples = async (name: string) => ((await app.get(Registry).getSingleMetric(name)?.get())?.values ?? []) as Array<{ labels: Record<string, string>; value: number }>;
+    const samples = async (name: string) => samplesOf(await registrySamples(app), name);
 
     it('labels requests, verdicts and tokens by tenant, within the cap', async () => {
       const requestTenants = new Set((await samples(METRICS.requestCount.name)).map((sample) => sample.labels.tenant));
@@ -205,7 +205,7 @@ describe('tenants (e2e)', () => {
     });
 
     it('counts no verdict for a short-circuited blocklist hit', async () => {
-      const shopVerdicts = async () => (await samples(METRICS.verdicts.name)).filter((s) => s.labels.tenant === 'shop').reduce((n, s) => n + s.value, 0);
+      const shopVerdicts = async () => sumOf(await registrySamples(app), METRICS.verdicts.name, { tenant: 'shop' });
       const before = await shopVerdicts();
       await predict('forbidden word', bearer(shop));
       expect(await shopVerdicts()).toBe(before);

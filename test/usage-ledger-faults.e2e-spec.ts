@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Registry } from 'prom-client';
 import { METRICS } from '../src/metrics/metric-names';
 import { LedgerFaults } from './support/ledger-faults';
-import { createCacheDir, postJson, removeCacheDir, startTestApp, waitUntilReady } from './support/test-app';
+import { sumOf } from './support/exposition';
+import { createCacheDir, postJson, registrySamples, removeCacheDir, startTestApp, waitUntilReady } from './support/test-app';
 
 jest.setTimeout(180_000);
 
@@ -31,10 +31,7 @@ describe('usage ledger on a read-only disk (e2e)', () => {
   });
 
   const predict = () => postJson(app, '/predict', { text: 'hello there' });
-  const counter = async (name: string, labels: Record<string, string> = {}) =>
-    ((await app.get(Registry).getSingleMetric(name)!.get()).values as Array<{ labels: Record<string, string>; value: number }>)
-      .filter((sample) => Object.entries(labels).every(([label, value]) => sample.labels[label] === value))
-      .reduce((total, sample) => total + sample.value, 0);
+  const counter = async (name: string, labels: Record<string, string> = {}) => sumOf(await registrySamples(app), name, labels);
   const meteredRequests = async () => {
     const rows = (await app.inject({ method: 'GET', url: '/v1/usage' })).json().rows as Array<{ requests: number }>;
     return rows.reduce((total, row) => total + row.requests, 0);

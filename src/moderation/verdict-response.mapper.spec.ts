@@ -1,9 +1,9 @@
 import { Verdict } from '../inference/verdict';
 import { blocklistOutcome } from './moderation-outcome';
 import { toMilliseconds, toModerationResult, toPredictResponse } from './verdict-response.mapper';
-import { outcomeOf } from '../../test/support/verdicts';
+import { outcomeOf, verdictOf } from '../../test/support/verdicts';
 
-const VERDICT: Verdict = {
+const VERDICT: Verdict = verdictOf({
   mode: 'response',
   safetyLevel: 'unsafe',
   categories: ['Violent', 'PII'],
@@ -13,7 +13,7 @@ const VERDICT: Verdict = {
   cachedTokens: 180,
   generatedTokens: 11,
   timings: { queueSeconds: 0.002, tokenizeSeconds: 0.0012345, prefillSeconds: 0.025, decodeSeconds: 0.0144, totalSeconds: 0.0406 },
-};
+});
 
 describe('verdict response mappers', () => {
   it('shapes the /predict contract', () => {

@@ -28,6 +28,11 @@ export function samplesOf(samples: Sample[], name: string, labels: Record<string
   return samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
 }
 
+/** The sum over every sample that matches (0 when none does): a counter across the label values not named. */
+export function sumOf(samples: Sample[], name: string, labels: Record<string, string> = {}): number {
+  return samplesOf(samples, name, labels).reduce((total, sample) => total + sample.value, 0);
+}
+
 /** The value of the one sample that matches; throws when none or several match. */
 export function valueOf(samples: Sample[], name: string, labels: Record<string, string> = {}): number {
   const found = samplesOf(samples, name, labels);

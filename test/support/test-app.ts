@@ -8,8 +8,10 @@ import { applicationOptions, configureApp, createFastifyAdapter } from '../../sr
 import { AppModule } from '../../src/app.module';
 import { LOG_DESTINATION } from '../../src/common/logging/logging.module';
 import { EnvSource, loadAppConfig } from '../../src/config/load-app-config';
+import { Registry } from 'prom-client';
 import { ModerationEngine } from '../../src/inference/moderation-engine';
 import { OnnxModerationEngine } from '../../src/inference/onnx-moderation-engine';
+import { parseExposition, Sample } from './exposition';
 
 /**
  * A fresh cache directory for one suite (remove it with removeCacheDir): the demo model is rebuilt
@@ -52,6 +54,11 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<NestFa
   await app.init();
   await app.getHttpAdapter().getInstance().ready();
   return app;
+}
+
+/** Every sample in the application's metrics registry, as /metrics would serve them. */
+export async function registrySamples(app: NestFastifyApplication): Promise<Sample[]> {
+  return parseExposition(await app.get(Registry).metrics());
 }
 
 /** A real engine pointed at a directory that does not exist: its load fails, so it never becomes ready. */
