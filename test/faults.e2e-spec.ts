@@ -92,6 +92,7 @@ describe('faults (e2e)', () => {
       expect(await engineErrors(app, 'INFERENCE_TIMEOUT')).toBe(before + 1);
       const ready = await app.inject({ method: 'GET', url: '/health/ready' });
       expect(ready.statusCode).toBe(503);
+      expect(ready.json()).toMatchObject({ error: { model: { status: 'down', state: 'stalled' } } });
       expect((await app.inject({ method: 'GET', url: '/health/live' })).statusCode).toBe(200);
       await expectRecovered();
     });

@@ -25,7 +25,9 @@ export class ModelReadyHealthIndicator {
     // A draining instance must leave the load balancer's rotation even though its model still works.
     if (this.shutdown.draining) return indicator.down({ ...configuredModel(this.config), state: 'shutting-down' });
     if (!this.engine.ready) {
-      return indicator.down({ ...configuredModel(this.config), state: this.loader.state });
+      // Loaded but not ready: an inference is past its deadline (QWEN3GUARD_INFERENCE_TIMEOUT_MS) and still running.
+      const state = this.loader.state === 'ready' ? 'stalled' : this.loader.state;
+      return indicator.down({ ...configuredModel(this.config), state });
     }
     const { id, provider, dtype, demo } = this.engine.info;
     return indicator.up({ id, provider, dtype, demo });
