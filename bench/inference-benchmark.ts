@@ -21,7 +21,7 @@ import { AnswerGrammar } from '../src/inference/answer-grammar';
 import { DecoderSession } from '../src/inference/decoder-session';
 import { BatchReport, EngineObserver } from '../src/inference/engine-observer';
 import { prefill } from '../src/inference/greedy-decoder';
-import { argmaxVocabulary, lastPositionLogits, vocabularySize } from '../src/inference/logits';
+import { argmaxVocabulary, lastPositionLogits } from '../src/inference/logits';
 import { readModelDirectory } from '../src/inference/model-directory';
 import { ModelDtype } from '../src/inference/onnx-engine-options';
 import { OnnxModerationEngine } from '../src/inference/onnx-moderation-engine';
@@ -68,10 +68,18 @@ function parseCommandLine() {
   return { ...values, model: resolve(values.model!), dtypes: values.dtype as ModelDtype[] };
 }
 
-/** The 0.6B-shaped synthetic model, built once (about 40 s, 2.4 GB fp32 + 1.2 GB fp16). */
+/** The dtype names transformers.js gives the same ONNX files (model.onnx, model_fp16.onnx, model_quantized.onnx...). */
+const TRANSFORMERS_JS_DTYPES: Readonly<Record<ModelDtype, string>> = { fp32: 'fp32', fp16: 'fp16', quantized: 'q8', int8: 'int8', q4f16: 'q4f16' };
+
+/**
+ * The 0.6B-shaped synthetic model, built once (about 40 s, 2.4 GB fp32 + 1.2 GB fp16). Quantized variants come
+ * from onnxruntime's quantizer: tools/reference-models/quantize_int8.py.
+ */
 async function ensureBenchmarkModel(dir: string, dtypes: ModelDtype[]): Promise<void> {
   const missing = dtypes.filter((dtype) => !existsSync(join(dir, 'onnx', dtype === 'fp32' ? 'model.onnx' : `model_${dtype}.onnx`)));
   if (missing.length === 0) return;
+  const unbuildable = missing.filter((dtype) => dtype !== 'fp32' && dtype !== 'fp16');
+  if (unbuildable.length > 0) throw new Error(`${dir} has no ${unbuildable.join(', ')} file: run tools/reference-models/quantize_int8.py on it first`);
   console.error(`building ${dir} (${missing.join(', ')}) ...`);
   await writeSyntheticModelDirectory(dir, {
     config: getModelPreset('qwen3guard-gen-0.6b'),
@@ -124,7 +132,7 @@ async function runConcurrently(jobs: Array<() => Promise<unknown>>, concurrency:
 async function plainGreedy(session: DecoderSession, prompt: number[], newTokens: number): Promise<void> {
   let step = await prefill(session, prompt, prompt.length, session.emptyCache(1));
   for (let generated = 1; generated < newTokens; generated++) {
-    const next = argmaxVocabulary(lastPositionLogits(step.logits), vocabularySize(step.logits));
+    const next = argmaxVocabulary(lastPositionLogits(step.logits));
     step = await session.forward(
       {
         batch: 1,
@@ -178,7 +186,7 @@ async function main(): Promise<void> {
     const { env, pipeline } = await import('@huggingface/transformers');
     env.allowRemoteModels = false;
     env.localModelPath = '/';
-    const generator = await pipeline('text-generation', options.model, { dtype: dtype === 'fp16' ? 'fp16' : 'fp32', device: 'cpu' });
+    const generator = await pipeline('text-generation', options.model, { dtype: TRANSFORMERS_JS_DTYPES[dtype] as 'fp32', device: 'cpu' });
 
     for (const textTokens of lengths) {
       for (const mode of modes) {

@@ -3,7 +3,7 @@ import { AnswerGrammar, CategoryCursor } from './answer-grammar';
 import { DecoderSession, ForwardStep, KvCache } from './decoder-session';
 import { PREFILL_CHUNK_TOKENS } from './greedy-decoder';
 import { EngineError, EngineErrorCode } from './engine-error';
-import { argmaxAmong, argmaxVocabulary, lastPositionLogits, LogitsRow, positionLogits, vocabularySize } from './logits';
+import { argmaxAmong, argmaxVocabulary, lastPositionLogits, LogitsRow, positionLogits } from './logits';
 import { ModerationMode, RiskCategory, SAFETY_LEVELS, SafetyLevel } from './verdict';
 
 export interface ConstrainedRequest {
@@ -145,27 +145,26 @@ export class ConstrainedDecoder {
     rows.forEach((row, i) => {
       if (row.phase === 'done') return;
       if (this.verifyFormat && !this.forcedTokensAgree(row, logits, i)) return row.fail('a fixed part of the answer');
-      this.advance(row, lastPositionLogits(logits, i), vocabularySize(logits));
+      this.advance(row, lastPositionLogits(logits, i));
     });
   }
 
   /** The row's forced tokens sit at the end of the pass: each must be the model's greedy pick after the one before. */
   private forcedTokensAgree(row: RowState, logits: Tensor, index: number): boolean {
     const columns = logits.dims[1];
-    const vocab = vocabularySize(logits);
     const { pending, forcedTail } = row;
     for (let k = pending.length - forcedTail; k < pending.length; k++) {
       // Column of the token before pending[k], counted from the right edge every row shares.
       const column = columns - 1 - (pending.length - k);
-      if (argmaxVocabulary(positionLogits(logits, index, column), vocab) !== pending[k]) return false;
+      if (argmaxVocabulary(positionLogits(logits, index, column)) !== pending[k]) return false;
     }
     return true;
   }
 
   /** The constrained pick; when verifying, the model's unconstrained pick must be the same token. */
-  private choose(row: RowState, logits: LogitsRow, allowed: readonly number[], vocab: number): number | undefined {
+  private choose(row: RowState, logits: LogitsRow, allowed: readonly number[]): number | undefined {
     const chosen = argmaxAmong(logits, allowed);
-    if (this.verifyFormat && argmaxVocabulary(logits, vocab) !== chosen) {
+    if (this.verifyFormat && argmaxVocabulary(logits) !== chosen) {
       row.fail(`a ${row.phase} choice`);
       return undefined;
     }
@@ -173,12 +172,12 @@ export class ConstrainedDecoder {
   }
 
   /** Chooses the row's next token from `logits` and queues the tokens the answer continues with. */
-  private advance(row: RowState, logits: LogitsRow, vocab: number): void {
+  private advance(row: RowState, logits: LogitsRow): void {
     const grammar = this.grammar;
     switch (row.phase) {
       case 'level': {
         row.levelLogits = grammar.levelChoices.map((id) => logits(id));
-        const chosen = this.choose(row, logits, grammar.levelChoices, vocab);
+        const chosen = this.choose(row, logits, grammar.levelChoices);
         if (chosen === undefined) return;
         row.level = SAFETY_LEVELS[grammar.levelChoices.indexOf(chosen)];
         if (row.level === 'safe') return this.finishSafe(row);
@@ -186,10 +185,10 @@ export class ConstrainedDecoder {
         return this.enterCategory(row, grammar.categoryRoot(row.mode), [...grammar.levelTokens[row.level], ...grammar.categoriesCue]);
       }
       case 'category':
-        return this.chooseCategoryToken(row, logits, vocab);
+        return this.chooseCategoryToken(row, logits);
       case 'refusal': {
         const { yes, no } = grammar.refusalTokens;
-        const chosen = this.choose(row, logits, [yes, no], vocab);
+        const chosen = this.choose(row, logits, [yes, no]);
         if (chosen === undefined) return;
         row.refusal = chosen === yes;
         return row.finish();
@@ -207,13 +206,13 @@ export class ConstrainedDecoder {
     row.phase = 'refusal';
   }
 
-  private chooseCategoryToken(row: RowState, logits: LogitsRow, vocab: number): void {
+  private chooseCategoryToken(row: RowState, logits: LogitsRow): void {
     const cursor = row.cursor!;
     const completed = cursor.completed;
     const closing = completed
       ? [...(cursor.moreAvailable ? [this.grammar.separator] : []), this.grammar.categoriesEnd(row.mode)]
       : [];
-    const chosen = this.choose(row, logits, [...cursor.allowed, ...closing], vocab);
+    const chosen = this.choose(row, logits, [...cursor.allowed, ...closing]);
     if (chosen === undefined) return;
     if (!closing.includes(chosen)) return this.enterCategory(row, cursor.next(chosen), [chosen]);
     if (completed !== 'None') row.categories.push(completed as RiskCategory);
@@ -243,9 +242,11 @@ export class ConstrainedDecoder {
     const width = Math.max(...rows.map((row) => row.pending.length));
     let current = cache;
     let result: { logits: Tensor; cache: KvCache } | null = null;
+    // Only the last position and the forced tokens before it are read (afterPass): keep just those logits.
+    const read = 1 + Math.max(...rows.map((row) => row.forcedTail));
     // The first chunk takes the remainder, so the last one is whole and holds every forced token.
     for (let offset = 0, columns = width % chunk || chunk; offset < width; offset += columns, columns = chunk) {
-      result = await this.session.forward(this.buildStep(rows, width, offset, Math.min(columns, width - offset)), current);
+      result = await this.session.forward(this.buildStep(rows, width, offset, Math.min(columns, width - offset)), current, read);
       current = result.cache;
     }
     return result!;

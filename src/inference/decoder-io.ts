@@ -27,7 +27,7 @@ export interface DecoderIo {
 
 const PAST = /^past_key_values\.(\d+)\.(key|value)$/;
 
-export function discoverDecoderIo(session: InferenceSession, config: DecoderConfig): DecoderIo {
+export function discoverDecoderIo(session: Pick<InferenceSession, 'inputNames' | 'inputMetadata' | 'outputMetadata'>, config: DecoderConfig): DecoderIo {
   const inputs = new Map(session.inputMetadata.map((meta) => [meta.name, meta]));
   const outputs = new Map(session.outputMetadata.map((meta) => [meta.name, meta]));
   for (const required of ['input_ids', 'attention_mask']) {

@@ -4,11 +4,18 @@ import { EngineError, EngineErrorCode } from './engine-error';
 import { DecoderConfig } from './model-directory';
 import { ExecutionProviderName } from './moderation-engine';
 import { EngineLogger, ProviderPreference } from './onnx-engine-options';
+import { ThreadedSession } from './session-thread/threaded-session';
+import { buffersOf } from './session-thread/wire-tensors';
 
 /** The keys and values of every layer for the tokens seen so far, as the model returned them. */
 export interface KvCache {
   tensors: Record<string, ort.Tensor>;
   length: number;
+  /**
+   * Kept for later batches (the prefix cache): a forward pass copies it to the session's thread. Any other
+   * cache is consumed by the pass that takes it: its buffers are handed over, not copied.
+   */
+  shared?: boolean;
 }
 
 /** One forward step over `batch` rows of `sequenceLength` new tokens each (row-major flat arrays). */
@@ -25,7 +32,7 @@ export interface ForwardStep {
 /** A decoder ONNX session and the I/O it declared: one forward step at a time, KV cache in and out. */
 export class DecoderSession {
   private constructor(
-    private readonly session: ort.InferenceSession,
+    private readonly session: ThreadedSession,
     readonly io: DecoderIo,
     readonly provider: ExecutionProviderName,
   ) {}
@@ -70,7 +77,11 @@ export class DecoderSession {
     return { tensors, length: cache.length };
   }
 
-  async forward(step: ForwardStep, cache: KvCache): Promise<{ logits: ort.Tensor; cache: KvCache }> {
+  /**
+   * One pass. `logitPositions` keeps only the logits of each row's last positions (the ones a decoder reads):
+   * the rest never leaves the session's thread.
+   */
+  async forward(step: ForwardStep, cache: KvCache, logitPositions = step.sequenceLength): Promise<{ logits: ort.Tensor; cache: KvCache }> {
     const { batch, sequenceLength } = step;
     const feeds: Record<string, ort.Tensor> = {
       ...cache.tensors,
@@ -80,9 +91,9 @@ export class DecoderSession {
     if (this.io.hasPositionIds) {
       feeds.position_ids = new ort.Tensor('int64', step.positionIds, [batch, sequenceLength]);
     }
-    let outputs: ort.InferenceSession.ReturnType;
+    let outputs: Record<string, ort.Tensor>;
     try {
-      outputs = await this.session.run(feeds);
+      outputs = await this.session.run(feeds, cache.shared ? [] : buffersOf(cache.tensors), { output: 'logits', positions: logitPositions });
     } catch (error) {
       throw new EngineError(EngineErrorCode.InferenceFailed, `onnxruntime failed: ${(error as Error).message}`, {
         cause: error,
@@ -110,7 +121,7 @@ async function createSession(
   preference: ProviderPreference,
   intraOpThreads: number,
   logger: EngineLogger,
-): Promise<{ session: ort.InferenceSession; provider: ExecutionProviderName }> {
+): Promise<{ session: ThreadedSession; provider: ExecutionProviderName }> {
   const options = (provider: ExecutionProviderName): ort.InferenceSession.SessionOptions => ({
     executionProviders: [provider],
     graphOptimizationLevel: 'all',
@@ -120,7 +131,7 @@ async function createSession(
     return { session: await openOrFail(onnxPath, options('cpu')), provider: 'cpu' };
   }
   try {
-    return { session: await ort.InferenceSession.create(onnxPath, options('cuda')), provider: 'cuda' };
+    return { session: await ThreadedSession.create(onnxPath, options('cuda')), provider: 'cuda' };
   } catch (error) {
     const reason = (error as Error).message;
     if (preference === 'cuda') {
@@ -135,12 +146,13 @@ async function createSession(
   }
 }
 
-async function openOrFail(onnxPath: string, options: ort.InferenceSession.SessionOptions): Promise<ort.InferenceSession> {
+async function openOrFail(onnxPath: string, options: ort.InferenceSession.SessionOptions): Promise<ThreadedSession> {
   try {
-    return await ort.InferenceSession.create(onnxPath, options);
+    return await ThreadedSession.create(onnxPath, options);
   } catch (error) {
     throw new EngineError(EngineErrorCode.ModelInvalid, `onnxruntime could not load ${onnxPath}: ${(error as Error).message}`, {
       cause: error,
     });
   }
 }
+

@@ -1,5 +1,5 @@
 import { DecoderSession, KvCache } from './decoder-session';
-import { argmaxVocabulary, lastPositionLogits, vocabularySize } from './logits';
+import { argmaxVocabulary, lastPositionLogits } from './logits';
 
 export interface GreedyPlan {
   maxNewTokens: number;
@@ -48,11 +48,11 @@ export async function greedyGenerate(
     if (verdictLogits === null && endsWith(tokens, plan.verdictCue)) {
       verdictLogits = plan.verdictTokens.map((id) => row(id));
     }
-    const next = argmaxVocabulary(row, vocabularySize(step.logits));
+    const next = argmaxVocabulary(row);
     if (plan.stopIds.has(next)) break;
     tokens.push(next);
     if (tokens.length >= plan.maxNewTokens) break;
-    step = await session.forward(singleRow([next], step.cache.length), step.cache);
+    step = await session.forward(singleRow([next], step.cache.length), step.cache, 1);
   }
   return { tokens, verdictLogits, prefillSeconds, decodeSeconds: (performance.now() - decodeStart) / 1000 };
 }
@@ -61,7 +61,7 @@ export async function greedyGenerate(
 export async function prefill(session: DecoderSession, prompt: readonly number[], chunk: number, cached: KvCache) {
   let cache = cached;
   for (let start = cached.length; ; start += chunk) {
-    const step = await session.forward(singleRow(prompt.slice(start, start + chunk), start), cache);
+    const step = await session.forward(singleRow(prompt.slice(start, start + chunk), start), cache, 1);
     if (start + chunk >= prompt.length) return step;
     cache = step.cache;
   }

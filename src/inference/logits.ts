@@ -2,7 +2,11 @@ import type { Tensor } from 'onnxruntime-node';
 import { float16BitsToFloat32 } from './float16';
 
 /** Reads one position's logits out of a `[batch, seq, vocab]` tensor, float16 or float32, without copying. */
-export type LogitsRow = (id: number) => number;
+export interface LogitsRow {
+  (id: number): number;
+  /** The best of the whole vocabulary, scanned straight over the tensor's array (plain greedy decoding). */
+  argmax(): number;
+}
 
 export function vocabularySize(logits: Tensor): number {
   return logits.dims[logits.dims.length - 1];
@@ -15,23 +19,68 @@ export function lastPositionLogits(logits: Tensor, row = 0): LogitsRow {
 
 export function positionLogits(logits: Tensor, row: number, position: number): LogitsRow {
   const [, sequence, vocab] = logits.dims;
-  const offset = (row * sequence + position) * vocab;
+  const index = row * sequence + position;
+  const offset = index * vocab;
+  const best = precomputedBest.get(logits);
   if (logits.type === 'float16') {
     const data = logits.data as Uint16Array;
-    return (id) => float16BitsToFloat32(data[offset + id]);
+    return Object.assign((id: number) => float16BitsToFloat32(data[offset + id]), { argmax: () => best?.[index] ?? argmaxFloat16(data, offset, vocab) });
   }
   const data = logits.data as Float32Array;
-  return (id) => data[offset + id];
+  return Object.assign((id: number) => data[offset + id], { argmax: () => best?.[index] ?? argmaxFloat32(data, offset, vocab) });
 }
 
-/** The best of the whole vocabulary (plain greedy decoding). */
-export function argmaxVocabulary(row: LogitsRow, size: number): number {
+/**
+ * Best ids computed where the logits were produced (the session's thread), per [row, position]: scanning a
+ * vocabulary of 150k for every forced token of every row would otherwise take the event loop for tens of ms
+ * per pass. Attached to the tensor itself, so a tensor built elsewhere (a test's malformed logits) is scanned.
+ */
+const precomputedBest = new WeakMap<Tensor, Int32Array>();
+
+export function withBestIds(logits: Tensor, best: Int32Array): Tensor {
+  precomputedBest.set(logits, best);
+  return logits;
+}
+
+/** The best id of every [row, position] of a `[batch, seq, vocab]` float32 or float16 array. */
+export function bestIds(data: Float32Array | Uint16Array, positions: number, vocab: number): Int32Array {
+  const best = new Int32Array(positions);
+  for (let i = 0; i < positions; i++) best[i] = data instanceof Uint16Array ? argmaxFloat16(data, i * vocab, vocab) : argmaxFloat32(data, i * vocab, vocab);
+  return best;
+}
+
+/** The best of the whole vocabulary (plain greedy decoding); ties go to the first, NaN never wins. */
+export function argmaxVocabulary(row: LogitsRow): number {
+  return row.argmax();
+}
+
+function argmaxFloat32(data: Float32Array, offset: number, size: number): number {
   let best = 0;
   let bestValue = -Infinity;
   for (let id = 0; id < size; id++) {
-    const value = row(id);
+    const value = data[offset + id];
     if (value > bestValue) {
       bestValue = value;
+      best = id;
+    }
+  }
+  return best;
+}
+
+/**
+ * The same over float16 bits without converting each one: flipping the bits of negatives (and setting the
+ * sign bit of positives) makes integer order the numeric order. -0 counts as +0 and NaN is skipped, as a float
+ * comparison would.
+ */
+function argmaxFloat16(data: Uint16Array, offset: number, size: number): number {
+  let best = 0;
+  let bestKey = -1;
+  for (let id = 0; id < size; id++) {
+    const bits = data[offset + id];
+    if ((bits & 0x7c00) === 0x7c00 && (bits & 0x03ff) !== 0) continue;
+    const key = bits === 0x8000 ? 0x8000 : bits & 0x8000 ? ~bits & 0xffff : bits | 0x8000;
+    if (key > bestKey) {
+      bestKey = key;
       best = id;
     }
   }

@@ -44,7 +44,7 @@ export class PrefixCache {
       const [first, second] = PROBES[mode].map((messages) => encoder.encode(messages));
       const tokens = commonPrefix(first, second);
       const step = tokens.length > 0 ? await prefill(session, tokens, PREFILL_CHUNK_TOKENS, session.emptyCache(1)) : null;
-      prefixes[mode] = { tokens, cache: step?.cache ?? session.emptyCache(1) };
+      prefixes[mode] = { tokens, cache: { ...(step?.cache ?? session.emptyCache(1)), shared: true } };
     }
     return new PrefixCache(session, prefixes);
   }
@@ -63,7 +63,7 @@ export class PrefixCache {
   cacheFor(mode: ModerationMode, batch: number): KvCache {
     if (batch === 1) return this.prefixes[mode].cache;
     if (this.tiled?.mode !== mode || this.tiled.batch !== batch) {
-      this.tiled = { mode, batch, cache: this.session.tileCache(this.prefixes[mode].cache, batch) };
+      this.tiled = { mode, batch, cache: { ...this.session.tileCache(this.prefixes[mode].cache, batch), shared: true } };
     }
     return this.tiled.cache;
   }

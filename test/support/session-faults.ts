@@ -1,12 +1,14 @@
 import * as ort from 'onnxruntime-node';
+import { ThreadedSession } from '../../src/inference/session-thread/threaded-session';
 
 /** What the onnxruntime session does instead of its work. */
 export type SessionFault = 'throw' | 'hang' | 'malformed';
 
 /**
- * The fault-injection switch of the fault suites, and only of them: it wraps onnxruntime's own
- * `InferenceSession.run` inside the test process, so the real engine, scheduler, observer, metrics and
- * HTTP layer meet the fault exactly as they would meet a failing runtime. Nothing in src/ can turn it on.
+ * The fault-injection switch of the fault suites, and only of them: it wraps the onnxruntime session's `run`
+ * (ThreadedSession, the session in its worker thread) inside the test process, so the real engine,
+ * scheduler, observer, metrics and HTTP layer meet the fault exactly as they would meet a failing runtime.
+ * Nothing in src/ can turn it on.
  *
  * - `throw`: every run rejects, as onnxruntime does on a kernel or allocation failure.
  * - `hang`: every run waits until the fault is cleared, then runs (a stuck device, a swapped-out host).
@@ -19,12 +21,11 @@ export class SessionFaults {
   private readonly spy: jest.SpyInstance;
 
   constructor() {
-    // Typed as a factory by onnxruntime-common, it is a class at run time: every session shares this prototype.
-    const sessions = (ort.InferenceSession as unknown as { prototype: ort.InferenceSession }).prototype;
+    const sessions = ThreadedSession.prototype;
     const original = sessions.run;
     const faults = this;
-    this.spy = jest.spyOn(sessions, 'run').mockImplementation(async function (this: ort.InferenceSession, ...args: unknown[]) {
-      const run = () => (original as (...a: unknown[]) => Promise<ort.InferenceSession.ReturnType>).apply(this, args);
+    this.spy = jest.spyOn(sessions, 'run').mockImplementation(async function (this: ThreadedSession, ...args: Parameters<ThreadedSession['run']>) {
+      const run = () => original.apply(this, args);
       switch (faults.fault) {
         case 'throw':
           throw new Error('injected fault: the session failed');
@@ -57,7 +58,7 @@ export class SessionFaults {
   }
 }
 
-function withZeroLogits(outputs: ort.InferenceSession.ReturnType): ort.InferenceSession.ReturnType {
+function withZeroLogits(outputs: Record<string, ort.Tensor>): Record<string, ort.Tensor> {
   const logits = outputs.logits as ort.Tensor;
   return { ...outputs, logits: new ort.Tensor('float32', new Float32Array(logits.size), logits.dims) };
 }

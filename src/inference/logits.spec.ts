@@ -1,0 +1,50 @@
+import * as ort from 'onnxruntime-node';
+import { float32ToFloat16Bits } from './float16';
+import { argmaxVocabulary, positionLogits, withBestIds } from './logits';
+
+/** The reference: every value converted to a number, first of the best wins, NaN never does. */
+function slowArgmax(values: readonly number[]): number {
+  let best = 0;
+  let bestValue = -Infinity;
+  values.forEach((value, id) => {
+    if (value > bestValue) {
+      bestValue = value;
+      best = id;
+    }
+  });
+  return best;
+}
+
+const CASES: number[][] = [
+  [-3, -1, -2],
+  [0.5, 2, 2, 1],
+  [-0, 0, -1],
+  [Number.NaN, -5, -4],
+  [-65504, -1e-7, -0.25],
+  [1, Number.POSITIVE_INFINITY, 3],
+  Array.from({ length: 1000 }, (_, i) => Math.sin(i) * 10),
+];
+
+describe('argmaxVocabulary', () => {
+  it.each(CASES.map((values) => [values.slice(0, 6).join(', '), values]))('float32 and float16 agree with a plain scan: [%s]', (_label, values) => {
+    const f32 = new ort.Tensor('float32', Float32Array.from(values as number[]), [1, 1, (values as number[]).length]);
+    expect(argmaxVocabulary(positionLogits(f32, 0, 0))).toBe(slowArgmax([...(f32.data as Float32Array)]));
+    const bits = Uint16Array.from(values as number[], float32ToFloat16Bits);
+    const f16 = new ort.Tensor('float16', bits, [1, 1, bits.length]);
+    const row = positionLogits(f16, 0, 0);
+    expect(argmaxVocabulary(row)).toBe(slowArgmax(Array.from(bits, (_, id) => row(id))));
+  });
+
+  it('reads the row and position asked for', () => {
+    const logits = new ort.Tensor('float32', Float32Array.from([9, 0, 0, 9, 1, 2, 3, 0]), [2, 2, 2]);
+    expect([0, 1].flatMap((row) => [0, 1].map((position) => argmaxVocabulary(positionLogits(logits, row, position))))).toEqual([0, 1, 1, 0]);
+  });
+
+  it('takes the best ids computed with the tensor, and scans a tensor that has none', () => {
+    const logits = new ort.Tensor('float32', Float32Array.from([9, 0, 0, 9]), [1, 2, 2]);
+    withBestIds(logits, Int32Array.from([1, 0]));
+    expect([argmaxVocabulary(positionLogits(logits, 0, 0)), argmaxVocabulary(positionLogits(logits, 0, 1))]).toEqual([1, 0]);
+    const replaced = new ort.Tensor('float32', logits.data as Float32Array, logits.dims);
+    expect([argmaxVocabulary(positionLogits(replaced, 0, 0)), argmaxVocabulary(positionLogits(replaced, 0, 1))]).toEqual([0, 1]);
+  });
+});

@@ -1,0 +1,33 @@
+import { bestIds } from '../logits';
+import { KeepLastPositions, WireTensor, WireTensors } from './session-messages';
+
+/** Each distinct ArrayBuffer behind the tensors once (a transfer list must not name one twice). */
+export function buffersOf(tensors: Readonly<Record<string, { data: unknown }>>): ArrayBuffer[] {
+  const buffers = new Set<ArrayBuffer>();
+  for (const { data } of Object.values(tensors)) {
+    if (ArrayBuffer.isView(data) && data.buffer instanceof ArrayBuffer) buffers.add(data.buffer);
+  }
+  return [...buffers];
+}
+
+/** Cuts an output down to the last positions of its second axis, in place of the whole tensor. */
+export function keepLastPositions(tensors: WireTensors, { output, positions }: KeepLastPositions): void {
+  const tensor = tensors[output];
+  if (!tensor || tensor.dims[1] <= positions) return;
+  const [batch, sequence] = tensor.dims;
+  const source = tensor.data as Float32Array | Uint16Array;
+  const rowSize = source.length / (batch * sequence);
+  const kept = new (source.constructor as Float32ArrayConstructor | Uint16ArrayConstructor)(batch * positions * rowSize);
+  for (let row = 0; row < batch; row++) {
+    const from = (row * sequence + sequence - positions) * rowSize;
+    kept.set(source.subarray(from, from + positions * rowSize), row * positions * rowSize);
+  }
+  tensors[output] = { type: tensor.type, dims: [batch, positions, ...tensor.dims.slice(2)], data: kept };
+}
+
+/** The best id along the last axis for every other index of a float32 or float16 tensor. */
+export function bestIdsOf({ dims, data }: WireTensor): Int32Array {
+  const vocab = dims[dims.length - 1];
+  const values = data as Float32Array | Uint16Array;
+  return bestIds(values, values.length / vocab, vocab);
+}
