@@ -24,6 +24,9 @@ export class ThreadedSession implements SessionDescription {
   private description!: SessionDescription;
 
   private constructor(private readonly worker: Worker) {
+    // An idle session thread never keeps the process alive on its own (a test or a CLI run that forgot to
+    // close the engine still exits); while a request is waiting for it, it does.
+    this.worker.unref();
     this.listen();
   }
 
@@ -74,6 +77,7 @@ export class ThreadedSession implements SessionDescription {
       const waiting = this.pending.get(reply.id);
       if (!waiting) return;
       this.pending.delete(reply.id);
+      if (this.pending.size === 0) this.worker.unref();
       if (reply.ok) waiting.resolve(reply);
       else waiting.reject(new Error(reply.message));
     });
@@ -91,6 +95,7 @@ export class ThreadedSession implements SessionDescription {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
+      if (this.pending.size === 0) this.worker.ref();
       this.pending.set(id, { resolve, reject });
       this.worker.postMessage({ ...message, id }, [...transfer]);
     });
