@@ -72,14 +72,14 @@ function parseCommandLine() {
 const TRANSFORMERS_JS_DTYPES: Readonly<Record<ModelDtype, string>> = { fp32: 'fp32', fp16: 'fp16', quantized: 'q8', int8: 'int8', q4f16: 'q4f16' };
 
 /**
- * The 0.6B-shaped synthetic model, built once (about 40 s, 2.4 GB fp32 + 1.2 GB fp16). Quantized variants come
- * from onnxruntime's quantizer: tools/reference-models/quantize_int8.py.
+ * The 0.6B-shaped synthetic model, built once (about 40 s, 2.4 GB fp32 + 1.2 GB fp16). A quantized variant must
+ * already be in the directory (e.g. an optimum export's model_quantized.onnx).
  */
 async function ensureBenchmarkModel(dir: string, dtypes: ModelDtype[]): Promise<void> {
   const missing = dtypes.filter((dtype) => !existsSync(join(dir, 'onnx', dtype === 'fp32' ? 'model.onnx' : `model_${dtype}.onnx`)));
   if (missing.length === 0) return;
   const unbuildable = missing.filter((dtype) => dtype !== 'fp32' && dtype !== 'fp16');
-  if (unbuildable.length > 0) throw new Error(`${dir} has no ${unbuildable.join(', ')} file: run tools/reference-models/quantize_int8.py on it first`);
+  if (unbuildable.length > 0) throw new Error(`${dir} has no ${unbuildable.join(', ')} file, and only fp32 and fp16 can be built here`);
   console.error(`building ${dir} (${missing.join(', ')}) ...`);
   await writeSyntheticModelDirectory(dir, {
     config: getModelPreset('qwen3guard-gen-0.6b'),
