@@ -78,10 +78,10 @@ export class DecoderSession {
   }
 
   /**
-   * One pass. `logitPositions` keeps only the logits of each row's last positions (the ones a decoder reads):
-   * the rest never leaves the session's thread.
+   * One pass. `logitPositions` keeps only the logits of each row's last positions (the ones a decoder reads),
+   * with their best ids: the rest never leaves the session's thread. Unset: every position, no best ids.
    */
-  async forward(step: ForwardStep, cache: KvCache, logitPositions = step.sequenceLength): Promise<{ logits: ort.Tensor; cache: KvCache }> {
+  async forward(step: ForwardStep, cache: KvCache, logitPositions?: number): Promise<{ logits: ort.Tensor; cache: KvCache }> {
     const { batch, sequenceLength } = step;
     const feeds: Record<string, ort.Tensor> = {
       ...cache.tensors,
@@ -93,7 +93,7 @@ export class DecoderSession {
     }
     let outputs: Record<string, ort.Tensor>;
     try {
-      outputs = await this.session.run(feeds, cache.shared ? [] : buffersOf(cache.tensors), { output: 'logits', positions: logitPositions });
+      outputs = await this.session.run(feeds, cache.shared ? [] : buffersOf(cache.tensors), logitPositions === undefined ? undefined : { output: 'logits', positions: logitPositions });
     } catch (error) {
       throw new EngineError(EngineErrorCode.InferenceFailed, `onnxruntime failed: ${(error as Error).message}`, {
         cause: error,

@@ -1,7 +1,7 @@
 import { parentPort } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
-import { SessionReply, SessionRequest, WireTensor, WireTensors } from './session-messages';
-import { bestIdsOf, buffersOf, keepLastPositions } from './wire-tensors';
+import { SessionReply, SessionRequest } from './session-messages';
+import { bestIdsOf, buffersOf, fromWire, keepLastPositions, toWire } from './wire-tensors';
 
 /**
  * The worker thread that owns one onnxruntime session (see ThreadedSession). onnxruntime-node runs every
@@ -29,10 +29,7 @@ async function handle(request: SessionRequest): Promise<{ reply: SessionReply; t
     }
     case 'run': {
       if (!session) throw new Error('no session');
-      const feeds = Object.fromEntries(Object.entries(request.feeds).map(([name, wire]) => [name, new ort.Tensor(wire.type, wire.data as never, [...wire.dims])]));
-      const outputs = await session.run(feeds);
-      const wire: WireTensors = {};
-      for (const [name, tensor] of Object.entries(outputs)) wire[name] = { type: tensor.type, dims: tensor.dims, data: tensor.data } as WireTensor;
+      const wire = toWire(await session.run(fromWire(request.feeds)));
       if (!request.keepLast) return { reply: { id: request.id, ok: true, outputs: wire }, transfer: buffersOf(wire) };
       keepLastPositions(wire, request.keepLast);
       const best = bestIdsOf(wire[request.keepLast.output]);

@@ -2,7 +2,8 @@ import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { withBestIds } from '../logits';
-import { KeepLastPositions, SessionDescription, SessionReply, UnsentRequest, WireTensors } from './session-messages';
+import { KeepLastPositions, SessionDescription, SessionReply, UnsentRequest } from './session-messages';
+import { fromWire, toWire } from './wire-tensors';
 
 interface Pending {
   resolve: (reply: SessionReply & { ok: true }) => void;
@@ -59,10 +60,8 @@ export class ThreadedSession implements SessionDescription {
   }
 
   async run(feeds: Record<string, ort.Tensor>, transfer: readonly ArrayBuffer[] = [], keepLast?: KeepLastPositions): Promise<Record<string, ort.Tensor>> {
-    const wire: WireTensors = {};
-    for (const [name, tensor] of Object.entries(feeds)) wire[name] = { type: tensor.type, dims: tensor.dims, data: tensor.data };
-    const { outputs, bestIds } = await this.request({ kind: 'run', feeds: wire, ...(keepLast && { keepLast }) }, transfer);
-    const tensors = Object.fromEntries(Object.entries(outputs!).map(([name, { type, data, dims }]) => [name, new ort.Tensor(type, data as never, [...dims])]));
+    const { outputs, bestIds } = await this.request({ kind: 'run', feeds: toWire(feeds), ...(keepLast && { keepLast }) }, transfer);
+    const tensors = fromWire(outputs!);
     if (keepLast && bestIds) withBestIds(tensors[keepLast.output], bestIds);
     return tensors;
   }

@@ -1,5 +1,18 @@
+import * as ort from 'onnxruntime-node';
 import { bestIds } from '../logits';
 import { KeepLastPositions, WireTensor, WireTensors } from './session-messages';
+
+/** Tensors as they cross the thread boundary: type, dims and the typed array itself. */
+export function toWire(tensors: Readonly<Record<string, ort.Tensor>>): WireTensors {
+  const wire: WireTensors = {};
+  for (const [name, { type, dims, data }] of Object.entries(tensors)) wire[name] = { type, dims, data } as WireTensor;
+  return wire;
+}
+
+/** onnxruntime tensors over the arrays that crossed (no copy). */
+export function fromWire(wire: WireTensors): Record<string, ort.Tensor> {
+  return Object.fromEntries(Object.entries(wire).map(([name, { type, data, dims }]) => [name, new ort.Tensor(type, data as never, [...dims])]));
+}
 
 /** Each distinct ArrayBuffer behind the tensors once (a transfer list must not name one twice). */
 export function buffersOf(tensors: Readonly<Record<string, { data: unknown }>>): ArrayBuffer[] {
