@@ -175,7 +175,7 @@ async function main(): Promise<void> {
         maxNewTokens: 64,
         demo: false,
         verifyAnswerFormat: false,
-        batching: { maxBatch: 16, maxWaitMs: 2, maxQueue: 4096 },
+        batching: { maxBatch: 16, maxWaitMs: 2, maxQueue: 4096, maxQueueWaitMs: 0 },
       },
       silent,
       prefillLog,

@@ -1,10 +1,12 @@
 /**
- * Overload: the service on the demo model, first at 80 % of the rate it sustains, then offered far more than
- * it sustains (ten times the saturating concurrency, closed loop), then left alone. A probe client sends one request at a time throughout and times each answer
- * itself, so accepted and refused requests are timed apart (autocannon reports one latency for all).
+ * Overload: the service on the demo model, first at 80 % of the rate it sustains, then offered ten times
+ * that rate (OVERLOAD_FACTOR), then left alone. Probe clients send one request at a time each throughout
+ * and time every answer themselves, so accepted and refused requests are timed apart (autocannon reports
+ * one latency for all).
  *
- *   npm run bench:overload                               # QWEN3GUARD_MAX_QUEUE at its default (256)
- *   OVERLOAD_MAX_QUEUE=32 npm run bench:overload          # a tighter queue bound
+ *   npm run bench:overload                                       # the queue bounds at their defaults
+ *   OVERLOAD_MAX_QUEUE_WAIT_MS=0 npm run bench:overload          # only the depth bound (QWEN3GUARD_MAX_QUEUE)
+ *   OVERLOAD_MAX_QUEUE=32 OVERLOAD_MAX_QUEUE_WAIT_MS=0 npm run bench:overload
  *
  * Reports: the sustainable rate; the probe's accepted latency at 80 % and under 10x; how refused requests
  * were answered (status, code, latency); every status autocannon saw; how long after the burst a probe
@@ -18,7 +20,11 @@ import { percentile, PREDICT_REQUESTS, round, scrape, startService } from './sup
 
 const PHASE_SECONDS = Number(process.env.OVERLOAD_PHASE_SECONDS ?? 20);
 const MAX_QUEUE = process.env.OVERLOAD_MAX_QUEUE;
+const MAX_QUEUE_WAIT_MS = process.env.OVERLOAD_MAX_QUEUE_WAIT_MS;
+const FACTOR = Number(process.env.OVERLOAD_FACTOR ?? 10);
 const CONNECTIONS = 16;
+/** Probe clients under overload, where most probes are refused (one at 80 %, where more would add load). */
+const OVERLOAD_PROBES = 4;
 const RECOVERY_LIMIT_MS = 60_000;
 
 interface ProbeAnswer {
@@ -27,17 +33,17 @@ interface ProbeAnswer {
   ms: number;
 }
 
-/** One request at a time until stopped: each answer's status, error code and time as the client saw it. */
-function probe(api: string): { stop: () => Promise<ProbeAnswer[]> } {
+/** `clients` clients, one request at a time each, until stopped: each answer's status, error code and time as the client saw it. */
+function probe(api: string, clients = 1): { stop: () => Promise<ProbeAnswer[]> } {
   const answers: ProbeAnswer[] = [];
   let running = true;
-  const loop = (async () => {
+  const loops = Array.from({ length: clients }, async () => {
     while (running) answers.push(await probeOnce(api));
-  })();
+  });
   return {
     stop: async () => {
       running = false;
-      await loop;
+      await Promise.all(loops);
       return answers;
     },
   };
@@ -67,7 +73,10 @@ function statusCounts(result: autocannon.AutocannonResult): Record<string, numbe
 
 async function main(): Promise<void> {
   const loadBefore = loadavg();
-  const service = await startService(MAX_QUEUE ? { QWEN3GUARD_MAX_QUEUE: MAX_QUEUE } : {});
+  const service = await startService({
+    ...(MAX_QUEUE && { QWEN3GUARD_MAX_QUEUE: MAX_QUEUE }),
+    ...(MAX_QUEUE_WAIT_MS && { QWEN3GUARD_MAX_QUEUE_WAIT_MS: MAX_QUEUE_WAIT_MS }),
+  });
   try {
     // The rate it sustains: closed loop at the soak's concurrency, after a short warm-up.
     await autocannon({ url: service.api, connections: CONNECTIONS, duration: 5, timeout: 60, requests: PREDICT_REQUESTS });
@@ -79,19 +88,19 @@ async function main(): Promise<void> {
     const steady = await autocannon({ url: service.api, connections: CONNECTIONS, overallRate: Math.max(1, Math.round(sustainable * 0.8)), duration: PHASE_SECONDS, timeout: 60, requests: PREDICT_REQUESTS });
     const steadyAnswers = summarise(await steadyProbe.stop());
 
-    const overloadProbe = probe(service.api);
+    const overloadProbe = probe(service.api, OVERLOAD_PROBES);
     let maxQueueDepth = 0;
     const queueSampler = setInterval(() => {
       void scrape(service.metrics, ['qwen3guard_queue_depth']).then((values) => (maxQueueDepth = Math.max(maxQueueDepth, values.qwen3guard_queue_depth)));
     }, 500);
     const queueCapacity = Number(MAX_QUEUE ?? 256);
-    // Closed loop with ten times the connections that saturate it (and more than the queue holds): every
-    // answer, fast refusals included, is followed at once by the next request. autocannon's overallRate
-    // cannot offer this much: it sends on a connection only after its previous answer, at a per-connection pace.
-    const overloadConnections = Math.max(10 * CONNECTIONS, queueCapacity + 64);
+    // autocannon paces each connection and sends on it only after its previous answer: enough connections
+    // that the ones held by accepted (slow) requests leave the rest free to offer the full rate.
+    const overloadConnections = Math.max(20 * CONNECTIONS, queueCapacity + 64);
     const overload = await autocannon({
       url: service.api,
       connections: overloadConnections,
+      overallRate: Math.round(sustainable * FACTOR),
       duration: PHASE_SECONDS,
       timeout: 60,
       requests: PREDICT_REQUESTS,
@@ -114,10 +123,19 @@ async function main(): Promise<void> {
     const report = {
       date: new Date().toISOString(),
       machine: { cpus: cpus().length, model: cpus()[0]?.model, loadAverageBefore: loadBefore.map((v) => round(v, 2)), loadAverageAfter: loadavg().map((v) => round(v, 2)) },
-      settings: { phaseSeconds: PHASE_SECONDS, maxQueue: queueCapacity, connectionsSteady: CONNECTIONS, connectionsOverload: overloadConnections },
+      settings: {
+        phaseSeconds: PHASE_SECONDS,
+        maxQueue: queueCapacity,
+        maxQueueWaitMs: Number(MAX_QUEUE_WAIT_MS ?? 2000),
+        overloadFactor: FACTOR,
+        connectionsSteady: CONNECTIONS,
+        connectionsOverload: overloadConnections,
+        probeClientsOverload: OVERLOAD_PROBES,
+      },
       sustainable: { requestsPerSecond: round(sustainable), latencyMs: { p50: saturated.latency.p50, p99: saturated.latency.p99 }, statuses: statusCounts(saturated) },
       steady: { offeredPerSecond: Math.round(sustainable * 0.8), servedPerSecond: round(steady.requests.average), statuses: statusCounts(steady), probe: steadyAnswers },
       overload: {
+        targetPerSecond: Math.round(sustainable * FACTOR),
         offeredPerSecond: round(overload.requests.sent / PHASE_SECONDS),
         sent: overload.requests.sent,
         answeredPerSecond: round(overload.requests.average),
@@ -130,7 +148,7 @@ async function main(): Promise<void> {
       },
       recovery: { msUntilAcceptedAtSteadyLatency: recoveryMs, queueDepthAfter: after.qwen3guard_queue_depth, rssAfterMiB: round(after.process_resident_memory_bytes / 2 ** 20) },
     };
-    const file = join(__dirname, 'results', `overload-${report.date.slice(0, 10)}-queue${queueCapacity}.json`);
+    const file = join(__dirname, 'results', `overload-${report.date.slice(0, 10)}-queue${queueCapacity}-wait${report.settings.maxQueueWaitMs}.json`);
     writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
     console.log(JSON.stringify(report, null, 2));
     console.log(`written to ${file}`);

@@ -151,6 +151,16 @@ export class AppConfig {
   readonly QWEN3GUARD_MAX_QUEUE: number = 256;
 
   /**
+   * Longest a request may expect to wait in the queue (the inputs ahead of it at the recent batch rate), in
+   * milliseconds; beyond it the request gets 503 QUEUE_FULL at once. 0 turns the limit off.
+   */
+  @Min(0)
+  @Max(600_000)
+  @IsInt()
+  @Transform(toInteger)
+  readonly QWEN3GUARD_MAX_QUEUE_WAIT_MS: number = 2000;
+
+  /**
    * Longest wait for a verdict, queue included, in milliseconds; past it the request gets 504 INFERENCE_TIMEOUT
    * and the model counts as stalled (not ready) until the late inference returns.
    */

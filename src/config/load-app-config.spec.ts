@@ -39,6 +39,8 @@ describe('loadAppConfig', () => {
       BODY_LIMIT_BYTES: 1024 * 1024,
       MAX_TEXT_CHARS: 20000,
       MAX_BATCH_ITEMS: 32,
+      QWEN3GUARD_MAX_QUEUE: 256,
+      QWEN3GUARD_MAX_QUEUE_WAIT_MS: 2000,
       DOCS_ENABLED: true,
       PLAYGROUND_ENABLED: true,
       HF_HUB_CACHE: '/var/cache/huggingface/hub',

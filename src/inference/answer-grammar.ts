@@ -30,6 +30,7 @@ export class AnswerGrammar {
   readonly noneTokens: number[];
   private readonly tries: Record<ModerationMode, TrieNode>;
   private readonly categoryLengths = new Map<CategoryName, number>();
+  private readonly choices: number[];
 
   constructor(encoder: PromptEncoder) {
     const single = (text: string) => {
@@ -55,11 +56,18 @@ export class AnswerGrammar {
       prompt: buildTrie(names('prompt').map((name) => [name, encoder.tokenize(` ${name}`)])),
       response: buildTrie(names('response').map((name) => [name, encoder.tokenize(` ${name}`)])),
     };
+    const categoryTokens = names('prompt').flatMap((name) => encoder.tokenize(` ${name}`));
+    this.choices = [...new Set([...this.levelChoices, ...categoryTokens, this.separator, this.end, this.refusalCue[0], this.refusalTokens.yes, this.refusalTokens.no])];
   }
 
   /** First token of each level, in SAFETY_LEVELS order: the verdict choice reads these logits. */
   get levelChoices(): number[] {
     return SAFETY_LEVELS.map((level) => this.levelTokens[level][0]);
+  }
+
+  /** Every token a choice may compare: the levels, the tokens of every category name, the separator, the ends, Yes/No. */
+  get choiceIds(): readonly number[] {
+    return this.choices;
   }
 
   /**

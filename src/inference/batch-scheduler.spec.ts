@@ -10,7 +10,7 @@ function scheduler(options: Partial<BatchingOptions> = {}, run?: (items: Item[])
   const depths: number[] = [];
   const waits: number[] = [];
   const instance = new BatchScheduler<Item, number>(
-    { maxBatch: 4, maxWaitMs: 5, maxQueue: 10, ...options },
+    { maxBatch: 4, maxWaitMs: 5, maxQueue: 10, maxQueueWaitMs: 0, ...options },
     (item) => item.key,
     run ??
       (async (items) => {
@@ -19,7 +19,7 @@ function scheduler(options: Partial<BatchingOptions> = {}, run?: (items: Item[])
         return items.map((item) => item.value * 2);
       }),
     { queueDepth: (depth) => depths.push(depth), queueWait: (seconds) => waits.push(seconds) },
-    () => new Error('queue full'),
+    (reason) => new Error(`queue full: ${reason}`),
   );
   return { instance, batches, depths, waits };
 }
@@ -50,9 +50,26 @@ describe('BatchScheduler', () => {
   it('rejects at once when the queue is full, and accepts again once it drains', async () => {
     const { instance } = scheduler({ maxQueue: 3 });
     const accepted = instance.submit([item(1), item(2), item(3)]);
-    await expect(instance.submit([item(4)])).rejects.toThrow('queue full');
+    await expect(instance.submit([item(4)])).rejects.toThrow('queue full: more than 3 inputs would be waiting');
     await accepted;
     await expect(instance.submit([item(5)])).resolves.toEqual([10]);
+  });
+
+  it('refuses work the waiting items would keep past maxQueueWaitMs at the measured rate, and accepts it once they ran', async () => {
+    // One item per batch, 200 ms each: five waiting items are about 1 s of work, one is about 200 ms.
+    const slow = async (items: Item[]) => {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      return items.map((i) => i.value);
+    };
+    const { instance } = scheduler({ maxBatch: 1, maxWaitMs: 0, maxQueue: 100, maxQueueWaitMs: 500 }, slow);
+    // Nothing measured yet: the rate is unknown, so a full backlog is still accepted.
+    const backlog = instance.submit([1, 2, 3, 4, 5, 6].map((v) => item(v)));
+    await new Promise((resolve) => setTimeout(resolve, 250)); // the first batch has run, the second runs: 4 wait
+    await expect(instance.submit([item(7)])).rejects.toThrow(/queue full: the [3-5] inputs already waiting would take about \d+ ms, over the 500 ms/);
+    await backlog;
+    const shortQueue = instance.submit([item(8)]);
+    await expect(instance.submit([item(9)])).resolves.toEqual([9]);
+    await expect(shortQueue).resolves.toEqual([8]);
   });
 
   it('fails every item of a failed batch and keeps serving the next ones', async () => {
@@ -86,7 +103,7 @@ describe('BatchScheduler', () => {
 describe('BatchScheduler per-item failures', () => {
   it('fails only the items whose result is an Error', async () => {
     const instance = new BatchScheduler<number, number>(
-      { maxBatch: 4, maxWaitMs: 5, maxQueue: 10 },
+      { maxBatch: 4, maxWaitMs: 5, maxQueue: 10, maxQueueWaitMs: 0 },
       () => 'same',
       async (items) => items.map((value) => (value < 0 ? new Error(`bad ${value}`) : value)),
       { queueDepth: () => undefined, queueWait: () => undefined },

@@ -6,7 +6,16 @@ export interface BatchingOptions {
   maxWaitMs: number;
   /** Most items waiting; beyond it `submit` rejects at once (the caller answers 503 + Retry-After). */
   maxQueue: number;
+  /**
+   * Longest a new submission may expect to wait before its first batch starts: the full batches the items
+   * already waiting make, each as long as recent batches took. Beyond it `submit` rejects at once, so under
+   * overload accepted items wait at most about this long, whatever `maxQueue` allows. 0: no limit.
+   */
+  maxQueueWaitMs: number;
 }
+
+/** Weight of the newest batch in the running estimate of a batch's duration. */
+const SMOOTHING = 0.3;
 
 interface Pending<T, R> {
   item: T;
@@ -24,12 +33,19 @@ export interface BatchEvents {
  * Dynamic batching over one session: items from concurrent callers coalesce into batches of up to
  * `maxBatch`, formed after at most `maxWaitMs`, and run one batch at a time. Items of one batch share a
  * key (the moderation mode, which decides the cached prefix), taken from the oldest waiting item so no
- * item is starved. A full queue rejects new work at once instead of letting latency grow without bound.
+ * item is starved. A full queue, or one that would take too long to reach new work, rejects it at once
+ * instead of letting latency grow without bound.
  */
 export class BatchScheduler<T, R> {
   private readonly waiting: Array<Pending<T, R>> = [];
   private running = false;
   private timer: NodeJS.Timeout | null = null;
+  /**
+   * How long a batch takes, over recent batches; unknown until one has run. Per batch rather than per item:
+   * a batch costs about the same whatever its size on an accelerator (and on a small model), and when the
+   * queue is long, which is when the estimate matters, the batches ahead are full.
+   */
+  private batchSeconds: number | undefined;
 
   constructor(
     private readonly options: BatchingOptions,
@@ -37,16 +53,30 @@ export class BatchScheduler<T, R> {
     /** One result per item, in order; an Error fails that item alone. */
     private readonly runBatch: (items: T[]) => Promise<Array<R | Error>>,
     private readonly events: BatchEvents,
-    private readonly queueFull: () => Error,
+    /** The error a refused submission gets, with the reason. */
+    private readonly queueFull: (reason: string) => Error,
   ) {}
 
   get depth(): number {
     return this.waiting.length;
   }
 
+  /**
+   * Throws the queue-full error when `count` more items would be refused now: callers that prepare items
+   * at a cost (tokenizing) check first, so that under overload refusals stay cheap.
+   */
+  admit(count: number): void {
+    const refusal = this.refusalFor(count);
+    if (refusal) throw this.queueFull(refusal);
+  }
+
   /** Results in the order of `items`; rejects as a whole if any of them fails. */
   submit(items: T[]): Promise<R[]> {
-    if (this.waiting.length + items.length > this.options.maxQueue) return Promise.reject(this.queueFull());
+    try {
+      this.admit(items.length);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const enqueuedAt = performance.now();
     const results = items.map(
       (item) => new Promise<R>((resolve, reject) => this.waiting.push({ item, enqueuedAt, resolve, reject })),
@@ -54,6 +84,16 @@ export class BatchScheduler<T, R> {
     this.events.queueDepth(this.waiting.length);
     this.schedule();
     return Promise.all(results);
+  }
+
+  /** Why `count` more items cannot join the queue now, if they cannot. */
+  private refusalFor(count: number): string | undefined {
+    const { maxQueue, maxQueueWaitMs } = this.options;
+    if (this.waiting.length + count > maxQueue) return `more than ${maxQueue} inputs would be waiting`;
+    if (maxQueueWaitMs <= 0 || this.batchSeconds === undefined || this.waiting.length === 0) return undefined;
+    const expectedWaitMs = Math.ceil(this.waiting.length / this.options.maxBatch) * this.batchSeconds * 1000;
+    if (expectedWaitMs <= maxQueueWaitMs) return undefined;
+    return `the ${this.waiting.length} inputs already waiting would take about ${Math.round(expectedWaitMs)} ms, over the ${maxQueueWaitMs} ms queue wait limit`;
   }
 
   /** Resolves once everything accepted so far has run. */
@@ -96,11 +136,17 @@ export class BatchScheduler<T, R> {
   }
 
   private async run(batch: Array<Pending<T, R>>): Promise<void> {
+    const started = performance.now();
     try {
       const results = await this.runBatch(batch.map((pending) => pending.item));
+      this.measureBatch((performance.now() - started) / 1000);
       batch.forEach((pending, i) => (results[i] instanceof Error ? pending.reject(results[i]) : pending.resolve(results[i] as R)));
     } catch (error) {
       for (const pending of batch) pending.reject(error);
     }
+  }
+
+  private measureBatch(seconds: number): void {
+    this.batchSeconds = this.batchSeconds === undefined ? seconds : SMOOTHING * seconds + (1 - SMOOTHING) * this.batchSeconds;
   }
 }

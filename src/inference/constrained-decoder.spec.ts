@@ -85,12 +85,12 @@ describe('ConstrainedDecoder', () => {
     const cached = [];
     for (const request of requests) {
       alone.push((await decoder.run([request], session.emptyCache(1))).answers[0]);
-      cached.push((await decoder.run([request], prefixes.cacheFor(request.mode, 1))).answers[0]);
+      cached.push((await decoder.run([request], await prefixes.cacheFor(request.mode, 1))).answers[0]);
     }
     const batched = [];
     for (const mode of ['prompt', 'response'] as const) {
       const group = requests.filter((request) => request.mode === mode);
-      batched.push(...(await decoder.run(group, prefixes.cacheFor(mode, group.length))).answers);
+      batched.push(...(await decoder.run(group, await prefixes.cacheFor(mode, group.length))).answers);
     }
 
     for (const answers of [alone, cached, batched]) {
@@ -102,10 +102,12 @@ describe('ConstrainedDecoder', () => {
     }
     expect(cached.every((answer) => answer.cachedTokens > 100)).toBe(true);
     expect(alone.every((answer) => answer.cachedTokens === 0)).toBe(true);
+    // Every pass's cache was consumed or discarded: the thread keeps the two prefixes and the last tiled copy.
+    expect(await session.residentCaches()).toBe(3);
   });
 
   it('needs no pass after the prefill for a safe prompt', async () => {
-    const result = await new ConstrainedDecoder(session, grammar).run([requests[0]], prefixes.cacheFor('prompt', 1));
+    const result = await new ConstrainedDecoder(session, grammar).run([requests[0]], await prefixes.cacheFor('prompt', 1));
     expect(result.answers[0].safetyLevel).toBe('safe');
     expect(result.decodeSteps).toBe(0);
   });

@@ -118,11 +118,15 @@ export class ConstrainedDecoder {
 
     const decodeStart = performance.now();
     let decodeSteps = 0;
-    this.afterPass(rows, step.logits);
-    while (rows.some((row) => row.phase !== 'done')) {
-      step = await this.forwardPending(rows, step.cache, Number.MAX_SAFE_INTEGER);
-      decodeSteps += 1;
+    try {
       this.afterPass(rows, step.logits);
+      while (rows.some((row) => row.phase !== 'done')) {
+        step = await this.forwardPending(rows, step.cache, Number.MAX_SAFE_INTEGER);
+        decodeSteps += 1;
+        this.afterPass(rows, step.logits);
+      }
+    } finally {
+      this.session.discard(step.cache);
     }
     return {
       answers: rows.map((row) => ({
@@ -242,8 +246,9 @@ export class ConstrainedDecoder {
     const width = Math.max(...rows.map((row) => row.pending.length));
     let current = cache;
     let result: { logits: Tensor; cache: KvCache } | null = null;
-    // Only the last position and the forced tokens before it are read (afterPass): keep just those logits.
-    const read = 1 + Math.max(...rows.map((row) => row.forcedTail));
+    // Only the last position and the forced tokens before it are read (afterPass), and of those only the
+    // ids a choice compares plus the best id (the forced-token and greedy-agreement checks).
+    const read = { positions: 1 + Math.max(...rows.map((row) => row.forcedTail)), ids: this.grammar.choiceIds };
     // The first chunk takes the remainder, so the last one is whole and holds every forced token.
     for (let offset = 0, columns = width % chunk || chunk; offset < width; offset += columns, columns = chunk) {
       result = await this.session.forward(this.buildStep(rows, width, offset, Math.min(columns, width - offset)), current, read);

@@ -4,19 +4,26 @@ import { EngineError, EngineErrorCode } from './engine-error';
 import { DecoderConfig } from './model-directory';
 import { ExecutionProviderName } from './moderation-engine';
 import { EngineLogger, ProviderPreference } from './onnx-engine-options';
-import { ThreadedSession } from './session-thread/threaded-session';
-import { buffersOf } from './session-thread/wire-tensors';
+import { KeepLastPositions } from './session-thread/session-messages';
+import { SessionRun, ThreadedSession } from './session-thread/threaded-session';
 
-/** The keys and values of every layer for the tokens seen so far, as the model returned them. */
+/**
+ * The keys and values of every layer for the tokens seen so far. They stay in the session's thread (a
+ * resident set, `handle`); an empty cache has no set yet.
+ */
 export interface KvCache {
-  tensors: Record<string, ort.Tensor>;
+  handle: number | null;
+  rows: number;
   length: number;
   /**
-   * Kept for later batches (the prefix cache): a forward pass copies it to the session's thread. Any other
-   * cache is consumed by the pass that takes it: its buffers are handed over, not copied.
+   * Borrowed from an owner that keeps it for later batches (the prefix cache): a pass reads it and leaves
+   * it. Any other cache is consumed by the pass that takes it.
    */
   shared?: boolean;
 }
+
+/** Which logits a pass sends back: each row's last `positions`, and of those only `ids` when set. */
+export type LogitsRead = Omit<KeepLastPositions, 'output'>;
 
 /** One forward step over `batch` rows of `sequenceLength` new tokens each (row-major flat arrays). */
 export interface ForwardStep {
@@ -31,11 +38,16 @@ export interface ForwardStep {
 
 /** A decoder ONNX session and the I/O it declared: one forward step at a time, KV cache in and out. */
 export class DecoderSession {
+  /** Each present output kept in the thread under the past input it feeds next. */
+  private readonly presentToPast: Record<string, string>;
+
   private constructor(
     private readonly session: ThreadedSession,
     readonly io: DecoderIo,
     readonly provider: ExecutionProviderName,
-  ) {}
+  ) {
+    this.presentToPast = Object.fromEntries(io.layers.flatMap((layer) => [[layer.presentKey, layer.pastKey], [layer.presentValue, layer.pastValue]]));
+  }
 
   static async open(
     onnxPath: string,
@@ -48,7 +60,62 @@ export class DecoderSession {
     return new DecoderSession(session, discoverDecoderIo(session, config), provider);
   }
 
-  emptyCache(batch: number): KvCache {
+  emptyCache(rows: number): KvCache {
+    return { handle: null, rows, length: 0 };
+  }
+
+  /** The cache of a single row repeated for `rows` rows (a batch that starts from the same prefix). */
+  async tileCache(cache: KvCache, rows: number): Promise<KvCache> {
+    if (rows === cache.rows) return cache;
+    if (cache.rows !== 1) throw new Error(`tileCache expects one row, got ${cache.rows}`);
+    if (cache.handle === null) return this.emptyCache(rows);
+    // Onnxruntime takes no broadcast past: one copy per row, made once per batch, in the session's thread.
+    return { handle: await this.session.tile(cache.handle, rows), rows, length: cache.length };
+  }
+
+  /** Frees a cache nobody will feed again (one a pass returned); a shared one stays with its owner. */
+  discard(cache: KvCache): void {
+    if (cache.handle !== null && !cache.shared) this.session.drop(cache.handle);
+  }
+
+  /**
+   * One pass. `read` keeps only the logits a decoder reads (see LogitsRead), with their best ids: the rest
+   * never leaves the session's thread. Unset: every position, no best ids.
+   * The returned cache stays in the session's thread; whoever holds it last discards it.
+   */
+  async forward(step: ForwardStep, cache: KvCache, read?: LogitsRead): Promise<{ logits: ort.Tensor; cache: KvCache }> {
+    const { batch, sequenceLength } = step;
+    const feeds: Record<string, ort.Tensor> = {
+      ...(cache.handle === null ? this.emptyPast(batch) : {}),
+      input_ids: new ort.Tensor('int64', step.inputIds, [batch, sequenceLength]),
+      attention_mask: new ort.Tensor('int64', step.attentionMask, [batch, cache.length + sequenceLength]),
+    };
+    if (this.io.hasPositionIds) {
+      feeds.position_ids = new ort.Tensor('int64', step.positionIds, [batch, sequenceLength]);
+    }
+    let run: SessionRun;
+    try {
+      run = await this.session.run(feeds, {
+        ...(cache.handle !== null && { resident: { handle: cache.handle, release: !cache.shared } }),
+        keep: this.presentToPast,
+        ...(read && { keepLast: { output: 'logits', ...read } }),
+      });
+    } catch (error) {
+      // The thread drops a consumed cache itself once a run reaches it; a run that failed before is covered here.
+      this.discard(cache);
+      throw new EngineError(EngineErrorCode.InferenceFailed, `onnxruntime failed: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+    return { logits: run.outputs.logits, cache: { handle: run.handle!, rows: batch, length: cache.length + sequenceLength } };
+  }
+
+  /** How many caches the session's thread holds. */
+  residentCaches(): Promise<number> {
+    return this.session.residentCount();
+  }
+
+  private emptyPast(batch: number): Record<string, ort.Tensor> {
     const { kvDtype, kvHeads, headDim } = this.io;
     const empty = kvDtype === 'float16' ? new Uint16Array(0) : new Float32Array(0);
     const tensors: Record<string, ort.Tensor> = {};
@@ -56,55 +123,7 @@ export class DecoderSession {
       tensors[layer.pastKey] = new ort.Tensor(kvDtype, empty, [batch, kvHeads, 0, headDim]);
       tensors[layer.pastValue] = new ort.Tensor(kvDtype, empty, [batch, kvHeads, 0, headDim]);
     }
-    return { tensors, length: 0 };
-  }
-
-  /**
-   * The cache of a single row repeated for `batch` rows (a batch that starts from the same prefix).
-   * Onnxruntime takes no broadcast past, so this is one copy per row, made once per batch.
-   */
-  tileCache(cache: KvCache, batch: number): KvCache {
-    if (batch === 1) return cache;
-    const tensors: Record<string, ort.Tensor> = {};
-    for (const [name, tensor] of Object.entries(cache.tensors)) {
-      const [rows, heads, length, dim] = tensor.dims;
-      if (rows !== 1) throw new Error(`tileCache expects one row, got ${rows}`);
-      const source = tensor.data as Float32Array | Uint16Array;
-      const tiled = new (source.constructor as Float32ArrayConstructor | Uint16ArrayConstructor)(source.length * batch);
-      for (let row = 0; row < batch; row++) tiled.set(source, row * source.length);
-      tensors[name] = new ort.Tensor(tensor.type as 'float32' | 'float16', tiled, [batch, heads, length, dim]);
-    }
-    return { tensors, length: cache.length };
-  }
-
-  /**
-   * One pass. `logitPositions` keeps only the logits of each row's last positions (the ones a decoder reads),
-   * with their best ids: the rest never leaves the session's thread. Unset: every position, no best ids.
-   */
-  async forward(step: ForwardStep, cache: KvCache, logitPositions?: number): Promise<{ logits: ort.Tensor; cache: KvCache }> {
-    const { batch, sequenceLength } = step;
-    const feeds: Record<string, ort.Tensor> = {
-      ...cache.tensors,
-      input_ids: new ort.Tensor('int64', step.inputIds, [batch, sequenceLength]),
-      attention_mask: new ort.Tensor('int64', step.attentionMask, [batch, cache.length + sequenceLength]),
-    };
-    if (this.io.hasPositionIds) {
-      feeds.position_ids = new ort.Tensor('int64', step.positionIds, [batch, sequenceLength]);
-    }
-    let outputs: Record<string, ort.Tensor>;
-    try {
-      outputs = await this.session.run(feeds, cache.shared ? [] : buffersOf(cache.tensors), logitPositions === undefined ? undefined : { output: 'logits', positions: logitPositions });
-    } catch (error) {
-      throw new EngineError(EngineErrorCode.InferenceFailed, `onnxruntime failed: ${(error as Error).message}`, {
-        cause: error,
-      });
-    }
-    const tensors: Record<string, ort.Tensor> = {};
-    for (const layer of this.io.layers) {
-      tensors[layer.pastKey] = outputs[layer.presentKey] as ort.Tensor;
-      tensors[layer.pastValue] = outputs[layer.presentValue] as ort.Tensor;
-    }
-    return { logits: outputs.logits as ort.Tensor, cache: { tensors, length: cache.length + sequenceLength } };
+    return tensors;
   }
 
   async close(): Promise<void> {

@@ -56,4 +56,14 @@ describe('greedyGenerate', () => {
     const result = await greedyGenerate(session, prompt, { ...plan, maxNewTokens: 1 });
     expect(result.verdictLogits).toBeNull();
   });
+
+  it('leaves no cache behind in the session thread, also when a pass fails', async () => {
+    const prompt = encoder.encode([{ role: 'user', content: 'hello' }]);
+    await greedyGenerate(session, prompt, plan);
+    expect(await session.residentCaches()).toBe(0);
+    // A pass that onnxruntime refuses (a token id past the vocabulary) in the middle of a chunked prefill.
+    const outOfVocabulary = [...prompt, 10_000_000];
+    await expect(greedyGenerate(session, outOfVocabulary, { ...plan, prefillChunkTokens: 4 })).rejects.toThrow(/onnxruntime failed/);
+    expect(await session.residentCaches()).toBe(0);
+  });
 });

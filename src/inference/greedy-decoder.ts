@@ -1,4 +1,4 @@
-import { DecoderSession, KvCache } from './decoder-session';
+import { DecoderSession, KvCache, LogitsRead } from './decoder-session';
 import { argmaxVocabulary, lastPositionLogits } from './logits';
 
 export interface GreedyPlan {
@@ -37,31 +37,40 @@ export async function greedyGenerate(
   cachedPrefix: KvCache = session.emptyCache(1),
 ): Promise<GreedyResult> {
   const prefillStart = performance.now();
-  let step = await prefill(session, prompt, plan.prefillChunkTokens ?? PREFILL_CHUNK_TOKENS, cachedPrefix);
+  // The loop reads the verdict tokens' values and each position's best id, nothing else of the vocabulary.
+  const read: LogitsRead = { positions: 1, ids: plan.verdictTokens };
+  let step = await prefill(session, prompt, plan.prefillChunkTokens ?? PREFILL_CHUNK_TOKENS, cachedPrefix, read);
   const prefillSeconds = (performance.now() - prefillStart) / 1000;
 
   const decodeStart = performance.now();
   const tokens: number[] = [];
   let verdictLogits: number[] | null = null;
-  for (;;) {
-    const row = lastPositionLogits(step.logits);
-    if (verdictLogits === null && endsWith(tokens, plan.verdictCue)) {
-      verdictLogits = plan.verdictTokens.map((id) => row(id));
+  try {
+    for (;;) {
+      const row = lastPositionLogits(step.logits);
+      if (verdictLogits === null && endsWith(tokens, plan.verdictCue)) {
+        verdictLogits = plan.verdictTokens.map((id) => row(id));
+      }
+      const next = argmaxVocabulary(row);
+      if (plan.stopIds.has(next)) break;
+      tokens.push(next);
+      if (tokens.length >= plan.maxNewTokens) break;
+      step = await session.forward(singleRow([next], step.cache.length), step.cache, read);
     }
-    const next = argmaxVocabulary(row);
-    if (plan.stopIds.has(next)) break;
-    tokens.push(next);
-    if (tokens.length >= plan.maxNewTokens) break;
-    step = await session.forward(singleRow([next], step.cache.length), step.cache, 1);
+  } finally {
+    session.discard(step.cache);
   }
   return { tokens, verdictLogits, prefillSeconds, decodeSeconds: (performance.now() - decodeStart) / 1000 };
 }
 
-/** Runs the prompt's tokens after the cached ones through the model, `chunk` tokens at a time. */
-export async function prefill(session: DecoderSession, prompt: readonly number[], chunk: number, cached: KvCache) {
+/**
+ * Runs the prompt's tokens after the cached ones through the model, `chunk` tokens at a time; the last
+ * chunk's logits come back as `read` asks (by default the whole vocabulary at the last position).
+ */
+export async function prefill(session: DecoderSession, prompt: readonly number[], chunk: number, cached: KvCache, read: LogitsRead = { positions: 1 }) {
   let cache = cached;
   for (let start = cached.length; ; start += chunk) {
-    const step = await session.forward(singleRow(prompt.slice(start, start + chunk), start), cache, 1);
+    const step = await session.forward(singleRow(prompt.slice(start, start + chunk), start), cache, read);
     if (start + chunk >= prompt.length) return step;
     cache = step.cache;
   }

@@ -1,6 +1,6 @@
 import * as ort from 'onnxruntime-node';
 import { float32ToFloat16Bits } from './float16';
-import { argmaxVocabulary, positionLogits, withBestIds } from './logits';
+import { argmaxVocabulary, positionLogits, withReadout } from './logits';
 
 /** The reference: every value converted to a number, first of the best wins, NaN never does. */
 function slowArgmax(values: readonly number[]): number {
@@ -42,9 +42,22 @@ describe('argmaxVocabulary', () => {
 
   it('takes the best ids computed with the tensor, and scans a tensor that has none', () => {
     const logits = new ort.Tensor('float32', Float32Array.from([9, 0, 0, 9]), [1, 2, 2]);
-    withBestIds(logits, Int32Array.from([1, 0]));
+    withReadout(logits, Int32Array.from([1, 0]));
     expect([argmaxVocabulary(positionLogits(logits, 0, 0)), argmaxVocabulary(positionLogits(logits, 0, 1))]).toEqual([1, 0]);
     const replaced = new ort.Tensor('float32', logits.data as Float32Array, logits.dims);
     expect([argmaxVocabulary(positionLogits(replaced, 0, 0)), argmaxVocabulary(positionLogits(replaced, 0, 1))]).toEqual([0, 1]);
+  });
+});
+
+describe('gathered logits', () => {
+  it('reads an id from its column when only some ids came back, and refuses one that did not', () => {
+    // Two positions of a vocabulary reduced to ids 7, 3 and 40, best ids found over the whole vocabulary.
+    const logits = new ort.Tensor('float32', Float32Array.from([0.5, 2, -1, 4, 3, 9]), [1, 2, 3]);
+    withReadout(logits, Int32Array.from([11, 40]), [7, 3, 40]);
+    const first = positionLogits(logits, 0, 0);
+    const second = positionLogits(logits, 0, 1);
+    expect([first(7), first(3), first(40), second(40)]).toEqual([0.5, 2, -1, 9]);
+    expect([argmaxVocabulary(first), argmaxVocabulary(second)]).toEqual([11, 40]);
+    expect(() => first(5)).toThrow(/token 5 were not read back/);
   });
 });

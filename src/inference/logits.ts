@@ -18,28 +18,51 @@ export function lastPositionLogits(logits: Tensor, row = 0): LogitsRow {
 }
 
 export function positionLogits(logits: Tensor, row: number, position: number): LogitsRow {
-  const [, sequence, vocab] = logits.dims;
+  const [, sequence, width] = logits.dims;
   const index = row * sequence + position;
-  const offset = index * vocab;
-  const best = precomputedBest.get(logits);
+  const offset = index * width;
+  const readout = readouts.get(logits);
+  const best = readout?.best;
+  const column = readout?.columns ? columnIn(readout.columns) : (id: number) => id;
   if (logits.type === 'float16') {
     const data = logits.data as Uint16Array;
-    return Object.assign((id: number) => float16BitsToFloat32(data[offset + id]), { argmax: () => best?.[index] ?? argmaxFloat16(data, offset, vocab) });
+    return Object.assign((id: number) => float16BitsToFloat32(data[offset + column(id)]), { argmax: () => best?.[index] ?? argmaxFloat16(data, offset, width) });
   }
   const data = logits.data as Float32Array;
-  return Object.assign((id: number) => data[offset + id], { argmax: () => best?.[index] ?? argmaxFloat32(data, offset, vocab) });
+  return Object.assign((id: number) => data[offset + column(id)], { argmax: () => best?.[index] ?? argmaxFloat32(data, offset, width) });
 }
 
 /**
- * Best ids computed where the logits were produced (the session's thread), per [row, position]: scanning a
- * vocabulary of 150k for every forced token of every row would otherwise take the event loop for tens of ms
- * per pass. Attached to the tensor itself, so a tensor built elsewhere (a test's malformed logits) is scanned.
+ * What the session's thread worked out with the logits, attached to the tensor it sent:
+ * - `best`: the best id per [row, position]. Scanning a vocabulary of 150k for every forced token of every row
+ *   would otherwise take the event loop for tens of ms per pass.
+ * - `columns`: when only some ids' values were sent (the last axis holds `ids` in order), where each id sits.
+ * Attached to the tensor itself, so a tensor built elsewhere (a test's malformed logits) is read as it is.
  */
-const precomputedBest = new WeakMap<Tensor, Int32Array>();
+interface Readout {
+  best: Int32Array;
+  ids?: readonly number[];
+  columns?: ReadonlyMap<number, number>;
+}
 
-export function withBestIds(logits: Tensor, best: Int32Array): Tensor {
-  precomputedBest.set(logits, best);
+const readouts = new WeakMap<Tensor, Readout>();
+
+export function withReadout(logits: Tensor, best: Int32Array, ids?: readonly number[]): Tensor {
+  readouts.set(logits, { best, ...(ids && { ids, columns: new Map(ids.map((id, column) => [id, column])) }) });
   return logits;
+}
+
+/** The vocabulary ids a tensor's last axis holds, when it holds only some (`withReadout`). */
+export function gatheredIds(logits: Tensor): readonly number[] | undefined {
+  return readouts.get(logits)?.ids;
+}
+
+function columnIn(columns: ReadonlyMap<number, number>): (id: number) => number {
+  return (id) => {
+    const column = columns.get(id);
+    if (column === undefined) throw new Error(`the logits of token ${id} were not read back from the session`);
+    return column;
+  };
 }
 
 /** The best id of every [row, position] of a `[batch, seq, vocab]` float32 or float16 array. */

@@ -109,6 +109,7 @@ export class OnnxModerationEngine extends ModerationEngine {
       throw notReady();
     }
     try {
+      model.scheduler.admit(inputs.length);
       return await this.withinDeadline(model.scheduler.submit(inputs.map((input) => this.accept(model, input))));
     } catch (error) {
       // Failures inside a batch were counted where they happened; these three are decided here.
@@ -192,7 +193,7 @@ export class OnnxModerationEngine extends ModerationEngine {
         (item) => item.mode,
         (items) => this.runBatch(model, items, this.observer),
         { queueDepth: (depth) => this.observer.queueDepth(depth), queueWait: (seconds) => this.observer.queueWait(seconds) },
-        () => new EngineError(EngineErrorCode.QueueFull, `more than ${batching.maxQueue} inputs are waiting`),
+        (reason) => new EngineError(EngineErrorCode.QueueFull, reason),
       ),
       contextLength: directory.config.max_position_embeddings ?? Number.MAX_SAFE_INTEGER,
       info: {
@@ -259,7 +260,7 @@ export class OnnxModerationEngine extends ModerationEngine {
     for (const hit of [true, false]) {
       const indices = items.map((_, i) => i).filter((i) => covered[i] === hit);
       if (indices.length === 0) continue;
-      const start = hit ? model.prefixes!.cacheFor(mode, indices.length) : model.session.emptyCache(indices.length);
+      const start = hit ? await model.prefixes!.cacheFor(mode, indices.length) : model.session.emptyCache(indices.length);
       const result = await decoder.run(indices.map((i) => items[i]), start);
       result.answers.forEach((answer, j) => (rows[indices[j]] = answer.error ?? fromConstrained(answer)));
       prefillSeconds += result.prefillSeconds;
@@ -274,7 +275,7 @@ export class OnnxModerationEngine extends ModerationEngine {
     let prefillSeconds = 0;
     let decodeSeconds = 0;
     for (const item of items) {
-      const start: KvCache = this.lookupPrefix(model, item, observer) ? model.prefixes!.cacheFor(item.mode, 1) : model.session.emptyCache(1);
+      const start: KvCache = this.lookupPrefix(model, item, observer) ? await model.prefixes!.cacheFor(item.mode, 1) : model.session.emptyCache(1);
       const generated = await greedyGenerate(model.session, item.prompt, model.plan, start);
       prefillSeconds += generated.prefillSeconds;
       decodeSeconds += generated.decodeSeconds;

@@ -43,8 +43,9 @@ export class PrefixCache {
     for (const mode of ['prompt', 'response'] as const) {
       const [first, second] = PROBES[mode].map((messages) => encoder.encode(messages));
       const tokens = commonPrefix(first, second);
-      const step = tokens.length > 0 ? await prefill(session, tokens, PREFILL_CHUNK_TOKENS, session.emptyCache(1)) : null;
-      prefixes[mode] = { tokens, cache: { ...(step?.cache ?? session.emptyCache(1)), shared: true } };
+      // Only the keys and values are wanted: no logits come back.
+      const step = tokens.length > 0 ? await prefill(session, tokens, PREFILL_CHUNK_TOKENS, session.emptyCache(1), { positions: 1, ids: [] }) : null;
+      prefixes[mode] = { tokens, cache: step?.cache ?? session.emptyCache(1) };
     }
     return new PrefixCache(session, prefixes);
   }
@@ -59,13 +60,18 @@ export class PrefixCache {
     return tokens.length > 0 && prompt.length > tokens.length && tokens.every((id, i) => prompt[i] === id);
   }
 
-  /** The prefix cache for `batch` rows; the last tiled copy is kept, as batches tend to repeat sizes. */
-  cacheFor(mode: ModerationMode, batch: number): KvCache {
-    if (batch === 1) return this.prefixes[mode].cache;
+  /**
+   * The prefix cache for `batch` rows, lent to one batch (`shared`: its passes leave it in place). The last
+   * tiled copy is kept, as batches tend to repeat sizes; one batch runs at a time, so replacing it is safe.
+   */
+  async cacheFor(mode: ModerationMode, batch: number): Promise<KvCache> {
+    if (batch === 1) return { ...this.prefixes[mode].cache, shared: true };
     if (this.tiled?.mode !== mode || this.tiled.batch !== batch) {
-      this.tiled = { mode, batch, cache: { ...this.session.tileCache(this.prefixes[mode].cache, batch), shared: true } };
+      if (this.tiled) this.session.discard(this.tiled.cache);
+      this.tiled = null; // not left pointing at a dropped copy if tiling fails
+      this.tiled = { mode, batch, cache: await this.session.tileCache(this.prefixes[mode].cache, batch) };
     }
-    return this.tiled.cache;
+    return { ...this.tiled.cache, shared: true };
   }
 }
 

@@ -31,6 +31,8 @@ export function configuredModel(config: AppConfig): ConfiguredModel {
 
 export function engineOptions(config: AppConfig, modelDir: string): OnnxEngineOptions {
   const model = configuredModel(config);
+  // The queue's bounds hold in every mode, exact inference included.
+  const queueBounds = { maxQueue: config.QWEN3GUARD_MAX_QUEUE, maxQueueWaitMs: config.QWEN3GUARD_MAX_QUEUE_WAIT_MS };
   return {
     modelDir,
     modelId: model.id,
@@ -41,11 +43,11 @@ export function engineOptions(config: AppConfig, modelDir: string): OnnxEngineOp
     intraOpThreads: config.QWEN3GUARD_THREADS,
     inferenceTimeoutMs: config.QWEN3GUARD_INFERENCE_TIMEOUT_MS,
     ...(config.QWEN3GUARD_EXACT
-      ? EXACT_INFERENCE
+      ? { ...EXACT_INFERENCE, batching: { ...EXACT_INFERENCE.batching, ...queueBounds } }
       : {
           prefixCache: config.QWEN3GUARD_PREFIX_CACHE,
           constrainedDecoding: config.QWEN3GUARD_CONSTRAINED_DECODING,
-          batching: { maxBatch: config.QWEN3GUARD_MAX_BATCH, maxWaitMs: config.QWEN3GUARD_BATCH_WAIT_MS, maxQueue: config.QWEN3GUARD_MAX_QUEUE },
+          batching: { maxBatch: config.QWEN3GUARD_MAX_BATCH, maxWaitMs: config.QWEN3GUARD_BATCH_WAIT_MS, ...queueBounds },
         }),
   };
 }

@@ -1,5 +1,6 @@
 import * as ort from 'onnxruntime-node';
-import { ThreadedSession } from '../../src/inference/session-thread/threaded-session';
+import { gatheredIds, withReadout } from '../../src/inference/logits';
+import { SessionRun, ThreadedSession } from '../../src/inference/session-thread/threaded-session';
 
 /** What the onnxruntime session does instead of its work. */
 export type SessionFault = 'throw' | 'hang' | 'malformed';
@@ -58,7 +59,10 @@ export class SessionFaults {
   }
 }
 
-function withZeroLogits(outputs: Record<string, ort.Tensor>): Record<string, ort.Tensor> {
-  const logits = outputs.logits as ort.Tensor;
-  return { ...outputs, logits: new ort.Tensor('float32', new Float32Array(logits.size), logits.dims) };
+/** All-zero logits over the whole vocabulary: the same ids come back, each 0, and the best id everywhere is 0. */
+function withZeroLogits(run: SessionRun): SessionRun {
+  const logits = run.outputs.logits;
+  const zero = new ort.Tensor('float32', new Float32Array(logits.size), logits.dims);
+  withReadout(zero, new Int32Array(logits.size / logits.dims[logits.dims.length - 1]), gatheredIds(logits));
+  return { ...run, outputs: { ...run.outputs, logits: zero } };
 }

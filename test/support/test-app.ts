@@ -29,7 +29,18 @@ export function removeCacheDir(directory: string): void {
  * Quiet logs, loopback, the metrics listener on a free port (never the default 8000) and a usage ledger in
  * memory; suites add a cache directory and their own limits on top.
  */
-export const TEST_ENV: EnvSource = { NODE_ENV: 'test', LOG_LEVEL: 'fatal', HOST: '127.0.0.1', METRICS_PORT: '0', QWEN3GUARD_USAGE_DB: ':memory:' };
+/**
+ * The queue wait limit is off: suites send concurrent requests on shared CI machines, where the measured
+ * batch rate says nothing about the service (the limit has its own tests: batch-scheduler.spec, overload bench).
+ */
+export const TEST_ENV: EnvSource = {
+  NODE_ENV: 'test',
+  LOG_LEVEL: 'fatal',
+  HOST: '127.0.0.1',
+  METRICS_PORT: '0',
+  QWEN3GUARD_USAGE_DB: ':memory:',
+  QWEN3GUARD_MAX_QUEUE_WAIT_MS: '0',
+};
 
 export interface TestAppOptions {
   env?: EnvSource;

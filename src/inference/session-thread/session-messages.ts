@@ -25,16 +25,54 @@ export interface SessionDescription {
 export interface KeepLastPositions {
   output: string;
   positions: number;
+  /**
+   * Only these vocabulary ids' values go back, in this order (the best ids are still found over the whole
+   * vocabulary): a decoder that reads a few dozen ids then moves kilobytes instead of MBs a pass.
+   */
+  ids?: readonly number[];
+}
+
+/**
+ * Tensors that stay in the session's thread between runs (a KV cache: tens of MB per row and pass), known
+ * to the caller by a handle only. Moving them to the event loop's thread and back each pass made V8 collect
+ * the main heap for their external memory, pausing the event loop for up to 160 ms.
+ */
+export interface ResidentFeeds {
+  handle: number;
+  /** Dropped once this run has them: the caller will not feed them again. */
+  release: boolean;
+}
+
+export interface RunRequest {
+  feeds: WireTensors;
+  /** Resident tensors added to `feeds`. */
+  resident?: ResidentFeeds;
+  /** Outputs kept resident instead of sent back, each under the input name it will feed (output → input). */
+  keep?: Record<string, string>;
+  keepLast?: KeepLastPositions;
 }
 
 export type SessionRequest =
   | { id: number; kind: 'create'; onnxPath: string; options: InferenceSession.SessionOptions }
-  | { id: number; kind: 'run'; feeds: WireTensors; keepLast?: KeepLastPositions }
+  | ({ id: number; kind: 'run' } & RunRequest)
+  /** A resident set with its first axis repeated `rows` times (a batch starting from one cached prefix). */
+  | { id: number; kind: 'tile'; handle: number; rows: number }
+  | { id: number; kind: 'drop'; handle: number }
+  | { id: number; kind: 'count-resident' }
   | { id: number; kind: 'release' };
 
 /** A request before the client numbers it. */
 export type UnsentRequest = SessionRequest extends infer Request ? (Request extends SessionRequest ? Omit<Request, 'id'> : never) : never;
 
 export type SessionReply =
-  | { id: number; ok: true; description?: SessionDescription; outputs?: WireTensors; bestIds?: Int32Array }
+  | {
+      id: number;
+      ok: true;
+      description?: SessionDescription;
+      outputs?: WireTensors;
+      bestIds?: Int32Array;
+      /** The resident set a run kept or a tile made. */
+      handle?: number;
+      residentCount?: number;
+    }
   | { id: number; ok: false; message: string };

@@ -1,9 +1,15 @@
 import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { withBestIds } from '../logits';
-import { KeepLastPositions, SessionDescription, SessionReply, UnsentRequest } from './session-messages';
+import { withReadout } from '../logits';
+import { RunRequest, SessionDescription, SessionReply, UnsentRequest } from './session-messages';
 import { fromWire, toWire } from './wire-tensors';
+
+export interface SessionRun {
+  outputs: Record<string, ort.Tensor>;
+  /** The resident set holding the outputs the run was asked to keep. */
+  handle?: number;
+}
 
 interface Pending {
   resolve: (reply: SessionReply & { ok: true }) => void;
@@ -15,8 +21,8 @@ interface Pending {
  * its I/O declared up front, `run` returning the outputs. A forward pass of a 0.6B model takes seconds on a
  * CPU; on the main thread it would stall every other request, health probes included, for that long.
  *
- * Inputs are copied to the thread, except the buffers the caller hands over in `transfer` (it must not use
- * them again); outputs come back transferred. One session per thread, one run at a time, as the engine uses it.
+ * Inputs are copied to the thread; outputs come back transferred, or stay in the thread as resident tensors
+ * when the caller asks (the KV cache). One session per thread, one run at a time, as the engine uses it.
  */
 export class ThreadedSession implements SessionDescription {
   private nextId = 0;
@@ -59,11 +65,27 @@ export class ThreadedSession implements SessionDescription {
     }
   }
 
-  async run(feeds: Record<string, ort.Tensor>, transfer: readonly ArrayBuffer[] = [], keepLast?: KeepLastPositions): Promise<Record<string, ort.Tensor>> {
-    const { outputs, bestIds } = await this.request({ kind: 'run', feeds: toWire(feeds), ...(keepLast && { keepLast }) }, transfer);
+  /** One run; `options` say which resident tensors it adds and which outputs it keeps resident (`handle`). */
+  async run(feeds: Record<string, ort.Tensor>, options: Omit<RunRequest, 'feeds'> = {}): Promise<SessionRun> {
+    const { outputs, bestIds, handle } = await this.request({ kind: 'run', feeds: toWire(feeds), ...options });
     const tensors = fromWire(outputs!);
-    if (keepLast && bestIds) withBestIds(tensors[keepLast.output], bestIds);
-    return tensors;
+    if (options.keepLast && bestIds) withReadout(tensors[options.keepLast.output], bestIds, options.keepLast.ids);
+    return { outputs: tensors, ...(handle !== undefined && { handle }) };
+  }
+
+  /** A resident single-row set repeated for `rows` rows, as a new resident set. */
+  async tile(handle: number, rows: number): Promise<number> {
+    return (await this.request({ kind: 'tile', handle, rows })).handle!;
+  }
+
+  /** Frees a resident set (no reply awaited: the thread takes messages in order). */
+  drop(handle: number): void {
+    if (!this.failure) this.worker.postMessage({ kind: 'drop', handle, id: this.nextId++ });
+  }
+
+  /** How many resident sets the thread holds (tests check that nothing is left behind). */
+  async residentCount(): Promise<number> {
+    return (await this.request({ kind: 'count-resident' })).residentCount!;
   }
 
   async release(): Promise<void> {
@@ -90,13 +112,13 @@ export class ThreadedSession implements SessionDescription {
     this.worker.on('exit', (code) => fail(new Error(`the onnxruntime thread exited (code ${code})`)));
   }
 
-  private request(message: UnsentRequest, transfer: readonly ArrayBuffer[] = []): Promise<SessionReply & { ok: true }> {
+  private request(message: UnsentRequest): Promise<SessionReply & { ok: true }> {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       if (this.pending.size === 0) this.worker.ref();
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ ...message, id }, [...transfer]);
+      this.worker.postMessage({ ...message, id });
     });
   }
 }

@@ -1,4 +1,4 @@
-import { bestIdsOf, buffersOf, keepLastPositions } from './wire-tensors';
+import { bestIdsOf, buffersOf, gatherIds, keepLastPositions } from './wire-tensors';
 
 describe('wire tensors', () => {
   it('keeps the last positions of every row, float32 and float16 alike', () => {
@@ -31,5 +31,17 @@ describe('wire tensors', () => {
   it('finds the best id of every position along the last axis', () => {
     const data = Float32Array.from([0, 5, 1, 9, 2, 3, -1, -2, -3, 7, 7, 0]);
     expect([...bestIdsOf({ type: 'float32', dims: [2, 2, 3], data })]).toEqual([1, 0, 0, 0]);
+  });
+});
+
+describe('gatherIds', () => {
+  it('keeps the asked ids of every position, in the asked order, float32 and float16 alike', () => {
+    const values = [0, 1, 2, 3, 10, 11, 12, 13];
+    for (const data of [Float32Array.from(values), Uint16Array.from(values)]) {
+      const gathered = gatherIds({ type: 'float32', dims: [1, 2, 4], data }, [3, 0]);
+      expect(gathered.dims).toEqual([1, 2, 2]);
+      expect([...(gathered.data as Float32Array)]).toEqual([3, 0, 13, 10]);
+      expect(gathered.data.constructor).toBe(data.constructor);
+    }
   });
 });

@@ -38,6 +38,16 @@ export function keepLastPositions(tensors: WireTensors, { output, positions }: K
   tensors[output] = { type: tensor.type, dims: [batch, positions, ...tensor.dims.slice(2)], data: kept };
 }
 
+/** The values at `ids` along the last axis, in that order, for every other index. */
+export function gatherIds({ type, dims, data }: WireTensor, ids: readonly number[]): WireTensor {
+  const vocab = dims[dims.length - 1];
+  const source = data as Float32Array | Uint16Array;
+  const rows = source.length / vocab;
+  const gathered = new (source.constructor as Float32ArrayConstructor | Uint16ArrayConstructor)(rows * ids.length);
+  for (let row = 0; row < rows; row++) ids.forEach((id, column) => (gathered[row * ids.length + column] = source[row * vocab + id]));
+  return { type, dims: [...dims.slice(0, -1), ids.length], data: gathered };
+}
+
 /** The best id along the last axis for every other index of a float32 or float16 tensor. */
 export function bestIdsOf({ dims, data }: WireTensor): Int32Array {
   const vocab = dims[dims.length - 1];
