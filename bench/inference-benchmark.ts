@@ -162,6 +162,28 @@ async function main(): Promise<void> {
   const cells: Cell[] = [];
   const gemm = await measureGemmLimit();
   console.error(`GEMM limit: best ${gemm.bestGflops.toFixed(1)} GFLOP/s (median ${gemm.medianGflops.toFixed(1)})`);
+  const started = new Date().toISOString();
+  const file = join(options.out!, `inference-${started.slice(0, 10)}.json`);
+  mkdirSync(options.out!, { recursive: true });
+  // Rewritten after every cell: a full run takes an hour or more, and an interrupted one keeps what it measured.
+  const write = (complete: boolean) => {
+    const result = {
+      date: started,
+      complete,
+      commit: execSync('git rev-parse --short HEAD').toString().trim(),
+      machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version },
+      model: options.model,
+      gemm,
+      flopsPerToken,
+      cells,
+    };
+    writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
+  };
+  const record = (cell: Cell) => {
+    cells.push(cell);
+    report(cell);
+    write(false);
+  };
 
   for (const dtype of options.dtypes) {
     const prefillLog = new PrefillLog();
@@ -190,21 +212,18 @@ async function main(): Promise<void> {
 
     for (const textTokens of lengths) {
       for (const mode of modes) {
-        const concurrencies = options.quick ? [1, 16] : textTokens <= 256 ? [1, 4, 16] : [1, 4];
-        for (const concurrency of concurrencies) {
-          if (mode === 'response' && concurrency > 1 && !options.quick && textTokens > 64) continue;
+        for (const concurrency of options.quick ? [1, 16] : [1, 4, 16]) {
           const requests = concurrency === 1 ? (textTokens >= 1024 ? 2 : 3) : concurrency;
           const inputs: ModerationInput[] = Array.from({ length: requests }, (_, i) => ({ messages: conversation(encoder, mode, textTokens, i) }));
           await engine.moderate([inputs[0]]); // warm this shape
           prefillLog.reset();
           const measured = await runConcurrently(inputs.map((input) => () => engine.moderate([input])), concurrency);
           const prefillTokensPerSecond = prefillLog.tokensPerSecond();
-          cells.push({
+          record({
             system: 'a-engine', dtype, textTokens, mode, concurrency, requests, ...measured,
             prefillTokensPerSecond,
             prefillGflops: (prefillTokensPerSecond * flopsPerToken) / 1e9,
           });
-          report(cells[cells.length - 1]);
 
           if (concurrency !== 1) continue;
           // The answer (a) gave fixes how many tokens (b) and (c) must generate for the same input.
@@ -214,13 +233,12 @@ async function main(): Promise<void> {
             answerLengths.push(grammar.answerLength(verdict.mode, verdict.safetyLevel, verdict.categories, verdict.refusal));
           }
           const prompts = inputs.map((input) => encoder.encode(input.messages));
-          cells.push({
+          record({
             system: 'b-plain-greedy', dtype, textTokens, mode, concurrency, requests,
             ...(await runConcurrently(prompts.map((prompt, i) => () => plainGreedy(plain, prompt, answerLengths[i])), 1)),
           });
-          report(cells[cells.length - 1]);
           const rendered = inputs.map((input) => encoder.render(input.messages));
-          cells.push({
+          record({
             system: 'c-transformers-js', dtype, textTokens, mode, concurrency, requests,
             ...(await runConcurrently(
               rendered.map((text, i) => () =>
@@ -229,7 +247,6 @@ async function main(): Promise<void> {
               1,
             )),
           });
-          report(cells[cells.length - 1]);
         }
       }
     }
@@ -238,18 +255,7 @@ async function main(): Promise<void> {
     await generator.dispose();
   }
 
-  const result = {
-    date: new Date().toISOString(),
-    commit: execSync('git rev-parse --short HEAD').toString().trim(),
-    machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version },
-    model: options.model,
-    gemm,
-    flopsPerToken,
-    cells,
-  };
-  mkdirSync(options.out!, { recursive: true });
-  const file = join(options.out!, `inference-${result.date.slice(0, 10)}.json`);
-  writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
+  write(true);
   console.error(`wrote ${file}`);
 }
 
