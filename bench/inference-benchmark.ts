@@ -7,9 +7,10 @@
  * (a) returned for the same input would take. Also measured: the best float32 GEMM rate onnxruntime
  * reaches here, and the engine's prefill rate as a fraction of it.
  *
- *   npm run bench -- [--model models/qwen3guard-gen-0.6b-synthetic] [--dtype fp32 --dtype fp16] [--quick]
+ *   npm run bench -- [--model models/qwen3guard-gen-0.6b-synthetic] [--dtype fp32 --dtype fp16] [--length 256 ...] [--quick]
  *
- * Writes bench/results/inference-<date>.json and prints a Markdown table; docs/performance.md quotes it.
+ * Writes bench/results/inference-<date>-<dtypes>-<lengths>.json after every cell and prints each cell;
+ * docs/performance.md quotes them.
  */
 import { execSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -62,10 +63,13 @@ function parseCommandLine() {
       model: { type: 'string', default: 'models/qwen3guard-gen-0.6b-synthetic' },
       dtype: { type: 'string', multiple: true, default: ['fp32'] },
       quick: { type: 'boolean', default: false },
+      /** Text lengths to run (repeatable); by default 16, 64, 256 and 1,024 (16 and 64 with --quick). */
+      length: { type: 'string', multiple: true },
       out: { type: 'string', default: 'bench/results' },
     },
   });
-  return { ...values, model: resolve(values.model!), dtypes: values.dtype as ModelDtype[] };
+  const lengths = values.length?.map(Number) ?? (values.quick ? [16, 64] : [16, 64, 256, 1024]);
+  return { ...values, model: resolve(values.model!), dtypes: values.dtype as ModelDtype[], lengths };
 }
 
 /** The dtype names transformers.js gives the same ONNX files (model.onnx, model_fp16.onnx, model_quantized.onnx...). */
@@ -157,13 +161,13 @@ async function main(): Promise<void> {
   // FLOPs per computed token: every weight matrix once (multiply-add = 2), the LM head included.
   const flopsPerToken = 2 * countQwen3Parameters(config);
 
-  const lengths = options.quick ? [16, 64] : [16, 64, 256, 1024];
+  const lengths = options.lengths;
   const modes: Mode[] = ['prompt', 'response'];
   const cells: Cell[] = [];
   const gemm = await measureGemmLimit();
   console.error(`GEMM limit: best ${gemm.bestGflops.toFixed(1)} GFLOP/s (median ${gemm.medianGflops.toFixed(1)})`);
   const started = new Date().toISOString();
-  const file = join(options.out!, `inference-${started.slice(0, 10)}.json`);
+  const file = join(options.out!, `inference-${started.slice(0, 10)}-${options.dtypes.join('-')}-${lengths.join('-')}${options.quick ? '-quick' : ''}.json`);
   mkdirSync(options.out!, { recursive: true });
   // Rewritten after every cell: a full run takes an hour or more, and an interrupted one keeps what it measured.
   const write = (complete: boolean) => {

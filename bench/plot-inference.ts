@@ -2,7 +2,7 @@
  * Draws the inference benchmark's median latencies (concurrency 1, per text length, prompt and response
  * mode) as an SVG bar chart on a log scale, for docs/performance.md:
  *
- *   npx tsx bench/plot-inference.ts bench/results/inference-<date>.json docs/images/inference-latency.svg
+ *   npx tsx bench/plot-inference.ts bench/results/inference-<date>.json docs/images/inference-latency.svg [dtype]
  *
  * Plain SVG text: the chart is a handful of rectangles, and a file that diffs as text.
  */
@@ -28,11 +28,13 @@ const HEIGHT = 420;
 const PLOT = { left: 70, right: 20, top: 50, bottom: 80 };
 
 function main(): void {
-  const [input, output] = process.argv.slice(2);
-  if (!input || !output) throw new Error('usage: plot-inference.ts <results.json> <chart.svg>');
-  const { cells, date, commit } = JSON.parse(readFileSync(input, 'utf8')) as { cells: Cell[]; date: string; commit: string };
-  const groups = [...new Set(cells.filter((c) => c.concurrency === 1 && c.dtype === 'fp32').map((c) => `${c.textTokens} ${c.mode}`))];
-  const at = (group: string, system: string) => cells.find((c) => c.concurrency === 1 && c.dtype === 'fp32' && `${c.textTokens} ${c.mode}` === group && c.system === system);
+  const [input, output, dtype = 'fp32'] = process.argv.slice(2);
+  if (!input || !output) throw new Error('usage: plot-inference.ts <results.json> <chart.svg> [dtype]');
+  const { cells: all, date, commit } = JSON.parse(readFileSync(input, 'utf8')) as { cells: Cell[]; date: string; commit: string };
+  const cells = all.filter((c) => c.concurrency === 1 && c.dtype === dtype);
+  if (cells.length === 0) throw new Error(`${input} has no concurrency-1 cells for ${dtype}`);
+  const groups = [...new Set(cells.map((c) => `${c.textTokens} ${c.mode}`))];
+  const at = (group: string, system: string) => cells.find((c) => `${c.textTokens} ${c.mode}` === group && c.system === system);
   const values = cells.map((c) => c.p50Ms);
   const low = Math.floor(Math.log10(Math.min(...values)));
   const high = Math.ceil(Math.log10(Math.max(...values)));
@@ -64,7 +66,7 @@ function main(): void {
     parts.push(`<rect x="${PLOT.left + s * 220}" y="${HEIGHT - 24}" width="12" height="12" fill="${system.colour}"/>`);
     parts.push(`<text x="${PLOT.left + s * 220 + 18}" y="${HEIGHT - 14}">${system.label}</text>`);
   });
-  const title = `Median latency at concurrency 1, fp32, log scale (${date.slice(0, 10)}, ${commit})`;
+  const title = `Median latency at concurrency 1, ${dtype}, log scale (${date.slice(0, 10)}, ${commit})`;
   const svg = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" font-family="sans-serif" font-size="12">`,
     `<rect width="100%" height="100%" fill="white"/>`,

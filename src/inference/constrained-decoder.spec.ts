@@ -106,6 +106,26 @@ describe('ConstrainedDecoder', () => {
     expect(await session.residentCaches()).toBe(3);
   });
 
+  it('keeps a batch within its positions per pass, with the same answers', async () => {
+    const prompts = requests.filter((request) => request.mode === 'prompt');
+    const start = () => prefixes.cacheFor('prompt', prompts.length);
+    const reference = await new ConstrainedDecoder(session, grammar).run(prompts, await start());
+    const forward = jest.spyOn(session, 'forward');
+    try {
+      // 4 rows, 128 positions a pass: 32 tokens a row, so the long text's ~140 tokens take several passes.
+      const budgeted = await new ConstrainedDecoder(session, grammar, true, 256, 128).run(prompts, await start());
+      const widths = forward.mock.calls.map(([step]) => step.batch * step.sequenceLength);
+      expect(Math.max(...widths)).toBeLessThanOrEqual(128);
+      expect(widths.length).toBeGreaterThan(4);
+      budgeted.answers.forEach((answer, i) => {
+        expect([answer.safetyLevel, answer.categories, answer.answerTokens]).toEqual([reference.answers[i].safetyLevel, reference.answers[i].categories, reference.answers[i].answerTokens]);
+        answer.levelLogits.forEach((logit, j) => expect(Math.abs(logit - reference.answers[i].levelLogits[j])).toBeLessThan(1e-4));
+      });
+    } finally {
+      forward.mockRestore();
+    }
+  });
+
   it('needs no pass after the prefill for a safe prompt', async () => {
     const result = await new ConstrainedDecoder(session, grammar).run([requests[0]], await prefixes.cacheFor('prompt', 1));
     expect(result.answers[0].safetyLevel).toBe('safe');

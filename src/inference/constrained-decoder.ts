@@ -1,7 +1,7 @@
 import type { Tensor } from 'onnxruntime-node';
 import { AnswerGrammar, CategoryCursor } from './answer-grammar';
 import { DecoderSession, ForwardStep, KvCache } from './decoder-session';
-import { PREFILL_CHUNK_TOKENS } from './greedy-decoder';
+import { PREFILL_BATCH_POSITIONS, PREFILL_CHUNK_TOKENS } from './greedy-decoder';
 import { EngineError, EngineErrorCode } from './engine-error';
 import { argmaxAmong, argmaxVocabulary, lastPositionLogits, LogitsRow, positionLogits } from './logits';
 import { ModerationMode, RiskCategory, SAFETY_LEVELS, SafetyLevel } from './verdict';
@@ -34,6 +34,9 @@ export interface ConstrainedBatchResult {
 }
 
 type Phase = 'level' | 'category' | 'refusal' | 'done';
+
+/** Fewest tokens a row feeds per pass, whatever the batch: more than any run of forced answer tokens. */
+const MIN_ROW_CHUNK = 32;
 
 /** One row of the batch as it walks the answer grammar. */
 class RowState {
@@ -101,6 +104,7 @@ export class ConstrainedDecoder {
     private readonly grammar: AnswerGrammar,
     private readonly verifyFormat = true,
     private readonly prefillChunk = PREFILL_CHUNK_TOKENS,
+    private readonly batchPositions = PREFILL_BATCH_POSITIONS,
   ) {}
 
   /** All requests share `start`: the cache of their common first `start.length` prompt tokens (batch rows). */
@@ -241,8 +245,13 @@ export class ConstrainedDecoder {
     row.queue(tokens);
   }
 
-  /** One forward pass over every row's pending tokens, left-padded to a common length, in chunks. */
-  private async forwardPending(rows: RowState[], cache: KvCache, chunk: number): Promise<{ logits: Tensor; cache: KvCache }> {
+  /**
+   * One forward pass over every row's pending tokens, left-padded to a common length, in chunks of at most
+   * `rowChunk` tokens a row and `batchPositions` positions a pass (never under MIN_ROW_CHUNK a row, so the
+   * last chunk still holds every forced token).
+   */
+  private async forwardPending(rows: RowState[], cache: KvCache, rowChunk: number): Promise<{ logits: Tensor; cache: KvCache }> {
+    const chunk = Math.min(rowChunk, Math.max(MIN_ROW_CHUNK, Math.floor(this.batchPositions / rows.length)));
     const width = Math.max(...rows.map((row) => row.pending.length));
     let current = cache;
     let result: { logits: Tensor; cache: KvCache } | null = null;

@@ -27,6 +27,13 @@ export interface GreedyResult {
 export const PREFILL_CHUNK_TOKENS = 256;
 
 /**
+ * Positions one pass may feed across a whole batch: each returns a vocabulary of logits inside onnxruntime
+ * (0.6 MB in float32), so 1,024 positions are about 620 MB. A batch of 16 long texts at 256 tokens a row
+ * would need 2.5 GB for one pass (the benchmark was killed for memory at 24 GB); its rows take 64 a pass.
+ */
+export const PREFILL_BATCH_POSITIONS = 1024;
+
+/**
  * Plain greedy decoding of one prompt with a KV cache: prefill in chunks, then one token per step.
  * `cachedPrefix` holds the keys and values of the prompt's first `cachedPrefix.length` tokens (batch 1).
  */
