@@ -7,9 +7,9 @@
  * (a) returned for the same input would take. Also measured: the best float32 GEMM rate onnxruntime
  * reaches here, and the engine's prefill rate as a fraction of it.
  *
- *   npm run bench -- [--model models/qwen3guard-gen-0.6b-synthetic] [--dtype fp32 --dtype fp16] [--length 256 ...] [--quick]
+ *   npm run bench -- [--model models/qwen3guard-gen-0.6b-synthetic] [--dtype fp32 --dtype fp16] [--length 256 ...] [--concurrency 4 ...] [--quick]
  *
- * Writes bench/results/inference-<date>-<dtypes>-<lengths>.json after every cell and prints each cell;
+ * Writes bench/results/inference-<date>-<dtypes>-<lengths>-c<concurrencies>.json after every cell and prints each cell;
  * docs/performance.md quotes them.
  */
 import { execSync } from 'node:child_process';
@@ -65,11 +65,14 @@ function parseCommandLine() {
       quick: { type: 'boolean', default: false },
       /** Text lengths to run (repeatable); by default 16, 64, 256 and 1,024 (16 and 64 with --quick). */
       length: { type: 'string', multiple: true },
+      /** Concurrencies to run (repeatable); by default 1, 4 and 16 (1 and 16 with --quick). (b) and (c) run at 1 only. */
+      concurrency: { type: 'string', multiple: true },
       out: { type: 'string', default: 'bench/results' },
     },
   });
   const lengths = values.length?.map(Number) ?? (values.quick ? [16, 64] : [16, 64, 256, 1024]);
-  return { ...values, model: resolve(values.model!), dtypes: values.dtype as ModelDtype[], lengths };
+  const concurrencies = values.concurrency?.map(Number) ?? (values.quick ? [1, 16] : [1, 4, 16]);
+  return { ...values, model: resolve(values.model!), dtypes: values.dtype as ModelDtype[], lengths, concurrencies };
 }
 
 /** The dtype names transformers.js gives the same ONNX files (model.onnx, model_fp16.onnx, model_quantized.onnx...). */
@@ -167,7 +170,7 @@ async function main(): Promise<void> {
   const gemm = await measureGemmLimit();
   console.error(`GEMM limit: best ${gemm.bestGflops.toFixed(1)} GFLOP/s (median ${gemm.medianGflops.toFixed(1)})`);
   const started = new Date().toISOString();
-  const file = join(options.out!, `inference-${started.slice(0, 10)}-${options.dtypes.join('-')}-${lengths.join('-')}${options.quick ? '-quick' : ''}.json`);
+  const file = join(options.out!, `inference-${started.slice(0, 10)}-${options.dtypes.join('-')}-${lengths.join('-')}-c${options.concurrencies.join('-')}.json`);
   mkdirSync(options.out!, { recursive: true });
   // Rewritten after every cell: a full run takes an hour or more, and an interrupted one keeps what it measured.
   const write = (complete: boolean) => {
@@ -216,7 +219,7 @@ async function main(): Promise<void> {
 
     for (const textTokens of lengths) {
       for (const mode of modes) {
-        for (const concurrency of options.quick ? [1, 16] : [1, 4, 16]) {
+        for (const concurrency of options.concurrencies) {
           const requests = concurrency === 1 ? (textTokens >= 1024 ? 2 : 3) : concurrency;
           const inputs: ModerationInput[] = Array.from({ length: requests }, (_, i) => ({ messages: conversation(encoder, mode, textTokens, i) }));
           await engine.moderate([inputs[0]]); // warm this shape

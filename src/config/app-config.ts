@@ -136,6 +136,16 @@ export class AppConfig {
   @Transform(toInteger)
   readonly QWEN3GUARD_MAX_BATCH: number = 8;
 
+  /**
+   * Most tokens in one batch, rows padded to the longest: bounds the KV cache a batch builds (about 230 KB a
+   * token in float32 on the 0.6B shape). A longer input still runs, alone. 0 turns the limit off.
+   */
+  @Min(0)
+  @Max(1_000_000)
+  @IsInt()
+  @Transform(toInteger)
+  readonly QWEN3GUARD_MAX_BATCH_TOKENS: number = 8192;
+
   /** How long a batch waits for company once the model is free, in milliseconds. */
   @Min(0)
   @Max(1000)

@@ -3,6 +3,7 @@ import { BatchScheduler, BatchingOptions } from './batch-scheduler';
 interface Item {
   key: string;
   value: number;
+  tokens?: number;
 }
 
 function scheduler(options: Partial<BatchingOptions> = {}, run?: (items: Item[]) => Promise<number[]>) {
@@ -10,8 +11,9 @@ function scheduler(options: Partial<BatchingOptions> = {}, run?: (items: Item[])
   const depths: number[] = [];
   const waits: number[] = [];
   const instance = new BatchScheduler<Item, number>(
-    { maxBatch: 4, maxWaitMs: 5, maxQueue: 10, maxQueueWaitMs: 0, ...options },
+    { maxBatch: 4, maxBatchTokens: 0, maxWaitMs: 5, maxQueue: 10, maxQueueWaitMs: 0, ...options },
     (item) => item.key,
+    (item) => item.tokens ?? 1,
     run ??
       (async (items) => {
         batches.push(items);
@@ -24,7 +26,7 @@ function scheduler(options: Partial<BatchingOptions> = {}, run?: (items: Item[])
   return { instance, batches, depths, waits };
 }
 
-const item = (value: number, key = 'prompt'): Item => ({ key, value });
+const item = (value: number, key = 'prompt', tokens?: number): Item => ({ key, value, tokens });
 
 describe('BatchScheduler', () => {
   it('coalesces concurrent submissions into one batch and returns results in order', async () => {
@@ -39,6 +41,14 @@ describe('BatchScheduler', () => {
     const { instance, batches } = scheduler({ maxBatch: 2 });
     await instance.submit([1, 2, 3, 4, 5].map((v) => item(v)));
     expect(batches.map((batch) => batch.length)).toEqual([2, 2, 1]);
+  });
+
+  it('keeps rows x longest row within maxBatchTokens, in order, and runs an item over it alone', async () => {
+    const { instance, batches } = scheduler({ maxBatch: 8, maxBatchTokens: 1000 });
+    const lengths = [100, 200, 300, 400, 1500, 50, 50];
+    await instance.submit(lengths.map((tokens, i) => item(i, 'prompt', tokens)));
+    // [100, 200, 300]: 3 x 300 = 900; adding 400 would make 4 x 400. Then 400 (2 x 1500 > 1000), 1500 alone, the two 50s.
+    expect(batches.map((batch) => batch.map((i) => i.tokens))).toEqual([[100, 200, 300], [400], [1500], [50, 50]]);
   });
 
   it('keeps one key per batch, starting from the oldest waiting item', async () => {
@@ -103,8 +113,9 @@ describe('BatchScheduler', () => {
 describe('BatchScheduler per-item failures', () => {
   it('fails only the items whose result is an Error', async () => {
     const instance = new BatchScheduler<number, number>(
-      { maxBatch: 4, maxWaitMs: 5, maxQueue: 10, maxQueueWaitMs: 0 },
+      { maxBatch: 4, maxBatchTokens: 0, maxWaitMs: 5, maxQueue: 10, maxQueueWaitMs: 0 },
       () => 'same',
+      () => 1,
       async (items) => items.map((value) => (value < 0 ? new Error(`bad ${value}`) : value)),
       { queueDepth: () => undefined, queueWait: () => undefined },
       () => new Error('queue full'),

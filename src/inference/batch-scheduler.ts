@@ -2,6 +2,11 @@
 export interface BatchingOptions {
   /** Most items in one batch. */
   maxBatch: number;
+  /**
+   * Most tokens one batch may hold once its rows are padded to the longest (rows x longest row): what its KV
+   * cache and activations grow with. An item over it alone still runs, alone. 0: no limit.
+   */
+  maxBatchTokens: number;
   /** How long the first item of a batch waits for company once the session is free. */
   maxWaitMs: number;
   /** Most items waiting; beyond it `submit` rejects at once (the caller answers 503 + Retry-After). */
@@ -50,6 +55,8 @@ export class BatchScheduler<T, R> {
   constructor(
     private readonly options: BatchingOptions,
     private readonly keyOf: (item: T) => string,
+    /** An item's length in tokens, for maxBatchTokens. */
+    private readonly tokensOf: (item: T) => number,
     /** One result per item, in order; an Error fails that item alone. */
     private readonly runBatch: (items: T[]) => Promise<Array<R | Error>>,
     private readonly events: BatchEvents,
@@ -123,11 +130,21 @@ export class BatchScheduler<T, R> {
   }
 
   private takeBatch(): Array<Pending<T, R>> {
+    const { maxBatch, maxBatchTokens } = this.options;
     const key = this.keyOf(this.waiting[0].item);
     const batch: Array<Pending<T, R>> = [];
-    for (let i = 0; i < this.waiting.length && batch.length < this.options.maxBatch; ) {
-      if (this.keyOf(this.waiting[i].item) === key) batch.push(...this.waiting.splice(i, 1));
-      else i++;
+    let longest = 0;
+    for (let i = 0; i < this.waiting.length && batch.length < maxBatch; ) {
+      const { item } = this.waiting[i];
+      if (this.keyOf(item) !== key) {
+        i++;
+        continue;
+      }
+      const width = Math.max(longest, this.tokensOf(item));
+      // In order: an item that does not fit ends the batch rather than letting later ones pass it.
+      if (batch.length > 0 && maxBatchTokens > 0 && (batch.length + 1) * width > maxBatchTokens) break;
+      longest = width;
+      batch.push(...this.waiting.splice(i, 1));
     }
     const now = performance.now();
     for (const pending of batch) this.events.queueWait((now - pending.enqueuedAt) / 1000);

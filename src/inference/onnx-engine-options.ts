@@ -43,7 +43,7 @@ export interface OnnxEngineOptions {
   batching?: Partial<BatchingOptions>;
 }
 
-export const DEFAULT_BATCHING: BatchingOptions = { maxBatch: 8, maxWaitMs: 2, maxQueue: 256, maxQueueWaitMs: 2000 };
+export const DEFAULT_BATCHING: BatchingOptions = { maxBatch: 8, maxBatchTokens: 8192, maxWaitMs: 2, maxQueue: 256, maxQueueWaitMs: 2000 };
 
 /** Every speed-up off: the reference behaviour the equivalence suite compares against. */
 export const EXACT_INFERENCE: Pick<OnnxEngineOptions, 'prefixCache' | 'constrainedDecoding' | 'batching'> = {

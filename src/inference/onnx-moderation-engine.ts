@@ -191,6 +191,7 @@ export class OnnxModerationEngine extends ModerationEngine {
       scheduler: new BatchScheduler<QueuedInput, Verdict>(
         { ...batching, maxBatch },
         (item) => item.mode,
+        (item) => item.prompt.length,
         (items) => this.runBatch(model, items, this.observer),
         { queueDepth: (depth) => this.observer.queueDepth(depth), queueWait: (seconds) => this.observer.queueWait(seconds) },
         (reason) => new EngineError(EngineErrorCode.QueueFull, reason),

@@ -6,7 +6,7 @@ describe('engineOptions', () => {
     const env = { XDG_CACHE_HOME: '/var/cache', QWEN3GUARD_MAX_QUEUE: '12', QWEN3GUARD_MAX_QUEUE_WAIT_MS: '750' };
     const fast = engineOptions(loadAppConfig(env), '/models/demo');
     const exact = engineOptions(loadAppConfig({ ...env, QWEN3GUARD_EXACT: 'true' }), '/models/demo');
-    expect(fast.batching).toMatchObject({ maxQueue: 12, maxQueueWaitMs: 750, maxBatch: 8 });
+    expect(fast.batching).toMatchObject({ maxQueue: 12, maxQueueWaitMs: 750, maxBatch: 8, maxBatchTokens: 8192 });
     expect(exact.batching).toMatchObject({ maxQueue: 12, maxQueueWaitMs: 750, maxBatch: 1 });
     expect(exact.constrainedDecoding).toBe(false);
   });

@@ -47,7 +47,12 @@ export function engineOptions(config: AppConfig, modelDir: string): OnnxEngineOp
       : {
           prefixCache: config.QWEN3GUARD_PREFIX_CACHE,
           constrainedDecoding: config.QWEN3GUARD_CONSTRAINED_DECODING,
-          batching: { maxBatch: config.QWEN3GUARD_MAX_BATCH, maxWaitMs: config.QWEN3GUARD_BATCH_WAIT_MS, ...queueBounds },
+          batching: {
+            maxBatch: config.QWEN3GUARD_MAX_BATCH,
+            maxBatchTokens: config.QWEN3GUARD_MAX_BATCH_TOKENS,
+            maxWaitMs: config.QWEN3GUARD_BATCH_WAIT_MS,
+            ...queueBounds,
+          },
         }),
   };
 }

@@ -1,0 +1,67 @@
+/**
+ * Markdown tables from inference benchmark results, for docs/performance.md: every cell, then per text length
+ * and mode the latency ratios against (a) at concurrency 1, (a)'s throughput at concurrency 4 and 16 against
+ * concurrency 1, and its prefill rate against the run's GEMM limit.
+ *
+ *   npx tsx bench/table-inference.ts bench/results/inference-<date>-<dtypes>-<lengths>.json [more results ...]
+ *
+ * Several files (runs of different lengths or dtypes) are read in order; a cell measured twice keeps the last.
+ */
+import { readFileSync } from 'node:fs';
+
+interface Cell {
+  system: string;
+  dtype: string;
+  textTokens: number;
+  mode: string;
+  concurrency: number;
+  requests: number;
+  p50Ms: number;
+  p95Ms: number;
+  throughputPerSecond: number;
+  prefillGflops?: number;
+}
+
+interface Result {
+  date: string;
+  commit: string;
+  complete?: boolean;
+  gemm: { bestGflops: number; medianGflops: number };
+  cells: Cell[];
+}
+
+const key = (c: Pick<Cell, 'system' | 'dtype' | 'textTokens' | 'mode' | 'concurrency'>) => `${c.system} ${c.dtype} ${c.textTokens} ${c.mode} ${c.concurrency}`;
+const ratio = (value: number | undefined) => (value === undefined || !Number.isFinite(value) ? '–' : `${value.toFixed(2)}x`);
+
+function main(): void {
+  const files = process.argv.slice(2);
+  if (files.length === 0) throw new Error('usage: table-inference.ts <results.json> [...]');
+  const cells = new Map<string, Cell & { gemmBest: number }>();
+  for (const file of files) {
+    const result = JSON.parse(readFileSync(file, 'utf8')) as Result;
+    console.log(`- \`${file}\`: ${result.date}, commit \`${result.commit}\`, GEMM limit best ${result.gemm.bestGflops.toFixed(1)} GFLOP/s (median ${result.gemm.medianGflops.toFixed(1)})${result.complete === false ? ', **interrupted** (the cells it finished)' : ''}`);
+    for (const cell of result.cells) cells.set(key(cell), { ...cell, gemmBest: result.gemm.bestGflops });
+  }
+  const all = [...cells.values()];
+
+  console.log('\n| dtype | text tokens | mode | system | concurrency | requests | p50 ms | p95 ms | req/s | prefill GFLOP/s (% of GEMM best) |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|');
+  for (const c of all) {
+    const prefill = c.prefillGflops === undefined ? '–' : `${c.prefillGflops.toFixed(1)} (${Math.round((100 * c.prefillGflops) / c.gemmBest)} %)`;
+    console.log(`| ${c.dtype} | ${c.textTokens} | ${c.mode} | ${c.system} | ${c.concurrency} | ${c.requests} | ${Math.round(c.p50Ms)} | ${Math.round(c.p95Ms)} | ${c.throughputPerSecond.toFixed(2)} | ${prefill} |`);
+  }
+
+  console.log('\n| dtype | text tokens | mode | (b)/(a) p50 | (c)/(a) p50 | (a) req/s c4 / c1 | (a) req/s c16 / c1 |');
+  console.log('|---|---|---|---|---|---|---|');
+  const groups = [...new Set(all.filter((c) => c.system === 'a-engine' && c.concurrency === 1).map((c) => `${c.dtype} ${c.textTokens} ${c.mode}`))];
+  for (const group of groups) {
+    const [dtype, tokens, mode] = group.split(' ');
+    const at = (system: string, concurrency: number) => cells.get(key({ system, dtype, textTokens: Number(tokens), mode, concurrency }));
+    const a1 = at('a-engine', 1)!;
+    const over = (system: string) => (at(system, 1) ? at(system, 1)!.p50Ms / a1.p50Ms : undefined);
+    const scaling = (concurrency: number) => (at('a-engine', concurrency) ? at('a-engine', concurrency)!.throughputPerSecond / a1.throughputPerSecond : undefined);
+    console.log(`| ${dtype} | ${tokens} | ${mode} | ${ratio(over('b-plain-greedy'))} | ${ratio(over('c-transformers-js'))} | ${ratio(scaling(4))} | ${ratio(scaling(16))} |`);
+  }
+}
+
+main();
