@@ -34,24 +34,8 @@ import { Qwen3Config } from '../src/synthetic-model/qwen3-config';
 import { countQwen3Parameters } from '../src/synthetic-model/qwen3-weight-layout';
 import { createSeededWeights } from '../src/synthetic-model/seeded-weights';
 import { measureGemmLimit } from './gemm-limit';
+import { BenchMode, InferenceCell, InferenceResults } from './support/inference-results';
 
-type System = 'a-engine' | 'b-plain-greedy' | 'c-transformers-js';
-type Mode = 'prompt' | 'response';
-
-interface Cell {
-  system: System;
-  dtype: ModelDtype;
-  textTokens: number;
-  mode: Mode;
-  concurrency: number;
-  requests: number;
-  p50Ms: number;
-  p95Ms: number;
-  throughputPerSecond: number;
-  /** (a) only: prompt tokens computed per second of prefill, and that rate in GFLOP/s. */
-  prefillTokensPerSecond?: number;
-  prefillGflops?: number;
-}
 
 const WORDS = ('the a river morning garden quiet market window letter travel music paper yellow table story ' +
   'friend simple light winter coffee station mountain evening people city answer bridge summer orange ' +
@@ -102,7 +86,7 @@ function textOfTokens(encoder: PromptEncoder, tokens: number, seed: number): str
   return words.join(' ');
 }
 
-function conversation(encoder: PromptEncoder, mode: Mode, tokens: number, seed: number): ChatMessage[] {
+function conversation(encoder: PromptEncoder, mode: BenchMode, tokens: number, seed: number): ChatMessage[] {
   if (mode === 'prompt') return [{ role: 'user', content: textOfTokens(encoder, tokens, seed) }];
   const half = Math.max(1, Math.round(tokens / 2));
   return [
@@ -165,8 +149,8 @@ async function main(): Promise<void> {
   const flopsPerToken = 2 * countQwen3Parameters(config);
 
   const lengths = options.lengths;
-  const modes: Mode[] = ['prompt', 'response'];
-  const cells: Cell[] = [];
+  const modes: BenchMode[] = ['prompt', 'response'];
+  const cells: InferenceCell[] = [];
   const gemm = await measureGemmLimit();
   console.error(`GEMM limit: best ${gemm.bestGflops.toFixed(1)} GFLOP/s (median ${gemm.medianGflops.toFixed(1)})`);
   const started = new Date().toISOString();
@@ -174,7 +158,7 @@ async function main(): Promise<void> {
   mkdirSync(options.out!, { recursive: true });
   // Rewritten after every cell: a full run takes an hour or more, and an interrupted one keeps what it measured.
   const write = (complete: boolean) => {
-    const result = {
+    const result: InferenceResults = {
       date: started,
       complete,
       commit: execSync('git rev-parse --short HEAD').toString().trim(),
@@ -186,7 +170,7 @@ async function main(): Promise<void> {
     };
     writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
   };
-  const record = (cell: Cell) => {
+  const record = (cell: InferenceCell) => {
     cells.push(cell);
     report(cell);
     write(false);
@@ -293,7 +277,7 @@ class PrefillLog extends EngineObserver {
   modelUnloaded(): void {}
 }
 
-function report(cell: Cell): void {
+function report(cell: InferenceCell): void {
   const prefill = cell.prefillGflops ? `  prefill ${cell.prefillGflops.toFixed(1)} GFLOP/s` : '';
   console.error(
     `${cell.system.padEnd(18)} ${cell.dtype} ${String(cell.textTokens).padStart(4)} tok ${cell.mode.padEnd(8)} c=${String(cell.concurrency).padStart(2)}` +

@@ -6,17 +6,9 @@
  *
  * Plain SVG text: the chart is a handful of rectangles, and a file that diffs as text.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-
-interface Cell {
-  system: string;
-  dtype: string;
-  textTokens: number;
-  mode: string;
-  concurrency: number;
-  p50Ms: number;
-}
+import { readInferenceResults } from './support/inference-results';
 
 const SYSTEMS = [
   { key: 'a-engine', label: '(a) this engine', colour: '#2b7a3d' },
@@ -30,7 +22,7 @@ const PLOT = { left: 70, right: 20, top: 50, bottom: 80 };
 function main(): void {
   const [input, output, dtype = 'fp32'] = process.argv.slice(2);
   if (!input || !output) throw new Error('usage: plot-inference.ts <results.json> <chart.svg> [dtype]');
-  const { cells: all, date, commit } = JSON.parse(readFileSync(input, 'utf8')) as { cells: Cell[]; date: string; commit: string };
+  const { cells: all, date, commit } = readInferenceResults(input);
   const cells = all.filter((c) => c.concurrency === 1 && c.dtype === dtype);
   if (cells.length === 0) throw new Error(`${input} has no concurrency-1 cells for ${dtype}`);
   const groups = [...new Set(cells.map((c) => `${c.textTokens} ${c.mode}`))];

@@ -7,38 +7,17 @@
  *
  * Several files (runs of different lengths or dtypes) are read in order; a cell measured twice keeps the last.
  */
-import { readFileSync } from 'node:fs';
+import { InferenceCell, readInferenceResults } from './support/inference-results';
 
-interface Cell {
-  system: string;
-  dtype: string;
-  textTokens: number;
-  mode: string;
-  concurrency: number;
-  requests: number;
-  p50Ms: number;
-  p95Ms: number;
-  throughputPerSecond: number;
-  prefillGflops?: number;
-}
-
-interface Result {
-  date: string;
-  commit: string;
-  complete?: boolean;
-  gemm: { bestGflops: number; medianGflops: number };
-  cells: Cell[];
-}
-
-const key = (c: Pick<Cell, 'system' | 'dtype' | 'textTokens' | 'mode' | 'concurrency'>) => `${c.system} ${c.dtype} ${c.textTokens} ${c.mode} ${c.concurrency}`;
+const key = (c: { system: string; dtype: string; textTokens: number; mode: string; concurrency: number }) => `${c.system} ${c.dtype} ${c.textTokens} ${c.mode} ${c.concurrency}`;
 const ratio = (value: number | undefined) => (value === undefined || !Number.isFinite(value) ? '–' : `${value.toFixed(2)}x`);
 
 function main(): void {
   const files = process.argv.slice(2);
   if (files.length === 0) throw new Error('usage: table-inference.ts <results.json> [...]');
-  const cells = new Map<string, Cell & { gemmBest: number }>();
+  const cells = new Map<string, InferenceCell & { gemmBest: number }>();
   for (const file of files) {
-    const result = JSON.parse(readFileSync(file, 'utf8')) as Result;
+    const result = readInferenceResults(file);
     console.log(`- \`${file}\`: ${result.date}, commit \`${result.commit}\`, GEMM limit best ${result.gemm.bestGflops.toFixed(1)} GFLOP/s (median ${result.gemm.medianGflops.toFixed(1)})${result.complete === false ? ', **interrupted** (the cells it finished)' : ''}`);
     for (const cell of result.cells) cells.set(key(cell), { ...cell, gemmBest: result.gemm.bestGflops });
   }

@@ -1,0 +1,39 @@
+import { readFileSync } from 'node:fs';
+import type { ModelDtype } from '../../src/inference/onnx-engine-options';
+import type { GemmLimit } from '../gemm-limit';
+
+export type BenchSystem = 'a-engine' | 'b-plain-greedy' | 'c-transformers-js';
+export type BenchMode = 'prompt' | 'response';
+
+/** One measured cell of the inference benchmark: a system on one dtype, text length, mode and concurrency. */
+export interface InferenceCell {
+  system: BenchSystem;
+  dtype: ModelDtype;
+  textTokens: number;
+  mode: BenchMode;
+  concurrency: number;
+  requests: number;
+  p50Ms: number;
+  p95Ms: number;
+  throughputPerSecond: number;
+  /** (a) only: prompt tokens computed per second of prefill, and that rate in GFLOP/s. */
+  prefillTokensPerSecond?: number;
+  prefillGflops?: number;
+}
+
+/** What bench/inference-benchmark.ts writes to bench/results/, and the chart and table scripts read. */
+export interface InferenceResults {
+  date: string;
+  /** False while the run is going on, and in a run that was interrupted; absent in files written before it was recorded. */
+  complete?: boolean;
+  commit: string;
+  machine: { cpu?: string; cores: number; node: string };
+  model: string;
+  gemm: GemmLimit;
+  flopsPerToken: number;
+  cells: InferenceCell[];
+}
+
+export function readInferenceResults(file: string): InferenceResults {
+  return JSON.parse(readFileSync(file, 'utf8')) as InferenceResults;
+}
