@@ -7,7 +7,7 @@
  * (a) returned for the same input would take. Also measured: the best float32 GEMM rate onnxruntime
  * reaches here, and the engine's prefill rate as a fraction of it.
  *
- *   npm run bench -- [--model models/qwen3guard-gen-0.6b-synthetic] [--dtype fp32 --dtype fp16] [--length 256 ...] [--concurrency 4 ...] [--quick]
+ *   npm run bench -- [--model models/qwen3guard-gen-0.6b-synthetic] [--dtype fp32 --dtype fp16] [--length 256 ...] [--concurrency 4 ...] [--quick] [--full-logits]
  *
  * Writes bench/results/inference-<date>-<dtypes>-<lengths>-c<concurrencies>.json after every cell and prints each cell;
  * docs/performance.md quotes them.
@@ -52,19 +52,22 @@ function parseCommandLine() {
       /** Concurrencies to run (repeatable); by default 1, 4 and 16 (1 and 16 with --quick). (b) and (c) run at 1 only. */
       concurrency: { type: 'string', multiple: true },
       out: { type: 'string', default: 'bench/results' },
+      /** (a) with its LM head on every position, as exported (logitsToKeep off): the technique's own share. */
+      'full-logits': { type: 'boolean', default: false },
     },
   });
   const lengths = values.length?.map(Number) ?? (values.quick ? [16, 64] : [16, 64, 256, 1024]);
   const concurrencies = values.concurrency?.map(Number) ?? (values.quick ? [1, 16] : [1, 4, 16]);
-  return { ...values, model: resolve(values.model!), dtypes: values.dtype as ModelDtype[], lengths, concurrencies };
+  return { ...values, model: resolve(values.model!), dtypes: values.dtype as ModelDtype[], lengths, concurrencies, logitsToKeep: !values['full-logits'] };
 }
 
 /** The dtype names transformers.js gives the same ONNX files (model.onnx, model_fp16.onnx, model_quantized.onnx...). */
 const TRANSFORMERS_JS_DTYPES: Readonly<Record<ModelDtype, string>> = { fp32: 'fp32', fp16: 'fp16', quantized: 'q8', int8: 'int8', q4f16: 'q4f16' };
 
 /**
- * The 0.6B-shaped synthetic model, built once (about 40 s, 2.4 GB fp32 + 1.2 GB fp16). A quantized variant must
- * already be in the directory (e.g. an optimum export's model_quantized.onnx).
+ * The 0.6B-shaped synthetic model, built once (about 40 s, 2.4 GB fp32 + 1.2 GB fp16), its weights in external
+ * data files as large exports have them. A quantized variant must already be in the directory
+ * (tools/reference-models/quantize_int8.py, or an optimum export's model_quantized.onnx).
  */
 async function ensureBenchmarkModel(dir: string, dtypes: ModelDtype[]): Promise<void> {
   const missing = dtypes.filter((dtype) => !existsSync(join(dir, 'onnx', dtype === 'fp32' ? 'model.onnx' : `model_${dtype}.onnx`)));
@@ -76,7 +79,7 @@ async function ensureBenchmarkModel(dir: string, dtypes: ModelDtype[]): Promise<
     config: getModelPreset('qwen3guard-gen-0.6b'),
     weights: createSeededWeights({ seed: 0 }),
     variants: missing.map((dtype) => ({ dtype: dtype as 'fp32' | 'fp16', io: 'optimum' as const })),
-  });
+  }, { externalData: true });
 }
 
 /** A deterministic text of about `tokens` tokens (exactly, as the tokenizer counts it). */
@@ -144,9 +147,12 @@ async function main(): Promise<void> {
   const config = JSON.parse(readFileSync(join(options.model, 'config.json'), 'utf8')) as Qwen3Config;
   const encoder = new PromptEncoder(new Tokenizer(directory.tokenizerJson, directory.tokenizerConfig), directory.chatTemplate);
   const grammar = new AnswerGrammar(encoder);
-  const silent = { log: () => undefined, warn: (m: string) => console.error(m), error: (m: string) => console.error(m) };
-  // FLOPs per computed token: every weight matrix once (multiply-add = 2), the LM head included.
-  const flopsPerToken = 2 * countQwen3Parameters(config);
+  const engineLog: string[] = [];
+  const silent = { log: (m: string) => engineLog.push(m), warn: (m: string) => console.error(m), error: (m: string) => console.error(m) };
+  // FLOPs per computed token: every weight matrix once (multiply-add = 2). The embedding is a lookup; the LM
+  // head projects onto the vocabulary, and with logits_to_keep (a) runs it on a row's last positions only.
+  const headFlops = 2 * config.vocab_size * config.hidden_size;
+  const flopsPerToken = 2 * countQwen3Parameters(config) - (config.tie_word_embeddings ? 0 : headFlops);
 
   const lengths = options.lengths;
   const modes: BenchMode[] = ['prompt', 'response'];
@@ -188,12 +194,18 @@ async function main(): Promise<void> {
         maxNewTokens: 64,
         demo: false,
         verifyAnswerFormat: false,
+        logitsToKeep: options.logitsToKeep,
         batching: { maxBatch: 16, maxWaitMs: 2, maxQueue: 4096, maxQueueWaitMs: 0 },
       },
       silent,
       prefillLog,
     );
+    engineLog.length = 0;
     await engine.load();
+    const lmHead = engineLog.some((line) => line.includes('LM head on the positions read')) ? 'kept-positions' : 'every-position';
+    // Prefill FLOPs (a) really does per prompt token (the few kept positions' head is left out: a slight undercount).
+    const prefillFlopsPerToken = lmHead === 'kept-positions' ? flopsPerToken - headFlops : flopsPerToken;
+    console.error(`${dtype}: (a) computes the LM head on ${lmHead === 'kept-positions' ? 'the positions it reads' : 'every position'}`);
     const plainDirectory = readModelDirectory(options.model, dtype);
     const plain = await DecoderSession.open(plainDirectory.onnxPath, plainDirectory.config, 'cpu', 0, silent);
     const { env, pipeline } = await import('@huggingface/transformers');
@@ -212,8 +224,9 @@ async function main(): Promise<void> {
           const prefillTokensPerSecond = prefillLog.tokensPerSecond();
           record({
             system: 'a-engine', dtype, textTokens, mode, concurrency, requests, ...measured,
+            lmHead,
             prefillTokensPerSecond,
-            prefillGflops: (prefillTokensPerSecond * flopsPerToken) / 1e9,
+            prefillGflops: (prefillTokensPerSecond * prefillFlopsPerToken) / 1e9,
           });
 
           if (concurrency !== 1) continue;

@@ -38,18 +38,22 @@ const INPUTS: ModerationInput[] = [
   },
 ];
 
-type Speedups = Pick<OnnxEngineOptions, 'prefixCache' | 'constrainedDecoding' | 'batching' | 'verifyAnswerFormat'>;
+type Speedups = Pick<OnnxEngineOptions, 'prefixCache' | 'logitsToKeep' | 'constrainedDecoding' | 'batching' | 'verifyAnswerFormat'>;
+
+const ALONE = { prefixCache: false, logitsToKeep: false, constrainedDecoding: false, batching: { maxBatch: 1 } };
 
 /** Each technique alone, then all of them: each must change nothing. */
 const FAST_PATHS: Record<string, Speedups> = {
-  'prefix cache only': { prefixCache: true, constrainedDecoding: false, batching: { maxBatch: 1 } },
-  'constrained decoding only': { prefixCache: false, constrainedDecoding: true, batching: { maxBatch: 1 } },
-  'constrained decoding + batching': { prefixCache: false, constrainedDecoding: true, batching: { maxBatch: 8, maxWaitMs: 20 } },
-  'everything on': { prefixCache: true, constrainedDecoding: true, batching: { maxBatch: 8, maxWaitMs: 20 } },
+  'prefix cache only': { ...ALONE, prefixCache: true },
+  'logits to keep only': { ...ALONE, logitsToKeep: true },
+  'constrained decoding only': { ...ALONE, constrainedDecoding: true },
+  'constrained decoding + batching': { ...ALONE, constrainedDecoding: true, batching: { maxBatch: 8, maxWaitMs: 20 } },
+  'everything on': { prefixCache: true, logitsToKeep: true, constrainedDecoding: true, batching: { maxBatch: 8, maxWaitMs: 20 } },
 };
 
-async function verdictsOf(modelDir: string, dtype: 'fp32' | 'fp16', speedups: Speedups, inputs: ModerationInput[]): Promise<Verdict[]> {
-  const engine = new OnnxModerationEngine({ modelDir, dtype, provider: 'cpu', maxNewTokens: 48, demo: false, intraOpThreads: 1, ...speedups });
+async function verdictsOf(modelDir: string, dtype: 'fp32' | 'fp16', speedups: Speedups, inputs: ModerationInput[], log: string[] = []): Promise<Verdict[]> {
+  const logger = { log: (line: string) => log.push(line), warn: (line: string) => log.push(line), error: (line: string) => log.push(line) };
+  const engine = new OnnxModerationEngine({ modelDir, dtype, provider: 'cpu', maxNewTokens: 48, demo: false, intraOpThreads: 1, ...speedups }, logger);
   await engine.load();
   try {
     // Concurrent, so the batching configurations really form batches.
@@ -104,9 +108,12 @@ describe('fast inference equivalence (e2e)', () => {
     });
 
     it.each(Object.entries(FAST_PATHS))('%s: same verdicts, categories and refusals; probabilities within 1e-4', async (_name, speedups) => {
-      const fast = await verdictsOf(demoDir, dtype, speedups, INPUTS);
+      const log: string[] = [];
+      const fast = await verdictsOf(demoDir, dtype, speedups, INPUTS, log);
       expectSameVerdicts(fast, exact, 1e-4);
       if (speedups.prefixCache) expect(fast.every((v) => v.cachedTokens > 100)).toBe(true);
+      // The technique really ran: the engine says where its LM head computes.
+      expect(log).toContainEqual(expect.stringContaining(speedups.logitsToKeep ? 'LM head on the positions read' : 'LM head on every position'));
     });
   });
 

@@ -16,7 +16,12 @@ export interface InferenceCell {
   p50Ms: number;
   p95Ms: number;
   throughputPerSecond: number;
-  /** (a) only: prompt tokens computed per second of prefill, and that rate in GFLOP/s. */
+  /**
+   * (a) only: where its LM head ran (logits_to_keep: only the positions a pass reads); absent in files written
+   * before the engine had the choice, when it ran on every position.
+   */
+  lmHead?: 'kept-positions' | 'every-position';
+  /** (a) only: prompt tokens computed per second of prefill, and that rate in GFLOP/s (the FLOPs (a) really did). */
   prefillTokensPerSecond?: number;
   prefillGflops?: number;
 }
@@ -30,6 +35,7 @@ export interface InferenceResults {
   machine: { cpu?: string; cores: number; node: string };
   model: string;
   gemm: GemmLimit;
+  /** Every weight matrix once per token, the LM head included. */
   flopsPerToken: number;
   cells: InferenceCell[];
 }

@@ -124,6 +124,11 @@ export class AppConfig {
   @Transform(toBoolean)
   readonly QWEN3GUARD_PREFIX_CACHE: boolean = true;
 
+  /** Compute the LM head only for the positions a pass reads (a `logits_to_keep` input added to the graph at load). */
+  @IsBoolean()
+  @Transform(toBoolean)
+  readonly QWEN3GUARD_LOGITS_TO_KEEP: boolean = true;
+
   /** Read the verdict at the forced `Safety:` position and decode only the answer's open choices. */
   @IsBoolean()
   @Transform(toBoolean)

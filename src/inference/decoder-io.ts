@@ -1,5 +1,6 @@
 import type { InferenceSession } from 'onnxruntime-node';
 import { EngineError, EngineErrorCode } from './engine-error';
+import { LOGITS_TO_KEEP } from './logits-to-keep';
 import { DecoderConfig } from './model-directory';
 
 export type KvDtype = 'float32' | 'float16';
@@ -23,6 +24,8 @@ export interface DecoderIo {
   kvHeads: number;
   headDim: number;
   logitsDtype: KvDtype;
+  /** The model takes `logits_to_keep` (added at load, logits-to-keep.ts): logits for each row's last k positions only. */
+  logitsToKeep: boolean;
 }
 
 const PAST = /^past_key_values\.(\d+)\.(key|value)$/;
@@ -49,6 +52,7 @@ export function discoverDecoderIo(session: Pick<InferenceSession, 'inputNames' |
     kvHeads: typeof heads === 'number' ? heads : config.num_key_value_heads,
     headDim: typeof dim === 'number' ? dim : (config.head_dim ?? config.hidden_size / config.num_attention_heads),
     logitsDtype: floatType(logits.type, 'logits'),
+    logitsToKeep: inputs.has(LOGITS_TO_KEEP),
   };
 }
 

@@ -1,6 +1,8 @@
 import * as ort from 'onnxruntime-node';
 import { DecoderIo, discoverDecoderIo } from './decoder-io';
 import { EngineError, EngineErrorCode } from './engine-error';
+import { lastPositionLogits, vocabularySize } from './logits';
+import { LOGITS_TO_KEEP } from './logits-to-keep';
 import { DecoderConfig } from './model-directory';
 import { ExecutionProviderName } from './moderation-engine';
 import { EngineLogger, ProviderPreference } from './onnx-engine-options';
@@ -49,15 +51,28 @@ export class DecoderSession {
     this.presentToPast = Object.fromEntries(io.layers.flatMap((layer) => [[layer.presentKey, layer.pastKey], [layer.presentValue, layer.pastValue]]));
   }
 
+  /**
+   * `logitsToKeep`: give the model a `logits_to_keep` input (logits-to-keep.ts), so that a pass computes the LM
+   * head only for the positions its `read` keeps. The rewritten model must pass a check first; where the graph
+   * does not allow it or the check fails, the model runs as exported and the log says why.
+   */
   static async open(
     onnxPath: string,
     config: DecoderConfig,
     preference: ProviderPreference,
     intraOpThreads: number,
     logger: EngineLogger,
+    logitsToKeep = false,
   ): Promise<DecoderSession> {
-    const { session, provider } = await createSession(onnxPath, preference, intraOpThreads, logger);
-    return new DecoderSession(session, discoverDecoderIo(session, config), provider);
+    const { session, provider } = await createSession(onnxPath, preference, intraOpThreads, logger, logitsToKeep);
+    const opened = new DecoderSession(session, discoverDecoderIo(session, config), provider);
+    if (session.logitsToKeepSkipped) logger.log(`logits are computed for every position: ${onnxPath} cannot take logits_to_keep (${session.logitsToKeepSkipped})`);
+    if (!opened.io.logitsToKeep) return opened;
+    const problem = await opened.logitsToKeepProblem();
+    if (problem === undefined) return opened;
+    logger.warn(`the logits_to_keep rewrite of ${onnxPath} failed its check (${problem}); the model runs as exported`);
+    await opened.close();
+    return DecoderSession.open(onnxPath, config, preference, intraOpThreads, logger, false);
   }
 
   emptyCache(rows: number): KvCache {
@@ -93,6 +108,7 @@ export class DecoderSession {
     if (this.io.hasPositionIds) {
       feeds.position_ids = new ort.Tensor('int64', step.positionIds, [batch, sequenceLength]);
     }
+    if (this.io.logitsToKeep) feeds[LOGITS_TO_KEEP] = keptPositions(Math.min(read?.positions ?? sequenceLength, sequenceLength));
     let run: SessionRun;
     try {
       run = await this.session.run(feeds, {
@@ -113,6 +129,35 @@ export class DecoderSession {
   /** How many caches the session's thread holds. */
   residentCaches(): Promise<number> {
     return this.session.residentCount();
+  }
+
+  /**
+   * Why the rewritten model cannot be trusted, if it cannot: three tokens with every position kept, then with
+   * the last one kept, must give that last position's logits both times.
+   */
+  private async logitsToKeepProblem(): Promise<string | undefined> {
+    const tokens = 3;
+    const feeds = {
+      ...this.emptyPast(1),
+      input_ids: new ort.Tensor('int64', BigInt64Array.from({ length: tokens }, (_, i) => BigInt(i)), [1, tokens]),
+      attention_mask: new ort.Tensor('int64', new BigInt64Array(tokens).fill(1n), [1, tokens]),
+      ...(this.io.hasPositionIds && { position_ids: new ort.Tensor('int64', BigInt64Array.from({ length: tokens }, (_, i) => BigInt(i)), [1, tokens]) }),
+    };
+    try {
+      const every = (await this.session.run({ ...feeds, [LOGITS_TO_KEEP]: keptPositions(tokens) })).outputs.logits;
+      const last = (await this.session.run({ ...feeds, [LOGITS_TO_KEEP]: keptPositions(1) })).outputs.logits;
+      const vocab = vocabularySize(every);
+      if (every.dims.join() !== `1,${tokens},${vocab}` || last.dims.join() !== `1,1,${vocab}`) {
+        return `logits of shape [${every.dims.join(', ')}] and [${last.dims.join(', ')}] for ${tokens} and 1 positions kept`;
+      }
+      const [expected, actual] = [lastPositionLogits(every), lastPositionLogits(last)];
+      for (let id = 0; id < vocab; id++) {
+        if (Math.abs(expected(id) - actual(id)) > 1e-4 * Math.max(1, Math.abs(expected(id)))) return `token ${id}: ${actual(id)} instead of ${expected(id)}`;
+      }
+      return undefined;
+    } catch (error) {
+      return (error as Error).message;
+    }
   }
 
   private emptyPast(batch: number): Record<string, ort.Tensor> {
@@ -140,6 +185,7 @@ async function createSession(
   preference: ProviderPreference,
   intraOpThreads: number,
   logger: EngineLogger,
+  logitsToKeep: boolean,
 ): Promise<{ session: ThreadedSession; provider: ExecutionProviderName }> {
   const options = (provider: ExecutionProviderName): ort.InferenceSession.SessionOptions => ({
     executionProviders: [provider],
@@ -147,10 +193,10 @@ async function createSession(
     ...(intraOpThreads > 0 ? { intraOpNumThreads: intraOpThreads } : {}),
   });
   if (preference === 'cpu') {
-    return { session: await openOrFail(onnxPath, options('cpu')), provider: 'cpu' };
+    return { session: await openOrFail(onnxPath, options('cpu'), logitsToKeep), provider: 'cpu' };
   }
   try {
-    return { session: await ThreadedSession.create(onnxPath, options('cuda')), provider: 'cuda' };
+    return { session: await ThreadedSession.create(onnxPath, options('cuda'), logitsToKeep), provider: 'cuda' };
   } catch (error) {
     const reason = (error as Error).message;
     if (preference === 'cuda') {
@@ -161,13 +207,13 @@ async function createSession(
       );
     }
     logger.warn(`CUDA execution provider unavailable (${reason}); QWEN3GUARD_PROVIDER=auto falls back to the CPU`);
-    return { session: await openOrFail(onnxPath, options('cpu')), provider: 'cpu' };
+    return { session: await openOrFail(onnxPath, options('cpu'), logitsToKeep), provider: 'cpu' };
   }
 }
 
-async function openOrFail(onnxPath: string, options: ort.InferenceSession.SessionOptions): Promise<ThreadedSession> {
+async function openOrFail(onnxPath: string, options: ort.InferenceSession.SessionOptions, logitsToKeep: boolean): Promise<ThreadedSession> {
   try {
-    return await ThreadedSession.create(onnxPath, options);
+    return await ThreadedSession.create(onnxPath, options, logitsToKeep);
   } catch (error) {
     throw new EngineError(EngineErrorCode.ModelInvalid, `onnxruntime could not load ${onnxPath}: ${(error as Error).message}`, {
       cause: error,
@@ -175,3 +221,7 @@ async function openOrFail(onnxPath: string, options: ort.InferenceSession.Sessio
   }
 }
 
+
+function keptPositions(positions: number): ort.Tensor {
+  return new ort.Tensor('int64', BigInt64Array.of(BigInt(positions)), [1]);
+}

@@ -24,6 +24,11 @@ export interface OnnxEngineOptions {
   /** Reuse the keys and values of the template's fixed preamble (default on). */
   prefixCache?: boolean;
   /**
+   * Compute the LM head only for the positions a pass reads, through a `logits_to_keep` input added to the
+   * graph at load (default on; logits-to-keep.ts). Off: logits for every position fed, as exported.
+   */
+  logitsToKeep?: boolean;
+  /**
    * Read the verdict at the forced `Safety:` position and decode only what the answer format leaves
    * open (default on). Off: plain greedy generation of the whole answer, parsed as text.
    */
@@ -46,8 +51,9 @@ export interface OnnxEngineOptions {
 export const DEFAULT_BATCHING: BatchingOptions = { maxBatch: 8, maxBatchTokens: 8192, maxWaitMs: 2, maxQueue: 256, maxQueueWaitMs: 2000 };
 
 /** Every speed-up off: the reference behaviour the equivalence suite compares against. */
-export const EXACT_INFERENCE: Pick<OnnxEngineOptions, 'prefixCache' | 'constrainedDecoding' | 'batching'> = {
+export const EXACT_INFERENCE: Pick<OnnxEngineOptions, 'prefixCache' | 'logitsToKeep' | 'constrainedDecoding' | 'batching'> = {
   prefixCache: false,
+  logitsToKeep: false,
   constrainedDecoding: false,
   batching: { maxBatch: 1 },
 };

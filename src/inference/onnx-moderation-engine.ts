@@ -172,6 +172,7 @@ export class OnnxModerationEngine extends ModerationEngine {
       this.options.provider,
       this.options.intraOpThreads ?? 0,
       this.logger,
+      this.options.logitsToKeep ?? true,
     );
     const encoder = new PromptEncoder(new Tokenizer(directory.tokenizerJson, directory.tokenizerConfig), directory.chatTemplate);
     const grammar = new AnswerGrammar(encoder);
@@ -209,6 +210,7 @@ export class OnnxModerationEngine extends ModerationEngine {
       `loaded ${directory.onnxPath} on the ${session.provider} execution provider ` +
         `(${session.io.layers.length} layers, KV ${session.io.kvDtype}, ${session.io.hasPositionIds ? 'optimum' : 'genai'} I/O; ` +
         `prefix cache ${prefixes ? `${prefixes.prefixLength('prompt')}/${prefixes.prefixLength('response')} tokens` : 'off'}, ` +
+        `LM head ${session.io.logitsToKeep ? 'on the positions read' : 'on every position'}, ` +
         `${constrained ? 'constrained' : 'plain greedy'} decoding, batches up to ${maxBatch})`,
     );
     return model;

@@ -10,4 +10,11 @@ describe('engineOptions', () => {
     expect(exact.batching).toMatchObject({ maxQueue: 12, maxQueueWaitMs: 750, maxBatch: 1 });
     expect(exact.constrainedDecoding).toBe(false);
   });
+
+  it('computes the LM head on the positions read unless told otherwise, and never in exact mode', () => {
+    const env = { XDG_CACHE_HOME: '/var/cache' };
+    expect(engineOptions(loadAppConfig(env), '/models/demo').logitsToKeep).toBe(true);
+    expect(engineOptions(loadAppConfig({ ...env, QWEN3GUARD_LOGITS_TO_KEEP: 'false' }), '/models/demo').logitsToKeep).toBe(false);
+    expect(engineOptions(loadAppConfig({ ...env, QWEN3GUARD_EXACT: 'true' }), '/models/demo').logitsToKeep).toBe(false);
+  });
 });

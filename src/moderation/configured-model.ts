@@ -46,6 +46,7 @@ export function engineOptions(config: AppConfig, modelDir: string): OnnxEngineOp
       ? { ...EXACT_INFERENCE, batching: { ...EXACT_INFERENCE.batching, ...queueBounds } }
       : {
           prefixCache: config.QWEN3GUARD_PREFIX_CACHE,
+          logitsToKeep: config.QWEN3GUARD_LOGITS_TO_KEEP,
           constrainedDecoding: config.QWEN3GUARD_CONSTRAINED_DECODING,
           batching: {
             maxBatch: config.QWEN3GUARD_MAX_BATCH,

@@ -72,8 +72,8 @@ import { writeSyntheticModelDirectory } from './model-directory-writer';
 export { DEMO_CLASS_VERDICTS, DEMO_TRIGGER_WORDS, TRIGGER_CLASSES } from './demo-rules';
 export type { TriggerClass } from './demo-rules';
 
-/** Bump whenever the weights, the config or the rules change: the cache directory name carries it. */
-export const DEMO_MODEL_VERSION = 1;
+/** Bump whenever the weights, the config, the graph or the rules change: the cache directory name carries it. */
+export const DEMO_MODEL_VERSION = 2;
 
 export const DEMO_MODEL_CONFIG: Qwen3Config = {
   ...QWEN3_COMMON,

@@ -306,7 +306,10 @@ function lmHead(ctx: GraphContext, hidden: string, embedding: string, inputIds: 
     : storedWeight(ctx, QWEN3_LM_HEAD, [config.vocab_size, config.hidden_size]);
   const rows = g.node('Reshape', [hidden, g.int64([-1, config.hidden_size])]);
   const flatLogits = g.node('Gemm', [rows, head], { transB: 1 });
-  const logitsShape = g.node('Concat', [g.node('Shape', [inputIds]), g.int64([config.vocab_size])], { axis: 0 });
+  // [batch, -1, vocab]: the head's rows decide the positions, so a graph that slices the hidden state before
+  // the head (logits-to-keep.ts) still gets its logits in shape.
+  const batch = g.node('Slice', [g.node('Shape', [inputIds]), g.int64([0]), g.int64([1])]);
+  const logitsShape = g.node('Concat', [batch, g.int64([-1, config.vocab_size])], { axis: 0 });
   if (ctx.dtype === 'fp32') {
     g.node('Reshape', [flatLogits, logitsShape], {}, 'logits');
     return;

@@ -69,6 +69,10 @@ describe.each(sets.map((set) => [set.manifest.model, set] as const))('reference 
       expect(model.session.io.kvHeads).toBe(set.manifest.config.num_key_value_heads);
     });
 
+    it('takes the logits_to_keep input the engine adds at load, so the LM head runs on the positions read', () => {
+      expect(model.session.io.logitsToKeep).toBe(true);
+    });
+
     if (entry.exporter === 'onnxruntime-genai') {
       it("runs the builder's com.microsoft contrib ops on onnxruntime-node's CPU provider", () => {
         const graph = onnx.ModelProto.decode(readFileSync(join(dir, entry.onnx))).graph!;

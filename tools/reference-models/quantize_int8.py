@@ -26,7 +26,7 @@ from onnxruntime.quantization import QuantType, quantize_dynamic
 
 
 def untie_lm_head(model: onnx.ModelProto) -> None:
-    """Gives a Gemm(transB=1) that reads a Gather's table its own [hidden, vocab] MatMul weight."""
+    """Gives a Gemm(transB=1) that reads a Gather's table its own [hidden, vocab] MatMul weight, on the 3-D state."""
     graph = model.graph
     tables = {node.input[0] for node in graph.node if node.op_type == "Gather"}
     initializers = {init.name: init for init in graph.initializer}
@@ -39,9 +39,15 @@ def untie_lm_head(model: onnx.ModelProto) -> None:
         table = numpy_helper.to_array(initializers[node.input[1]])
         head_name = "lm_head.weight"
         graph.initializer.append(numpy_helper.from_array(table.T.copy(), head_name))
-        untied = helper.make_node("MatMul", [node.input[0], head_name], list(node.output), name=node.name.replace("Gemm", "MatMul"))
+        # MatMul takes the [batch, sequence, hidden] state itself, as optimum's exports do, so the activation
+        # quantizer sits on the sequence axis too (the engine's logits_to_keep slices the head's input there).
+        rows = next((n for n in graph.node if n.op_type == "Reshape" and n.output[0] == node.input[0]), None)
+        hidden = rows.input[0] if rows is not None else node.input[0]
+        untied = helper.make_node("MatMul", [hidden, head_name], list(node.output), name=node.name.replace("Gemm", "MatMul"))
         graph.node.remove(node)
         graph.node.insert(index, untied)
+        if rows is not None and not any(rows.output[0] in n.input for n in graph.node):
+            graph.node.remove(rows)
         print(f"untied {node.name}: {head_name} {list(table.T.shape)}")
         return
     print("no tied head found: quantizing as is")

@@ -15,6 +15,8 @@ export interface SessionDescription {
   outputNames: readonly string[];
   inputMetadata: InferenceSession['inputMetadata'];
   outputMetadata: InferenceSession['outputMetadata'];
+  /** Why the model runs as exported though a `logits_to_keep` input was asked for (see logits-to-keep.ts). */
+  logitsToKeepSkipped?: string;
 }
 
 /**
@@ -53,7 +55,8 @@ export interface RunRequest {
 }
 
 export type SessionRequest =
-  | { id: number; kind: 'create'; onnxPath: string; options: InferenceSession.SessionOptions }
+  /** `logitsToKeep`: give the model a `logits_to_keep` input first, where its graph allows. */
+  | { id: number; kind: 'create'; onnxPath: string; options: InferenceSession.SessionOptions; logitsToKeep: boolean }
   | ({ id: number; kind: 'run' } & RunRequest)
   /** A resident set with its first axis repeated `rows` times (a batch starting from one cached prefix). */
   | { id: number; kind: 'tile'; handle: number; rows: number }

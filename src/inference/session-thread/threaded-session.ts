@@ -53,11 +53,18 @@ export class ThreadedSession implements SessionDescription {
     return this.description.outputMetadata;
   }
 
-  /** Starts the thread and creates the session there; rejects with onnxruntime's own message when it cannot. */
-  static async create(onnxPath: string, options: ort.InferenceSession.SessionOptions): Promise<ThreadedSession> {
+  get logitsToKeepSkipped(): string | undefined {
+    return this.description.logitsToKeepSkipped;
+  }
+
+  /**
+   * Starts the thread and creates the session there; rejects with onnxruntime's own message when it cannot.
+   * `logitsToKeep`: with a `logits_to_keep` input added where the graph allows (`logitsToKeepSkipped` says why not).
+   */
+  static async create(onnxPath: string, options: ort.InferenceSession.SessionOptions, logitsToKeep = false): Promise<ThreadedSession> {
     const session = new ThreadedSession(startThread());
     try {
-      session.description = (await session.request({ kind: 'create', onnxPath, options })).description!;
+      session.description = (await session.request({ kind: 'create', onnxPath, options, logitsToKeep })).description!;
       return session;
     } catch (error) {
       await session.worker.terminate();

@@ -136,7 +136,10 @@ export function listFiles(root: string): string[] {
   return files.sort();
 }
 
-/** A model directory opened the way OnnxModerationEngine opens it: its own config, tokenizer and template. */
+/**
+ * A model directory opened the way OnnxModerationEngine opens it: its own config, tokenizer and template, and the
+ * `logits_to_keep` input the engine adds, so every logit compared here comes out of the rewritten graph.
+ */
 export interface OpenedModel {
   directory: ModelDirectory;
   session: DecoderSession;
@@ -148,7 +151,7 @@ const SILENT = { log: () => undefined, warn: () => undefined, error: () => undef
 
 export async function openModel(dir: string, dtype: ModelDtype): Promise<OpenedModel> {
   const directory = readModelDirectory(dir, dtype);
-  const session = await DecoderSession.open(directory.onnxPath, directory.config, 'cpu', 2, SILENT);
+  const session = await DecoderSession.open(directory.onnxPath, directory.config, 'cpu', 2, SILENT, true);
   const encoder = new PromptEncoder(new Tokenizer(directory.tokenizerJson, directory.tokenizerConfig), directory.chatTemplate);
   const asList = (value: number | number[] | undefined) => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
   // The engine's stop tokens (onnx-moderation-engine.ts): config and generation config eos ids, <|im_end|>.
