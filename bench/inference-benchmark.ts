@@ -9,7 +9,7 @@
  *
  *   npm run bench -- [--model models/qwen3guard-gen-0.6b-synthetic] [--dtype fp32 --dtype fp16] [--length 256 ...] [--concurrency 4 ...] [--quick] [--full-logits]
  *
- * Writes bench/results/inference-<date>-<dtypes>-<lengths>-c<concurrencies>.json after every cell and prints each cell;
+ * Writes bench/results/inference-<date>-<dtypes>-<lengths>-c<concurrencies>[-full-logits].json after every cell and prints each cell;
  * docs/performance.md quotes them.
  */
 import { execSync } from 'node:child_process';
@@ -98,6 +98,14 @@ function conversation(encoder: PromptEncoder, mode: BenchMode, tokens: number, s
   ];
 }
 
+/**
+ * Requests per concurrency-1 cell. Verdicts on random weights differ per input, and an Unsafe one pays a decode
+ * pass per listed category while a Safe prompt pays none: a median over a handful of inputs swings with that mix.
+ */
+function requestsAtConcurrencyOne(textTokens: number): number {
+  return textTokens >= 1024 ? 2 : textTokens >= 256 ? 4 : 8;
+}
+
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
 }
@@ -160,7 +168,8 @@ async function main(): Promise<void> {
   const gemm = await measureGemmLimit();
   console.error(`GEMM limit: best ${gemm.bestGflops.toFixed(1)} GFLOP/s (median ${gemm.medianGflops.toFixed(1)})`);
   const started = new Date().toISOString();
-  const file = join(options.out!, `inference-${started.slice(0, 10)}-${options.dtypes.join('-')}-${lengths.join('-')}-c${options.concurrencies.join('-')}.json`);
+  const variant = options.logitsToKeep ? '' : '-full-logits';
+  const file = join(options.out!, `inference-${started.slice(0, 10)}-${options.dtypes.join('-')}-${lengths.join('-')}-c${options.concurrencies.join('-')}${variant}.json`);
   mkdirSync(options.out!, { recursive: true });
   // Rewritten after every cell: a full run takes an hour or more, and an interrupted one keeps what it measured.
   const write = (complete: boolean) => {
@@ -216,7 +225,7 @@ async function main(): Promise<void> {
     for (const textTokens of lengths) {
       for (const mode of modes) {
         for (const concurrency of options.concurrencies) {
-          const requests = concurrency === 1 ? (textTokens >= 1024 ? 2 : 3) : concurrency;
+          const requests = concurrency === 1 ? requestsAtConcurrencyOne(textTokens) : concurrency;
           const inputs: ModerationInput[] = Array.from({ length: requests }, (_, i) => ({ messages: conversation(encoder, mode, textTokens, i) }));
           await engine.moderate([inputs[0]]); // warm this shape
           prefillLog.reset();
@@ -237,13 +246,14 @@ async function main(): Promise<void> {
             answerLengths.push(grammar.answerLength(verdict.mode, verdict.safetyLevel, verdict.categories, verdict.refusal));
           }
           const prompts = inputs.map((input) => encoder.encode(input.messages));
+          const answerTokens = answerLengths.reduce((sum, length) => sum + length, 0) / answerLengths.length;
           record({
-            system: 'b-plain-greedy', dtype, textTokens, mode, concurrency, requests,
+            system: 'b-plain-greedy', dtype, textTokens, mode, concurrency, requests, answerTokens,
             ...(await runConcurrently(prompts.map((prompt, i) => () => plainGreedy(plain, prompt, answerLengths[i])), 1)),
           });
           const rendered = inputs.map((input) => encoder.render(input.messages));
           record({
-            system: 'c-transformers-js', dtype, textTokens, mode, concurrency, requests,
+            system: 'c-transformers-js', dtype, textTokens, mode, concurrency, requests, answerTokens,
             ...(await runConcurrently(
               rendered.map((text, i) => () =>
                 generator(text, { max_new_tokens: answerLengths[i], min_new_tokens: answerLengths[i], do_sample: false, return_full_text: false }),
@@ -292,9 +302,10 @@ class PrefillLog extends EngineObserver {
 
 function report(cell: InferenceCell): void {
   const prefill = cell.prefillGflops ? `  prefill ${cell.prefillGflops.toFixed(1)} GFLOP/s` : '';
+  const answer = cell.answerTokens ? `  ${cell.answerTokens.toFixed(1)} tokens generated` : '';
   console.error(
     `${cell.system.padEnd(18)} ${cell.dtype} ${String(cell.textTokens).padStart(4)} tok ${cell.mode.padEnd(8)} c=${String(cell.concurrency).padStart(2)}` +
-      `  p50 ${cell.p50Ms.toFixed(0)} ms  p95 ${cell.p95Ms.toFixed(0)} ms  ${cell.throughputPerSecond.toFixed(2)} req/s${prefill}`,
+      `  p50 ${cell.p50Ms.toFixed(0)} ms  p95 ${cell.p95Ms.toFixed(0)} ms  ${cell.throughputPerSecond.toFixed(2)} req/s${prefill}${answer}`,
   );
 }
 

@@ -2,13 +2,14 @@
  * Draws the inference benchmark's median latencies (concurrency 1, per text length, prompt and response
  * mode) as an SVG bar chart on a log scale, for docs/performance.md:
  *
- *   npx tsx bench/plot-inference.ts bench/results/inference-<date>.json docs/images/inference-latency.svg [dtype]
+ *   npx tsx bench/plot-inference.ts bench/results/inference-<date>-<...>.json [more results ...] docs/images/inference-latency.svg [dtype]
  *
+ * Several result files are read in order, and a cell measured twice keeps the last (as table-inference.ts does).
  * Plain SVG text: the chart is a handful of rectangles, and a file that diffs as text.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { readInferenceResults } from './support/inference-results';
+import { InferenceCell, readInferenceResults } from './support/inference-results';
 
 const SYSTEMS = [
   { key: 'a-engine', label: '(a) this engine', colour: '#2b7a3d' },
@@ -20,11 +21,18 @@ const HEIGHT = 420;
 const PLOT = { left: 70, right: 20, top: 50, bottom: 80 };
 
 function main(): void {
-  const [input, output, dtype = 'fp32'] = process.argv.slice(2);
-  if (!input || !output) throw new Error('usage: plot-inference.ts <results.json> <chart.svg> [dtype]');
-  const { cells: all, date, commit } = readInferenceResults(input);
-  const cells = all.filter((c) => c.concurrency === 1 && c.dtype === dtype);
-  if (cells.length === 0) throw new Error(`${input} has no concurrency-1 cells for ${dtype}`);
+  const args = process.argv.slice(2);
+  const inputs = args.filter((arg) => arg.endsWith('.json'));
+  const output = args.find((arg) => arg.endsWith('.svg'));
+  const dtype = args.find((arg) => !arg.endsWith('.json') && !arg.endsWith('.svg')) ?? 'fp32';
+  if (inputs.length === 0 || !output) throw new Error('usage: plot-inference.ts <results.json> [...] <chart.svg> [dtype]');
+  const results = inputs.map(readInferenceResults);
+  const measured = new Map<string, InferenceCell>();
+  for (const cell of results.flatMap((result) => result.cells)) measured.set(`${cell.system} ${cell.dtype} ${cell.textTokens} ${cell.mode} ${cell.concurrency}`, cell);
+  const cells = [...measured.values()].filter((c) => c.concurrency === 1 && c.dtype === dtype);
+  if (cells.length === 0) throw new Error(`${inputs.join(', ')} have no concurrency-1 cells for ${dtype}`);
+  const date = results.map((result) => result.date.slice(0, 10)).sort().at(-1)!;
+  const commit = [...new Set(results.map((result) => result.commit))].join(', ');
   const groups = [...new Set(cells.map((c) => `${c.textTokens} ${c.mode}`))];
   const at = (group: string, system: string) => cells.find((c) => `${c.textTokens} ${c.mode}` === group && c.system === system);
   const values = cells.map((c) => c.p50Ms);
@@ -58,7 +66,7 @@ function main(): void {
     parts.push(`<rect x="${PLOT.left + s * 220}" y="${HEIGHT - 24}" width="12" height="12" fill="${system.colour}"/>`);
     parts.push(`<text x="${PLOT.left + s * 220 + 18}" y="${HEIGHT - 14}">${system.label}</text>`);
   });
-  const title = `Median latency at concurrency 1, ${dtype}, log scale (${date.slice(0, 10)}, ${commit})`;
+  const title = `Median latency at concurrency 1, ${dtype}, log scale (${date}, ${commit})`;
   const svg = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" font-family="sans-serif" font-size="12">`,
     `<rect width="100%" height="100%" fill="white"/>`,

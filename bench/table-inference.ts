@@ -18,16 +18,21 @@ function main(): void {
   const cells = new Map<string, InferenceCell & { gemmBest: number }>();
   for (const file of files) {
     const result = readInferenceResults(file);
-    console.log(`- \`${file}\`: ${result.date}, commit \`${result.commit}\`, GEMM limit best ${result.gemm.bestGflops.toFixed(1)} GFLOP/s (median ${result.gemm.medianGflops.toFixed(1)})${result.complete === false ? ', **interrupted** (the cells it finished)' : ''}`);
+    // Files from before the engine could trim its LM head have no lmHead: it ran on every position then.
+    const heads = new Set(result.cells.filter((cell) => cell.system === 'a-engine').map((cell) => (cell.lmHead === 'kept-positions' ? 'the positions read' : 'every position')));
+    console.log(
+      `- \`${file}\`: ${result.date}, commit \`${result.commit}\`, GEMM limit best ${result.gemm.bestGflops.toFixed(1)} GFLOP/s (median ${result.gemm.medianGflops.toFixed(1)}), ` +
+        `(a)'s LM head on ${[...heads].join(' / ')}${result.complete === false ? ', **interrupted** (the cells it finished)' : ''}`,
+    );
     for (const cell of result.cells) cells.set(key(cell), { ...cell, gemmBest: result.gemm.bestGflops });
   }
   const all = [...cells.values()];
 
-  console.log('\n| dtype | text tokens | mode | system | concurrency | requests | p50 ms | p95 ms | req/s | prefill GFLOP/s (% of GEMM best) |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|');
+  console.log('\n| dtype | text tokens | mode | system | concurrency | requests | p50 ms | p95 ms | req/s | prefill GFLOP/s (% of GEMM best) | tokens generated |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const c of all) {
     const prefill = c.prefillGflops === undefined ? '–' : `${c.prefillGflops.toFixed(1)} (${Math.round((100 * c.prefillGflops) / c.gemmBest)} %)`;
-    console.log(`| ${c.dtype} | ${c.textTokens} | ${c.mode} | ${c.system} | ${c.concurrency} | ${c.requests} | ${Math.round(c.p50Ms)} | ${Math.round(c.p95Ms)} | ${c.throughputPerSecond.toFixed(2)} | ${prefill} |`);
+    console.log(`| ${c.dtype} | ${c.textTokens} | ${c.mode} | ${c.system} | ${c.concurrency} | ${c.requests} | ${Math.round(c.p50Ms)} | ${Math.round(c.p95Ms)} | ${c.throughputPerSecond.toFixed(2)} | ${prefill} | ${c.answerTokens?.toFixed(1) ?? '–'} |`);
   }
 
   console.log('\n| dtype | text tokens | mode | (b)/(a) p50 | (c)/(a) p50 | (a) req/s c4 / c1 | (a) req/s c16 / c1 |');

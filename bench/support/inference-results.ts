@@ -16,6 +16,8 @@ export interface InferenceCell {
   p50Ms: number;
   p95Ms: number;
   throughputPerSecond: number;
+  /** (b) and (c): tokens generated per request, on average (each as many as (a)'s answer to the same input). */
+  answerTokens?: number;
   /**
    * (a) only: where its LM head ran (logits_to_keep: only the positions a pass reads); absent in files written
    * before the engine had the choice, when it ran on every position.

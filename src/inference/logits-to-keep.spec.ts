@@ -161,6 +161,12 @@ describe('addLogitsToKeep', () => {
     expect(readWithLogitsToKeep(onnxPath)).toEqual({ skipped: expect.stringContaining('external data') });
   });
 
+  it('leaves a file it cannot read as a model for onnxruntime to refuse', () => {
+    const onnxPath = join(workDir, 'not-a-model.onnx');
+    writeFileSync(onnxPath, Buffer.from([0xff, 0xff, 0xff, 0xff]));
+    expect(readWithLogitsToKeep(onnxPath)).toEqual({ skipped: expect.stringContaining('could not be read as a model') });
+  });
+
   it.each<[string, onnx.IGraphProto, string]>([
     [
       'no matrix product before the logits',

@@ -40,12 +40,17 @@ export function readWithLogitsToKeep(onnxPath: string): LogitsRewrite {
   if (size > REWRITE_FILE_LIMIT_BYTES) {
     return { skipped: `its weights are inside the ${Math.round(size / 2 ** 20)} MiB file (export them as external data to trim the LM head)` };
   }
-  const model = onnx.ModelProto.decode(readFileSync(onnxPath));
-  const skipped = addLogitsToKeep(model);
-  if (skipped !== undefined) return { skipped };
-  const externalDataFolder = relocateExternalData(model, dirname(onnxPath));
-  if (externalDataFolder === null) return { skipped: 'its external data files are in more than one folder' };
-  return { model: onnx.ModelProto.encode(model).finish(), externalDataFolder };
+  try {
+    const model = onnx.ModelProto.decode(readFileSync(onnxPath));
+    const skipped = addLogitsToKeep(model);
+    if (skipped !== undefined) return { skipped };
+    const externalDataFolder = relocateExternalData(model, dirname(onnxPath));
+    if (externalDataFolder === null) return { skipped: 'its external data files are in more than one folder' };
+    return { model: onnx.ModelProto.encode(model).finish(), externalDataFolder };
+  } catch (error) {
+    // A file this cannot read is onnxruntime's to refuse, with its own message.
+    return { skipped: `it could not be read as a model (${(error as Error).message})` };
+  }
 }
 
 /** Adds the input to a decoded model; returns why it cannot, leaving the model as it was then. */
