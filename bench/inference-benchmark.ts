@@ -9,7 +9,7 @@
  *
  *   npm run bench -- [--model models/qwen3guard-gen-0.6b-synthetic] [--dtype fp32 --dtype fp16] [--length 256 ...] [--concurrency 4 ...] [--quick] [--full-logits]
  *
- * Writes bench/results/inference-<date>-<dtypes>-<lengths>-c<concurrencies>[-full-logits].json after every cell and prints each cell;
+ * Writes bench/results/inference-<date>T<hhmm>-<dtypes>-<lengths>-c<concurrencies>[-full-logits].json after every cell and prints each cell;
  * docs/performance.md quotes them.
  */
 import { execSync } from 'node:child_process';
@@ -169,7 +169,8 @@ async function main(): Promise<void> {
   console.error(`GEMM limit: best ${gemm.bestGflops.toFixed(1)} GFLOP/s (median ${gemm.medianGflops.toFixed(1)})`);
   const started = new Date().toISOString();
   const variant = options.logitsToKeep ? '' : '-full-logits';
-  const file = join(options.out!, `inference-${started.slice(0, 10)}-${options.dtypes.join('-')}-${lengths.join('-')}-c${options.concurrencies.join('-')}${variant}.json`);
+  // The start minute in the name: two runs of the same cells on one day must not overwrite each other.
+  const file = join(options.out!, `inference-${started.slice(0, 16).replace(':', '')}-${options.dtypes.join('-')}-${lengths.join('-')}-c${options.concurrencies.join('-')}${variant}.json`);
   mkdirSync(options.out!, { recursive: true });
   // Rewritten after every cell: a full run takes an hour or more, and an interrupted one keeps what it measured.
   const write = (complete: boolean) => {

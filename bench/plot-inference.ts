@@ -2,7 +2,7 @@
  * Draws the inference benchmark's median latencies (concurrency 1, per text length, prompt and response
  * mode) as an SVG bar chart on a log scale, for docs/performance.md:
  *
- *   npx tsx bench/plot-inference.ts bench/results/inference-<date>-<...>.json [more results ...] docs/images/inference-latency.svg [dtype]
+ *   npx tsx bench/plot-inference.ts bench/results/inference-<...>.json [more results ...] docs/images/inference-latency.svg [dtype]
  *
  * Several result files are read in order, and a cell measured twice keeps the last (as table-inference.ts does).
  * Plain SVG text: the chart is a handful of rectangles, and a file that diffs as text.

@@ -3,7 +3,7 @@
  * and mode the latency ratios against (a) at concurrency 1, (a)'s throughput at concurrency 4 and 16 against
  * concurrency 1, and its prefill rate against the run's GEMM limit.
  *
- *   npx tsx bench/table-inference.ts bench/results/inference-<date>-<dtypes>-<lengths>.json [more results ...]
+ *   npx tsx bench/table-inference.ts bench/results/inference-<...>.json [more results ...]
  *
  * Several files (runs of different lengths or dtypes) are read in order; a cell measured twice keeps the last.
  */
