@@ -138,15 +138,16 @@ export class DecoderSession {
    */
   private async logitsToKeepProblem(): Promise<string | undefined> {
     const tokens = 3;
-    const feeds = {
-      ...this.emptyPast(1),
-      input_ids: new ort.Tensor('int64', BigInt64Array.from({ length: tokens }, (_, i) => BigInt(i)), [1, tokens]),
-      attention_mask: new ort.Tensor('int64', new BigInt64Array(tokens).fill(1n), [1, tokens]),
-      ...(this.io.hasPositionIds && { position_ids: new ort.Tensor('int64', BigInt64Array.from({ length: tokens }, (_, i) => BigInt(i)), [1, tokens]) }),
+    const positions = BigInt64Array.from({ length: tokens }, (_, i) => BigInt(i));
+    const step: ForwardStep = { batch: 1, sequenceLength: tokens, inputIds: positions, attentionMask: new BigInt64Array(tokens).fill(1n), positionIds: positions };
+    const logitsKeeping = async (read?: LogitsRead) => {
+      const { logits, cache } = await this.forward(step, this.emptyCache(1), read);
+      this.discard(cache);
+      return logits;
     };
     try {
-      const every = (await this.session.run({ ...feeds, [LOGITS_TO_KEEP]: keptPositions(tokens) })).outputs.logits;
-      const last = (await this.session.run({ ...feeds, [LOGITS_TO_KEEP]: keptPositions(1) })).outputs.logits;
+      const every = await logitsKeeping();
+      const last = await logitsKeeping({ positions: 1 });
       const vocab = vocabularySize(every);
       if (every.dims.join() !== `1,${tokens},${vocab}` || last.dims.join() !== `1,1,${vocab}`) {
         return `logits of shape [${every.dims.join(', ')}] and [${last.dims.join(', ')}] for ${tokens} and 1 positions kept`;
@@ -222,7 +223,6 @@ async function openOrFail(onnxPath: string, options: ort.InferenceSession.Sessio
     });
   }
 }
-
 
 function keptPositions(positions: number): ort.Tensor {
   return new ort.Tensor('int64', BigInt64Array.of(BigInt(positions)), [1]);

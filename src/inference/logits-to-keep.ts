@@ -138,7 +138,13 @@ function closestHead(producers: Map<string, onnx.INodeProto>, output: string): o
 /** The graph outputs that depend on `tensor`. */
 function outputsReachedFrom(nodes: onnx.INodeProto[], tensor: string, graphOutputs: Set<string>): string[] {
   const consumers = new Map<string, onnx.INodeProto[]>();
-  for (const node of nodes) for (const input of node.input ?? []) consumers.set(input, [...(consumers.get(input) ?? []), node]);
+  for (const node of nodes) {
+    for (const input of node.input ?? []) {
+      const readers = consumers.get(input);
+      if (readers) readers.push(node);
+      else consumers.set(input, [node]);
+    }
+  }
   const reached = new Set<string>();
   const queue = [tensor];
   const seen = new Set(queue);
