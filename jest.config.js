@@ -1,7 +1,7 @@
 // Unit specs live beside the code (src/**/*.spec.ts); e2e and integration suites live in test/.
 //
-// NestJS 12 and a few of its dependencies ship ESM only. Node 20 can require() them, but Jest's own
-// module loader only can from Node 24.9, so those packages are compiled to CommonJS by swc like our code.
+// NestJS 12 and a few of its dependencies ship ESM only. Node 24 can require() them, but Jest's own module
+// loader runs CommonJS in a vm context, so those packages are compiled to CommonJS by swc like our code.
 const esmOnlyPackages = ['@nestjs', 'file-type', 'strtok3', 'token-types', 'uint8array-extras', '@tokenizer', '@borewit', 'cookie', 'content-disposition', '@kubernetes-models', 'is-cidr', 'cidr-regex'];
 const esmToCommonJs = ['@swc/jest', { swcrc: false, jsc: { parser: { syntax: 'ecmascript' }, target: 'es2022' }, module: { type: 'commonjs' } }];
 const transform = { '^.+\\.ts$': ['@swc/jest'], '^.+\\.js$': esmToCommonJs };

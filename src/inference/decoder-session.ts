@@ -1,4 +1,4 @@
-import * as ort from 'onnxruntime-node';
+import { ort } from './onnxruntime';
 import { DecoderIo, discoverDecoderIo } from './decoder-io';
 import { EngineError, EngineErrorCode } from './engine-error';
 import { lastPositionLogits, vocabularySize } from './logits';

@@ -1,6 +1,7 @@
 /**
- * IEEE 754 binary16 conversion for fp16 weight files and fp16 logits. Node 20 has no Float16Array, so half floats travel
- * as their bit patterns in a Uint16Array (which is also how onnxruntime-node hands float16 tensors over).
+ * IEEE 754 binary16 conversion for fp16 weight files and fp16 logits. Half floats travel as their bit patterns in a
+ * Uint16Array: onnxruntime-node's binding reads and writes float16 tensors that way (see onnxruntime.ts), also on
+ * Node.js releases that define Float16Array.
  */
 
 const scratchFloat = new Float32Array(1);

@@ -1,4 +1,4 @@
-import * as ort from 'onnxruntime-node';
+import { ort } from './onnxruntime';
 import { float32ToFloat16Bits } from './float16';
 import { argmaxVocabulary, positionLogits, withReadout } from './logits';
 

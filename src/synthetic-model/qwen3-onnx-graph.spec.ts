@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 // Runs under the project's Jest environment (test/support/main-realm-environment.js), which shares the
 // main realm's typed arrays with the test context so onnxruntime-node's outputs pass its own type checks.
-import * as ort from 'onnxruntime-node';
+import { ort } from '../inference/onnxruntime';
 import { fromFloat16Bits } from '../inference/float16';
 import { getModelPreset } from './model-presets';
 import { writeOnnxModel } from './onnx-model-file';

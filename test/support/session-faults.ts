@@ -1,4 +1,4 @@
-import * as ort from 'onnxruntime-node';
+import { ort } from '../../src/inference/onnxruntime';
 import { gatheredIds, withReadout } from '../../src/inference/logits';
 import { SessionRun, ThreadedSession } from '../../src/inference/session-thread/threaded-session';
 

@@ -1,4 +1,4 @@
-import * as ort from 'onnxruntime-node';
+import { ort } from '../onnxruntime';
 import { ResidentTensors } from './resident-tensors';
 
 describe('ResidentTensors', () => {

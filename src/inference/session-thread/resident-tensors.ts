@@ -1,4 +1,4 @@
-import * as ort from 'onnxruntime-node';
+import { ort } from '../onnxruntime';
 
 /** Sets of tensors the session's thread keeps between runs, each known to the other side by a handle. */
 export class ResidentTensors {

@@ -1,5 +1,5 @@
 import { parentPort } from 'node:worker_threads';
-import * as ort from 'onnxruntime-node';
+import { ort } from '../onnxruntime';
 import { readWithLogitsToKeep } from '../logits-to-keep';
 import { ResidentTensors } from './resident-tensors';
 import { RunRequest, SessionReply, SessionRequest, WireTensors } from './session-messages';

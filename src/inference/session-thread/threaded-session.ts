@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
-import * as ort from 'onnxruntime-node';
+import { ort } from '../onnxruntime';
 import { withReadout } from '../logits';
 import { RunRequest, SessionDescription, SessionReply, UnsentRequest } from './session-messages';
 import { fromWire, toWire } from './wire-tensors';

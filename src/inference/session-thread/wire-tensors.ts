@@ -1,4 +1,4 @@
-import * as ort from 'onnxruntime-node';
+import { ort } from '../onnxruntime';
 import { bestIds } from '../logits';
 import { KeepLastPositions, WireTensor, WireTensors } from './session-messages';
 
