@@ -7,6 +7,7 @@ import { BuiltService, buildDist, ROOT, startBuiltService } from './support/buil
 import { DocExample, documentationFiles, extractExamples, strayAnnotations } from './support/doc-examples';
 import { compareOutput } from './support/doc-output';
 import { MockHub } from './support/mock-hub';
+import { cleanEnvironment } from './support/run-cli';
 import { testTenant, writeTenantsFile } from './support/tenants';
 
 jest.setTimeout(300_000);
@@ -33,9 +34,10 @@ const files = documentationFiles(ROOT);
 const examples = extractExamples(ROOT, files);
 const runnable = examples.filter((example) => example.run.kind !== 'not-run');
 
-/** This environment without what would choose a model, a Hub or a mode for the service or the CLI. */
-function cleanEnvironment(): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(QWEN3GUARD_|HF_|HUGGINGFACE_|NODE_ENV$|KEY$)/.test(name)));
+/** This environment without what would choose a model, a Hub, a mode or a key for the service or the CLI. */
+function exampleEnvironment(): NodeJS.ProcessEnv {
+  const { NODE_ENV: _mode, KEY: _key, ...rest } = cleanEnvironment();
+  return rest;
 }
 
 interface Target {
@@ -130,8 +132,8 @@ describe('the documentation examples, run (e2e)', () => {
     writeFileSync(join(binDir, 'qwen3guard'), `#!/bin/sh\nexec "${process.execPath}" "${join(ROOT, 'dist', 'src', 'cli', 'main.js')}" "$@"\n`);
     chmodSync(join(binDir, 'qwen3guard'), 0o755);
 
-    const base = { ...cleanEnvironment(), QWEN3GUARD_CACHE_DIR: cacheDir, LOG_LEVEL: 'warn', QWEN3GUARD_USAGE_DB: ':memory:' };
-    const exampleEnv = { ...cleanEnvironment(), PATH: `${binDir}:${process.env.PATH}`, QWEN3GUARD_CACHE_DIR: cacheDir, HF_HOME: join(workDir, 'huggingface'), HF_ENDPOINT: hub.endpoint };
+    const base = { ...exampleEnvironment(), QWEN3GUARD_CACHE_DIR: cacheDir, LOG_LEVEL: 'warn', QWEN3GUARD_USAGE_DB: ':memory:' };
+    const exampleEnv = { ...exampleEnvironment(), PATH: `${binDir}:${process.env.PATH}`, QWEN3GUARD_CACHE_DIR: cacheDir, HF_HOME: join(workDir, 'huggingface'), HF_ENDPOINT: hub.endpoint };
 
     const service = await startBuiltService(base);
     plain = { service, env: exampleEnv };
