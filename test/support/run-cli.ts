@@ -10,7 +10,7 @@ export interface CliRun {
 const ROOT = join(__dirname, '..', '..');
 
 /** The environment a CLI run starts from: this one without the variables that choose a model or a Hub. */
-function cleanEnvironment(): NodeJS.ProcessEnv {
+export function cleanEnvironment(): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(QWEN3GUARD_|HF_|HUGGINGFACE_)/.test(name)));
 }
 
