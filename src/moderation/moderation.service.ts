@@ -15,7 +15,7 @@ import { PredictRequestDto } from './dto/predict-request.dto';
 import { PredictResponseDto } from './dto/predict-response.dto';
 import { blocklistOutcome, ModerationOutcome, modelOutcome } from './moderation-outcome';
 import { toOpenAiModerationResponse } from './openai-moderation.mapper';
-import { fromItem, fromPrompt, LocatedInput } from './request-inputs';
+import { fromItem, fromOpenAiInput, fromPrompt, LocatedInput } from './request-inputs';
 import { assertBatchFits, assertTextsFit } from './text-limits';
 import { toMilliseconds, toModerationResult, toPredictResponse } from './verdict-response.mapper';
 
@@ -54,9 +54,7 @@ export class ModerationService {
   }
 
   async moderateOpenAi(body: OpenAiModerationRequestDto): Promise<OpenAiModerationResponseDto> {
-    const inputs = Array.isArray(body.input)
-      ? body.input.map((text, index) => fromPrompt(text, `input.${index}`))
-      : [fromPrompt(body.input, 'input')];
+    const inputs = fromOpenAiInput(body.input);
     this.assertBatchFits(inputs.length, 'input');
     const { outcomes, model } = await this.run('/v1/moderations', inputs);
     return toOpenAiModerationResponse(outcomes, model);
