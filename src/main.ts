@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createApp } from './app-factory';
+import { reportStartupFailure } from './common/logging/startup-failure';
 import { AppConfig } from './config/app-config';
 import { EnvSource } from './config/load-app-config';
 import { installGracefulShutdown } from './lifecycle/graceful-shutdown';
@@ -50,8 +51,7 @@ function announce(config: AppConfig, metrics: string): void {
  */
 export function startService(overrides: EnvSource = {}, failureExitCode = 1): void {
   bootstrap(overrides, failureExitCode).catch((error: unknown) => {
-    // One line naming the cause, no stack: a configuration message already names the variable to fix.
-    console.error(`Qwen3Guard-Gen-WEB did not start: ${error instanceof Error ? error.message : String(error)}`);
+    reportStartupFailure(error, { ...process.env, ...overrides });
     process.exit(failureExitCode);
   });
 }

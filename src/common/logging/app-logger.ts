@@ -2,6 +2,9 @@ import { LogLevel } from '@nestjs/common';
 import pino, { DestinationStream, Level, LevelWithSilent, Logger } from 'pino';
 import { AppConfig, AppLogLevel } from '../../config/app-config';
 
+/** The `service` field of every log line. */
+export const SERVICE_NAME = 'qwen3guard-gen-web';
+
 /** Nest's level names (LOG_LEVEL keeps them, so existing deployments need no change) in pino's terms. */
 const PINO_LEVELS: Readonly<Record<LogLevel, Level>> = {
   verbose: 'trace',
@@ -41,7 +44,7 @@ export function createAppLogger(config: AppConfig, destination: DestinationStrea
   return pino(
     {
       level: pinoLevelFor(config.LOG_LEVEL),
-      base: { service: 'qwen3guard-gen-web' },
+      base: { service: SERVICE_NAME },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
       redact: { paths: [...REDACTED_PATHS], censor: '[redacted]' },
