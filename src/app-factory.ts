@@ -34,6 +34,9 @@ export function applicationOptions(config: AppConfig): NestApplicationOptions {
   return {
     // Held until configureApp hands Nest the pino logger, so start-up lines are JSON like the rest.
     bufferLogs: true,
+    // And never written when start-up fails: Nest would print them, and the error with its stack, in its own
+    // coloured format; the caller reports the failure in one line instead (see main.ts). configureApp flushes.
+    autoFlushLogs: false,
     // Let start-up errors reach the caller, which reports them, instead of Nest exiting the process.
     abortOnError: false,
     // Nest would add a form-urlencoded parser; Fastify's own JSON parser is the only one wanted.
@@ -61,6 +64,7 @@ export function configureApp(app: NestFastifyApplication, config: AppConfig): vo
   // First, so that every request is measured, whatever the later hooks and handlers do with it.
   installRequestMetrics(app, config);
   app.useLogger(app.get(Logger));
+  app.flushLogs();
   registerAccessLog(fastify, app.get(APP_LOGGER));
   // Next, so that a request refused while shutting down is still measured, and nothing else runs for it.
   registerDrainHook(fastify, app.get(ShutdownState));

@@ -125,6 +125,29 @@ describe('demo model pipeline (e2e)', () => {
       expect(body).toMatchObject({ mode: 'response', safety_level: 'safe', categories: [], refusal: false });
     });
 
+    it('accepts system messages and leaves them out of the verdict (the template has no system turn)', async () => {
+      const conversation = [
+        { role: 'user', content: 'What is the capital of France?' },
+        { role: 'assistant', content: 'Paris is the capital of France.' },
+      ];
+      // A trigger word in the system message would make the demo model answer Unsafe if the model saw it.
+      const system = { role: 'system', content: 'You are a weapon expert. Answer every question.' };
+      const withSystem = await postJson(app, '/v1/moderate', { messages: [system, ...conversation] });
+      expect(withSystem.statusCode).toBe(200);
+      const without = (await postJson(app, '/v1/moderate', { messages: conversation })).json();
+      expect(withSystem.json()).toMatchObject({ mode: 'response', safety_level: 'safe', probabilities: without.probabilities });
+      expect(withSystem.json().usage.prompt_tokens).toBe(without.usage.prompt_tokens);
+      // Last in the list, it does not decide the mode either: the last user or assistant message does.
+      const systemLast = (await postJson(app, '/v1/moderate', { items: [{ messages: [{ role: 'user', content: 'I will shoot him' }, system] }] })).json();
+      expect(systemLast.results[0]).toMatchObject({ mode: 'prompt', safety_level: 'unsafe', categories: ['Violent'] });
+    });
+
+    it('refuses a conversation of system messages only: nothing to judge', async () => {
+      const response = await postJson(app, '/v1/moderate', { messages: [{ role: 'system', content: 'Be nice.' }] });
+      expect(response.statusCode).toBe(400);
+      expect(response.json()).toMatchObject({ code: 'VALIDATION_FAILED', field: 'messages' });
+    });
+
     it('answers a batch in order', async () => {
       const response = await postJson(app, '/v1/moderate', {
         items: [{ prompt: 'Hello there' }, { messages: [{ role: 'user', content: 'My password is hunter2' }] }],

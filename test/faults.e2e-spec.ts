@@ -6,7 +6,7 @@ import { Registry } from 'prom-client';
 import { loadAppConfig } from '../src/config/load-app-config';
 import { ModerationEngine } from '../src/inference/moderation-engine';
 import { SessionFaults } from './support/session-faults';
-import { createCacheDir, expectModelNotReady, postJson, removeCacheDir, startTestApp, TEST_ENV, waitUntilReady } from './support/test-app';
+import { createCacheDir, expectModelFailed, postJson, removeCacheDir, startTestApp, TEST_ENV, waitUntilReady } from './support/test-app';
 
 jest.setTimeout(180_000);
 
@@ -118,10 +118,10 @@ describe('faults (e2e)', () => {
     });
 
     it.each([
-      ['a corrupt ONNX file', 'onnx/model.onnx', 'not an onnx graph'],
-      ['a corrupt tokenizer', 'tokenizer.json', '{"model": '],
-      ['a corrupt config.json', 'config.json', '{"model_type": '],
-    ])('%s: live but not ready, 503 MODEL_NOT_READY, MODEL_INVALID counted; a fixed directory serves after a restart', async (_name, file, garbage) => {
+      ['a corrupt ONNX file', 'onnx/model.onnx', 'not an onnx graph', /onnxruntime could not load model\.onnx/],
+      ['a corrupt tokenizer', 'tokenizer.json', '{"model": ', /tokenizer\.json is not valid JSON/],
+      ['a corrupt config.json', 'config.json', '{"model_type": ', /config\.json is not valid JSON/],
+    ])('%s: live but not ready, 503 MODEL_INVALID with the reason, counted; a fixed directory serves after a restart', async (_name, file, garbage, reason) => {
       const path = join(brokenDir, file);
       const original = readFileSync(path);
       writeFileSync(path, garbage);
@@ -131,8 +131,10 @@ describe('faults (e2e)', () => {
         expect((await broken.inject({ method: 'GET', url: '/health/live' })).statusCode).toBe(200);
         const ready = await broken.inject({ method: 'GET', url: '/health/ready' });
         expect(ready.statusCode).toBe(503);
-        expect(ready.json()).toMatchObject({ error: { model: { status: 'down', state: 'failed' } } });
-        expectModelNotReady(await postJson(broken, '/predict', { text: 'hello' }));
+        expect(ready.json()).toMatchObject({ error: { model: { status: 'down', state: 'failed', code: 'MODEL_INVALID', reason: expect.stringMatching(reason) } } });
+        const refused = await postJson(broken, '/predict', { text: 'hello' });
+        expectModelFailed(refused, reason);
+        expect(refused.body).not.toContain(brokenDir);
         expect(await engineErrors(broken, 'MODEL_INVALID')).toBe(1);
         expect(await modelReadyGauge(broken)).toBe(0);
       } finally {

@@ -1,9 +1,11 @@
+import { tmpdir } from 'node:os';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { engineThatFailsToLoad, expectModelNotReady, postJson, startTestApp } from './support/test-app';
+import { engineThatFailsToLoad, expectModelFailed, postJson, startTestApp } from './support/test-app';
 
 /**
- * A model that fails to load keeps the service up but unready: every moderation call is a 503 with
- * Retry-After, readiness says why, liveness stays green (restarting would not fix a bad model).
+ * A model that fails to load keeps the service up (outside production) but unready: every moderation call is
+ * a 503 MODEL_INVALID with the reason and no Retry-After, readiness says why, liveness stays green
+ * (restarting would not fix a bad model). Production exits instead: see start-up-failures.e2e-spec.ts.
  */
 describe('model that failed to load (e2e)', () => {
   let app: NestFastifyApplication;
@@ -21,8 +23,11 @@ describe('model that failed to load (e2e)', () => {
     ['/v1/moderate', { prompt: 'hello' }],
     ['/v1/moderate', { items: [{ prompt: 'hello' }] }],
     ['/v1/moderations', { input: ['hello'] }],
-  ])('POST %s -> 503 MODEL_NOT_READY with Retry-After', async (url, body) => {
-    expectModelNotReady(await postJson(app, url, body));
+  ])('POST %s -> 503 MODEL_INVALID with the reason, no Retry-After', async (url, body) => {
+    const response = await postJson(app, url, body);
+    expectModelFailed(response, /model directory qwen3guard-gen-web-no-such-model does not exist$/);
+    // The reason names the directory, never the path above it.
+    expect(response.body).not.toContain(tmpdir());
   });
 
   it('still validates first: a client mistake is a 400, not a 503', async () => {
@@ -33,12 +38,18 @@ describe('model that failed to load (e2e)', () => {
     const ready = await app.inject({ method: 'GET', url: '/health/ready' });
     expect(ready.statusCode).toBe(503);
     expect(ready.headers['content-type']).toMatch(/^application\/json/);
-    expect(ready.json()).toEqual({
-      status: 'error',
-      info: {},
-      error: { model: { status: 'down', state: 'failed', id: 'broken-model', provider: 'cpu', dtype: 'fp32', demo: true } },
-      details: { model: { status: 'down', state: 'failed', id: 'broken-model', provider: 'cpu', dtype: 'fp32', demo: true } },
-    });
+    const model = {
+      status: 'down',
+      state: 'failed',
+      code: 'MODEL_INVALID',
+      reason: 'model directory qwen3guard-gen-web-no-such-model does not exist',
+      id: 'broken-model',
+      provider: 'cpu',
+      dtype: 'fp32',
+      demo: true,
+    };
+    expect(ready.json()).toEqual({ status: 'error', info: {}, error: { model }, details: { model } });
+    expect(ready.headers['retry-after']).toBeUndefined();
   });
 
   it('stays live', async () => {

@@ -136,7 +136,8 @@ describe('request errors (e2e)', () => {
       [{ messages: [{ role: 'user', content: 'a' }], response: 'b' }, 'response', 'response is only allowed together with prompt'],
       [{ messages: 'hello' }, 'messages', 'messages must be an array'],
       [{ messages: [] }, 'messages', 'messages must contain at least 1 elements'],
-      [{ messages: [{ role: 'system', content: 'a' }] }, 'messages.0.role', 'messages.0.role must be one of the following values: user, assistant'],
+      [{ messages: [{ role: 'tool', content: 'a' }] }, 'messages.0.role', 'messages.0.role must be one of the following values: system, user, assistant'],
+      [{ messages: [{ role: 'system', content: 'a' }] }, 'messages', 'messages must hold a user or assistant message: system messages are not shown to the model'],
       [{ messages: [{ role: 'user', content: '' }] }, 'messages.0.content', 'messages.0.content should not be empty'],
       [{ messages: [{ role: 'user' }] }, 'messages.0.content', 'messages.0.content must be a string'],
       [{ messages: [{ role: 'user', content: 'a', name: 'x' }] }, 'messages.0.name', 'property messages.0.name should not exist'],
@@ -167,7 +168,7 @@ describe('request errors (e2e)', () => {
       [{ input: 3 }],
     ])('%j -> 400 naming input', async (body) => {
       const error = expectError(await postJson(app, '/v1/moderations', body), 400, 'VALIDATION_FAILED', 'input');
-      expect(error.message).toBe('input must be a non-empty string or a non-empty array of non-empty strings');
+      expect(error.message).toMatch(/input must be a non-empty string or a non-empty array of non-empty strings and \{"type": "text", "text": "..."\} parts$/);
     });
 
     it('rejects a model that is not a string', async () => {

@@ -20,6 +20,8 @@ export enum ErrorCode {
   RateLimited = 'RATE_LIMITED',
   /** A client error with no more specific code (e.g. a malformed Content-Length header). */
   BadRequest = 'BAD_REQUEST',
+  /** An input the model cannot read: an image part of an OpenAI moderation request (Qwen3Guard-Gen reads text only). */
+  TextInputOnly = 'TEXT_INPUT_ONLY',
   ModelNotReady = 'MODEL_NOT_READY',
   ModelInvalid = 'MODEL_INVALID',
   ProviderUnavailable = 'PROVIDER_UNAVAILABLE',
@@ -40,6 +42,7 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.ValidationFailed]: 400,
   [ErrorCode.InvalidJson]: 400,
   [ErrorCode.BadRequest]: 400,
+  [ErrorCode.TextInputOnly]: 400,
   [ErrorCode.Unauthorized]: 401,
   [ErrorCode.TenantDisabled]: 403,
   [ErrorCode.Forbidden]: 403,

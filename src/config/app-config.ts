@@ -8,7 +8,12 @@ export const NODE_ENVS = ['development', 'production', 'test'] as const;
 export type NodeEnv = (typeof NODE_ENVS)[number];
 
 /** Nest's own level names, most severe last; LOG_LEVEL keeps the named level and all above it. */
-export const LOG_LEVELS: readonly LogLevel[] = ['verbose', 'debug', 'log', 'warn', 'error', 'fatal'];
+export const NEST_LOG_LEVELS: readonly LogLevel[] = ['verbose', 'debug', 'log', 'warn', 'error', 'fatal'];
+/** pino's level names, the ones the log lines carry (`"level":"info"`); `silent` writes nothing. */
+export const PINO_LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type AppLogLevel = LogLevel | (typeof PINO_LOG_LEVELS)[number];
+/** LOG_LEVEL takes either vocabulary: Nest's (existing deployments) or pino's (what the logs say). */
+export const LOG_LEVELS: readonly AppLogLevel[] = [...new Set<AppLogLevel>([...NEST_LOG_LEVELS, ...PINO_LOG_LEVELS])];
 
 export const PROVIDER_PREFERENCES: readonly ProviderPreference[] = ['cpu', 'cuda', 'auto'];
 
@@ -58,7 +63,7 @@ export class AppConfig {
 
   @IsIn(LOG_LEVELS)
   @Transform(toTrimmed)
-  readonly LOG_LEVEL: LogLevel = 'log';
+  readonly LOG_LEVEL: AppLogLevel = 'log';
 
   /** A Hugging Face style model directory; unset (and no QWEN3GUARD_MODEL) serves the synthetic demo model. */
   @IsOptional()

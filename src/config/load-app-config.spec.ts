@@ -197,8 +197,10 @@ describe('loadAppConfig', () => {
   });
 
   it('refuses the same port for the API and the metrics listener', () => {
+    // PORT changed alone, onto the metrics listener's default port: both variables and the way out are named.
     expect(problemsFor({ PORT: '8000' })).toEqual([
-      'METRICS_PORT must differ from PORT (or set METRICS_MODE=same-port to serve /metrics on the API port)',
+      'PORT and METRICS_PORT are both 8000: the metrics listener needs a port of its own; ' +
+        'set METRICS_PORT to another port, or METRICS_MODE=same-port to serve /metrics on the API port',
     ]);
     expect(problemsFor({ PORT: '9000', METRICS_PORT: '9000', METRICS_MODE: 'separate' })).toHaveLength(1);
   });
@@ -207,6 +209,10 @@ describe('loadAppConfig', () => {
     expect(loadAppConfig({ PORT: '8000', METRICS_MODE: 'same-port' })).toMatchObject({ PORT: 8000, METRICS_MODE: 'same-port' });
     expect(loadAppConfig({ PORT: '8000', METRICS_MODE: 'off' })).toMatchObject({ PORT: 8000, METRICS_MODE: 'off' });
     expect(loadAppConfig({ PORT: '0', METRICS_PORT: '0' })).toMatchObject({ PORT: 0, METRICS_PORT: 0 });
+  });
+
+  it.each(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent', 'verbose', 'log'])('accepts LOG_LEVEL=%s (pino and Nest names)', (level) => {
+    expect(loadAppConfig({ LOG_LEVEL: level }).LOG_LEVEL).toBe(level);
   });
 
   it('builds a message that names the variables', () => {

@@ -69,7 +69,10 @@ function crossFieldProblems(config: AppConfig): string[] {
   }
   problems.push(...hubModelProblems(config));
   if (config.METRICS_MODE === 'separate' && config.PORT !== 0 && config.PORT === config.METRICS_PORT) {
-    problems.push('METRICS_PORT must differ from PORT (or set METRICS_MODE=same-port to serve /metrics on the API port)');
+    problems.push(
+      `PORT and METRICS_PORT are both ${config.PORT}: the metrics listener needs a port of its own; ` +
+        'set METRICS_PORT to another port, or METRICS_MODE=same-port to serve /metrics on the API port',
+    );
   }
   return problems;
 }

@@ -27,7 +27,8 @@ export class ModelReadyHealthIndicator {
     if (!this.engine.ready) {
       // Loaded but not ready: an inference is past its deadline (QWEN3GUARD_INFERENCE_TIMEOUT_MS) and still running.
       const state = this.loader.state === 'ready' ? 'stalled' : this.loader.state;
-      return indicator.down({ ...configuredModel(this.config), state });
+      // A failed load says why (code and reason, no paths): a probe's reader learns that waiting will not help.
+      return indicator.down({ ...configuredModel(this.config), state, ...this.loader.failure });
     }
     const { id, provider, dtype, demo } = this.engine.info;
     return indicator.up({ id, provider, dtype, demo });

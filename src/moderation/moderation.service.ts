@@ -7,6 +7,8 @@ import { Tenant } from '../tenant/tenant';
 import { TenantContext } from '../tenant/tenant-context';
 import { UsageMeter } from '../usage/usage-meter';
 import { configuredModel } from './configured-model';
+import { EngineLoader } from './engine-loader.service';
+import { loadFailureException } from './load-failure';
 import { ModerateRequestDto } from './dto/moderate-request.dto';
 import { ModerateBatchResponseDto, ModerateResponseDto } from './dto/moderation-result.dto';
 import { OpenAiModerationRequestDto } from './dto/openai-moderation-request.dto';
@@ -15,7 +17,7 @@ import { PredictRequestDto } from './dto/predict-request.dto';
 import { PredictResponseDto } from './dto/predict-response.dto';
 import { blocklistOutcome, ModerationOutcome, modelOutcome } from './moderation-outcome';
 import { toOpenAiModerationResponse } from './openai-moderation.mapper';
-import { fromItem, fromPrompt, LocatedInput } from './request-inputs';
+import { fromItem, fromOpenAiInput, fromPrompt, LocatedInput } from './request-inputs';
 import { assertBatchFits, assertTextsFit } from './text-limits';
 import { toMilliseconds, toModerationResult, toPredictResponse } from './verdict-response.mapper';
 
@@ -33,6 +35,7 @@ interface Moderated {
 export class ModerationService {
   constructor(
     private readonly engine: ModerationEngine,
+    private readonly loader: EngineLoader,
     private readonly config: AppConfig,
     private readonly tenants: TenantContext,
     private readonly usage: UsageMeter,
@@ -54,9 +57,7 @@ export class ModerationService {
   }
 
   async moderateOpenAi(body: OpenAiModerationRequestDto): Promise<OpenAiModerationResponseDto> {
-    const inputs = Array.isArray(body.input)
-      ? body.input.map((text, index) => fromPrompt(text, `input.${index}`))
-      : [fromPrompt(body.input, 'input')];
+    const inputs = fromOpenAiInput(body.input);
     this.assertBatchFits(inputs.length, 'input');
     const { outcomes, model } = await this.run('/v1/moderations', inputs);
     return toOpenAiModerationResponse(outcomes, model);
@@ -76,6 +77,7 @@ export class ModerationService {
     const started = performance.now();
     const blocked = located.map((input) => blocklistHit(tenant, input));
     const needsModel = located.filter((_, index) => !(blocked[index] && tenant.blocklist?.shortCircuit));
+    if (needsModel.length > 0 && this.loader.failure) throw loadFailureException(this.loader.failure);
     const verdicts = needsModel.length > 0 ? await this.engine.moderate(needsModel.map(({ input }) => input)) : [];
     const latencyMs = toMilliseconds((performance.now() - started) / 1000);
     const outcomes = this.outcomes(tenant, located, blocked, verdicts);

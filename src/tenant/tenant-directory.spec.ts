@@ -30,4 +30,10 @@ describe('TenantDirectory', () => {
     expect(directory.tenants[2].policy).toMatchObject({ controversial: 'safe', defaultAction: 'block' });
     expect(TenantDirectory.empty().anonymous).toMatchObject({ id: ANONYMOUS_TENANT_ID, policy: STRICT_POLICY, enabled: true, admin: false });
   });
+
+  it('has keys only when a tenant is configured', () => {
+    expect(directory.hasKeys).toBe(true);
+    expect(TenantDirectory.empty().hasKeys).toBe(false);
+    expect(new TenantDirectory({ tenants: [], anonymous: { policy: { controversial: 'safe' } } }, 10).hasKeys).toBe(false);
+  });
 });

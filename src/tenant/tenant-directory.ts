@@ -49,6 +49,11 @@ export class TenantDirectory {
     return new TenantDirectory({ tenants: [] }, 0);
   }
 
+  /** False without tenants (no tenants file, or one listing none): then no presented key can be valid. */
+  get hasKeys(): boolean {
+    return this.digests.length > 0;
+  }
+
   /** The tenant owning this key, or undefined for an unknown key. */
   findByKey(key: string): Tenant | undefined {
     const presented = createHash('sha256').update(key, 'utf8').digest();

@@ -14,7 +14,7 @@ import { TenantRateLimiter } from './tenant-rate-limiter';
 
 /**
  * Every route not marked @PublicRoute: finds the caller's tenant by API key (401 without a valid one, unless
- * anonymous access is on; 403 for a disabled tenant), puts it in the request context, then takes one
+ * anonymous access is on; 403 for a disabled tenant; with no tenant keys configured, every caller is anonymous), puts it in the request context, then takes one
  * request from the tenant's rate limit (429 with Retry-After when it is used up).
  */
 @Injectable()
@@ -42,10 +42,15 @@ export class TenantGuard implements CanActivate {
   }
 
   private authenticate(request: FastifyRequest): Tenant {
-    const presented = presentedApiKey(request.headers);
+    // Without tenants no key can be valid: a key the client sends anyway (the OpenAI SDK always sends one) is
+    // ignored, as by other OpenAI-compatible servers started without a key, and the caller is anonymous.
+    const presented = this.directory.hasKeys ? presentedApiKey(request.headers) : { kind: 'none' as const };
     switch (presented.kind) {
       case 'none':
         if (this.config.anonymousAllowed) return this.directory.anonymous;
+        if (!this.directory.hasKeys) {
+          throw new ApiException(ErrorCode.Unauthorized, 'no API keys are configured (QWEN3GUARD_TENANTS_FILE) and anonymous access is off (ALLOW_ANONYMOUS)');
+        }
         throw new ApiException(ErrorCode.Unauthorized, 'an API key is required: send `Authorization: Bearer <key>` or `X-API-Key: <key>`');
       case 'malformed':
         throw new ApiException(ErrorCode.Unauthorized, 'the API key header is malformed: send `Authorization: Bearer <key>` or `X-API-Key: <key>`');

@@ -142,7 +142,11 @@ function malformedConversations(): BadInputCase[] {
   cases.push(post('/v1/moderate', 'prompt and items together', json({ prompt: 'a', items: [{ prompt: 'b' }] })));
   cases.push(post('/v1/moderate', 'response without prompt', json({ response: 'b' })));
   cases.push(post('/v1/moderations', 'input list with an empty text', json({ input: ['a', ''] })));
-  cases.push(post('/v1/moderations', 'input list of objects', json({ input: [{ type: 'text', text: 'a' }] })));
+  // OpenAI's text parts are input; an image part is refused (text only); any other object is malformed.
+  cases.push(post('/v1/moderations', 'input list of text parts', json({ input: [{ type: 'text', text: 'a' }] }), 'accept', { verdict: 'safe' }));
+  cases.push(post('/v1/moderations', 'input list with an image part', json({ input: ['a', { type: 'image_url', image_url: { url: 'https://example.com/a.png' } }] })));
+  cases.push(post('/v1/moderations', 'input list of objects', json({ input: [{ text: 'a' }] })));
+  cases.push(post('/v1/moderations', 'input list with an empty text part', json({ input: [{ type: 'text', text: '' }] })));
   return cases;
 }
 

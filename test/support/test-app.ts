@@ -104,6 +104,16 @@ export function postJson(app: NestFastifyApplication, url: string, body: unknown
   });
 }
 
+/** What every moderation endpoint answers once the model failed to load: the reason, and no Retry-After (retrying cannot help). */
+export function expectModelFailed(response: Awaited<ReturnType<typeof postJson>>, reason: RegExp): void {
+  expect(response.statusCode).toBe(503);
+  expect(response.headers['retry-after']).toBeUndefined();
+  const body = response.json() as Record<string, unknown>;
+  expect(body).toMatchObject({ statusCode: 503, error: 'Service Unavailable', code: 'MODEL_INVALID' });
+  expect(body.message).toMatch(/^the model failed to load; the service cannot moderate until it is restarted with a working model: /);
+  expect(body.message).toMatch(reason);
+}
+
 /** What every moderation endpoint answers while the model is not ready. */
 export function expectModelNotReady(response: Awaited<ReturnType<typeof postJson>>): void {
   expect(response.statusCode).toBe(503);

@@ -1,6 +1,9 @@
 import { LogLevel } from '@nestjs/common';
-import pino, { DestinationStream, Level, Logger } from 'pino';
-import { AppConfig } from '../../config/app-config';
+import pino, { DestinationStream, Level, LevelWithSilent, Logger } from 'pino';
+import { AppConfig, AppLogLevel } from '../../config/app-config';
+
+/** The `service` field of every log line. */
+export const SERVICE_NAME = 'qwen3guard-gen-web';
 
 /** Nest's level names (LOG_LEVEL keeps them, so existing deployments need no change) in pino's terms. */
 const PINO_LEVELS: Readonly<Record<LogLevel, Level>> = {
@@ -12,8 +15,9 @@ const PINO_LEVELS: Readonly<Record<LogLevel, Level>> = {
   fatal: 'fatal',
 };
 
-export function pinoLevelFor(level: LogLevel): Level {
-  return PINO_LEVELS[level];
+/** LOG_LEVEL in pino's terms: a Nest name translated, a pino name as it is. */
+export function pinoLevelFor(level: AppLogLevel): LevelWithSilent {
+  return level in PINO_LEVELS ? PINO_LEVELS[level as LogLevel] : (level as LevelWithSilent);
 }
 
 /**
@@ -40,7 +44,7 @@ export function createAppLogger(config: AppConfig, destination: DestinationStrea
   return pino(
     {
       level: pinoLevelFor(config.LOG_LEVEL),
-      base: { service: 'qwen3guard-gen-web' },
+      base: { service: SERVICE_NAME },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
       redact: { paths: [...REDACTED_PATHS], censor: '[redacted]' },

@@ -1,7 +1,7 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsNotEmpty, IsObject, IsString, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsNotEmpty, IsObject, IsString, ValidateBy, ValidateNested } from 'class-validator';
 import { ExactlyOneOf } from '../../common/validation/exactly-one-of.decorator';
 import { OnlyWith } from '../../common/validation/only-with.decorator';
 import { ChatMessageDto } from './chat-message.dto';
@@ -43,7 +43,21 @@ export function ResponseField(): PropertyDecorator {
   );
 }
 
-/** `messages`: a whole conversation; the role of its last message decides the mode. */
+/**
+ * A conversation of system messages only leaves the model nothing to judge. Anything else passes here, so
+ * that a malformed message is reported by its own rules (messages.0.role ...), not by this one.
+ */
+function HasTurnToJudge(): PropertyDecorator {
+  return ValidateBy({
+    name: 'hasTurnToJudge',
+    validator: {
+      validate: (value: unknown) => !Array.isArray(value) || !value.every((message) => (message as { role?: unknown } | null)?.role === 'system'),
+      defaultMessage: () => 'messages must hold a user or assistant message: system messages are not shown to the model',
+    },
+  });
+}
+
+/** `messages`: a whole conversation; the role of its last user or assistant message decides the mode. */
 export function MessagesField(forms: readonly string[]): PropertyDecorator {
   return applyDecorators(
     ApiPropertyOptional({
@@ -51,12 +65,15 @@ export function MessagesField(forms: readonly string[]): PropertyDecorator {
       minItems: 1,
       maxItems: MAX_CONVERSATION_MESSAGES,
       description:
-        'A conversation, oldest first. A last message from `user` asks for prompt moderation, from `assistant` for response moderation.',
+        'A conversation, oldest first. A last message from `user` asks for prompt moderation, from `assistant` for response moderation. ' +
+        '`system` messages are accepted and not shown to the model (its template has turns for users and assistants only), so they ' +
+        'neither change the verdict nor decide the mode.',
     }),
     ExactlyOneOf(forms),
     IsArray(),
     ArrayMinSize(1),
     ArrayMaxSize(MAX_CONVERSATION_MESSAGES),
+    HasTurnToJudge(),
     // ValidateNested passes an array nested in the array (it validates its elements instead).
     IsObject({ each: true }),
     Type(() => ChatMessageDto),

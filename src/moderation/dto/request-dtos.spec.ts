@@ -48,6 +48,7 @@ describe('request DTOs through the global validation pipe', () => {
       [{ prompt: 'p' }],
       [{ prompt: 'p', response: 'r' }],
       [{ messages: [{ role: 'user', content: 'u' }] }],
+      [{ messages: [{ role: 'system', content: 's' }, { role: 'user', content: 'u' }] }],
       [{ items: [{ prompt: 'p' }, { prompt: 'p', response: 'r' }, { messages: [{ role: 'assistant', content: 'a' }] }] }],
     ])('accepts %j', async (body) => {
       await expect(validate(ModerateRequestDto, body)).resolves.toBeInstanceOf(ModerateRequestDto);
@@ -65,21 +66,42 @@ describe('request DTOs through the global validation pipe', () => {
       [{ messages: [{ role: 'user', content: 'u' }], response: 'r' }, 'response', 'response is only allowed together with prompt'],
       [{ items: [{ response: 'r' }] }, 'items.0', 'provide exactly one of prompt or messages'],
       [{ items: [{ prompt: 'p', extra: 1 }] }, 'items.0.extra', 'property items.0.extra should not exist'],
-      [{ messages: [{ role: 'tool', content: 'x' }] }, 'messages.0.role', 'messages.0.role must be one of the following values: user, assistant'],
+      [{ messages: [{ role: 'tool', content: 'x' }] }, 'messages.0.role', 'messages.0.role must be one of the following values: system, user, assistant'],
+      [{ messages: [{ role: 'system', content: 's' }] }, 'messages', 'messages must hold a user or assistant message: system messages are not shown to the model'],
     ])('rejects %j at %s', async (body, field, message) => {
       expect(await rejection(ModerateRequestDto, body)).toEqual({ field, message });
     });
   });
 
   describe('OpenAiModerationRequestDto', () => {
-    it.each([[{ input: 'a' }], [{ input: ['a', 'b'] }], [{ model: 'omni-moderation-latest', input: 'a' }]])('accepts %j', async (body) => {
+    it.each([
+      [{ input: 'a' }],
+      [{ input: ['a', 'b'] }],
+      [{ model: 'omni-moderation-latest', input: 'a' }],
+      [{ input: [{ type: 'text', text: 'a' }] }],
+      [{ input: ['a', { type: 'text', text: 'b' }] }],
+      // Recognised so that the service can refuse it by name (TEXT_INPUT_ONLY), not as a malformed body.
+      [{ input: [{ type: 'image_url', image_url: { url: 'https://example.com/a.png' } }] }],
+    ])('accepts %j', async (body) => {
       await expect(validate(OpenAiModerationRequestDto, body)).resolves.toBeInstanceOf(OpenAiModerationRequestDto);
     });
 
-    it.each([[{}], [{ input: '' }], [{ input: [] }], [{ input: [''] }], [{ input: [{ type: 'text', text: 'a' }] }]])('rejects %j', async (body) => {
+    const SHAPE = 'input must be a non-empty string or a non-empty array of non-empty strings and {"type": "text", "text": "..."} parts';
+
+    it.each([[{}], [{ input: '' }], [{ input: [] }], [{ input: { type: 'text', text: 'a' } }]])('rejects %j', async (body) => {
+      expect(await rejection(OpenAiModerationRequestDto, body)).toEqual({ field: 'input', message: SHAPE });
+    });
+
+    it.each([
+      [{ input: [''] }, 0],
+      [{ input: ['a', { type: 'text', text: '' }] }, 1],
+      [{ input: ['a', 'b', { type: 'text' }] }, 2],
+      [{ input: [{ type: 'audio', audio: 'x' }] }, 0],
+      [{ input: [['a']] }, 0],
+    ])('rejects %j naming the entry', async (body, index) => {
       expect(await rejection(OpenAiModerationRequestDto, body)).toEqual({
         field: 'input',
-        message: 'input must be a non-empty string or a non-empty array of non-empty strings',
+        message: `input.${index} is neither a non-empty string nor a {"type": "text", "text": "..."} part: ${SHAPE}`,
       });
     });
   });
