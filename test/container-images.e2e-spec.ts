@@ -1,7 +1,10 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { posix, join } from 'node:path';
 import { parse } from 'yaml';
 import { AppConfig } from '../src/config/app-config';
+import { QWEN3_TOKENIZER_PACKAGE, qwen3TokenizerFile } from '../src/synthetic-model/qwen3-tokenizer-files';
 
 const ROOT = join(__dirname, '..');
 const CONFIG_DEFAULTS = new AppConfig();
@@ -83,6 +86,38 @@ describe.each([
     expect(runs).toMatch(/npm install -g npm@11\./);
     expect(runs).toMatch(/\bnpm ci\b/);
     expect(runs).toMatch(/npm run build && npm prune --omit=dev/);
+  });
+
+  it("keeps the demo tokenizer's JSON files but not its bundles, and onnxruntime-node's runtime for this platform only", () => {
+    // The build stage's commands, run on hard-linked copies of the two packages in a scratch /app.
+    const scratch = mkdtempSync(join(tmpdir(), 'qwen3guard-image-'));
+    const app = join(scratch, 'app');
+    const sh = (command: string) => execFileSync('sh', ['-c', command], { cwd: app });
+    try {
+      for (const name of [QWEN3_TOKENIZER_PACKAGE, 'onnxruntime-node']) {
+        mkdirSync(join(app, 'node_modules', posix.dirname(name)), { recursive: true });
+        execFileSync('cp', ['-al', join(ROOT, 'node_modules', name), join(app, 'node_modules', name)]);
+      }
+      const runs = all(build, 'RUN');
+      const keptTokenizer = join(scratch, 'qwen3-tokenizer');
+      sh(runs.find((run) => run.includes('/qwen3-tokenizer'))!.replaceAll('/qwen3-tokenizer', keptTokenizer));
+      sh(/find node_modules\/onnxruntime-node\/.*$/.exec(runs.find((run) => run.includes('npm prune --omit=dev'))!)![0]);
+      // npm prune removes the dev dependency; the runtime stage copies the kept files back in its place.
+      rmSync(join(app, 'node_modules', QWEN3_TOKENIZER_PACKAGE), { recursive: true });
+      const [source, target] = all(runtime, 'COPY').find((args) => args.startsWith('--from=build /qwen3-tokenizer '))!.split(/\s+/).slice(1);
+      cpSync(source.replace('/qwen3-tokenizer', keptTokenizer), join(app, target), { recursive: true });
+
+      const tokenizer = qwen3TokenizerFile('tokenizer.json', app);
+      expect(tokenizer.startsWith(app)).toBe(true);
+      expect(readFileSync(tokenizer).equals(readFileSync(qwen3TokenizerFile('tokenizer.json')))).toBe(true);
+      expect(readdirSync(join(app, target)).sort()).toEqual(['LICENSE', 'models', 'package.json']);
+      const binaries = join(app, 'node_modules', 'onnxruntime-node', 'bin', 'napi-v6');
+      expect(readdirSync(binaries)).toEqual(['linux']);
+      expect(readdirSync(join(binaries, 'linux'))).toEqual([process.arch]);
+      expect(existsSync(join(binaries, 'linux', process.arch, 'onnxruntime_binding.node'))).toBe(true);
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
   });
 
   it(`runs on ${runtimeName} as the non-root user the Kubernetes pods run as`, () => {

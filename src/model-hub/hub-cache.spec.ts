@@ -1,4 +1,4 @@
-import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HubCache, safeRelativePath } from './hub-cache';
@@ -43,18 +43,6 @@ describe('HubCache', () => {
     cache.writeRef('Qwen/Guard', 'main', COMMIT);
     expect(cache.findSnapshot('Qwen/Guard')).toBeUndefined();
     expect(cache.findSnapshot('Qwen/Guard', 'v1')).toBeUndefined();
-  });
-
-  it('links snapshot files to their blob with a relative link', () => {
-    mkdirSync(join(cache.repoFolder('a/b'), 'blobs'), { recursive: true });
-    const etag = 'e'.repeat(64);
-    writeFileSync(cache.blobPath('a/b', etag), 'weights');
-    const linked = cache.link('a/b', COMMIT, 'onnx/model.onnx', etag);
-    expect(lstatSync(linked).isSymbolicLink()).toBe(true);
-    expect(readlinkSync(linked)).toBe(join('..', '..', '..', 'blobs', etag));
-    expect(readFileSync(linked, 'utf8')).toBe('weights');
-    // Linking again (a re-pull) replaces the link.
-    expect(cache.link('a/b', COMMIT, 'onnx/model.onnx', etag)).toBe(linked);
   });
 
   it('refuses object ids that are not content hashes', () => {

@@ -1,5 +1,5 @@
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { dirname, isAbsolute, join, relative } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, isAbsolute, join } from 'node:path';
 import { getRepoFolderName } from '@huggingface/hub';
 
 export const COMMIT_HASH = /^[0-9a-f]{40}$/;
@@ -14,7 +14,9 @@ const ETAG = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
  *     snapshots/<commit>/<path>          relative symlinks into blobs/, one tree per commit
  *     refs/<revision>                    the commit a branch or tag pointed to when last fetched
  *
- * Plain file-system work, no network: the puller writes through it and the service reads through it.
+ * Plain file-system work, no network: the puller writes blobs and refs through it (the snapshot links are
+ * @huggingface/hub's downloadFileToCacheDir's), and the service finds snapshots through it. The library's
+ * own scan (scanCachedRepo) is asynchronous and stats every blob; configuration checks need one ref, now.
  */
 export class HubCache {
   constructor(readonly root: string) {}
@@ -52,23 +54,6 @@ export class HubCache {
     const path = this.refPath(repoId, revision);
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(path, commit);
-  }
-
-  /**
-   * Points `snapshots/<commit>/<file>` at the blob with a relative link, so the cache can be moved as a
-   * whole; where links are not allowed, the snapshot gets a copy (as huggingface_hub does).
-   */
-  link(repoId: string, commit: string, file: string, etag: string): string {
-    const target = join(this.snapshotDir(repoId, commit), safeRelativePath(file));
-    const blob = this.blobPath(repoId, etag);
-    mkdirSync(dirname(target), { recursive: true });
-    rmSync(target, { force: true });
-    try {
-      symlinkSync(relative(dirname(target), blob), target);
-    } catch {
-      copyFileSync(blob, target);
-    }
-    return target;
   }
 
   private refPath(repoId: string, revision: string): string {

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
-import { listFiles, modelInfo } from '@huggingface/hub';
+import { downloadFileToCacheDir, listFiles, modelInfo } from '@huggingface/hub';
 import { readModelDirectory } from '../inference/model-directory';
 import { ModelDtype } from '../inference/onnx-engine-options';
 import { contentSize, downloadBlob, etagOf } from './blob-download';
@@ -60,7 +60,7 @@ export class ModelPuller {
       const commit = await this.commitOf(repoId, revision);
       const files = selectModelFiles(await this.listRepo(repoId, commit), options.dtypes);
       const downloadedBytes = await this.downloadMissing(repoId, commit, files);
-      for (const file of files) this.cache.link(repoId, commit, file.path, etagOf(file));
+      await this.linkSnapshot(repoId, commit, files);
       if (revision !== commit) this.cache.writeRef(repoId, revision, commit);
       return { repoId, commit, snapshotDir: this.cache.snapshotDir(repoId, commit), files: files.length, downloadedBytes, offline: false };
     } catch (error) {
@@ -104,6 +104,31 @@ export class ModelPuller {
       files.push({ path: entry.path, size: entry.size, oid: entry.oid, lfs: entry.lfs });
     }
     return files;
+  }
+
+  /**
+   * `snapshots/<commit>/<path>` for each file, made by the Hub library's downloadFileToCacheDir: it checks the
+   * path, finds the blob already in the cache and links it (relatively, or copies it where links are not
+   * allowed). Its own download has no resume, size or checksum check, so it is refused here: the blobs come
+   * from downloadMissing.
+   */
+  private async linkSnapshot(repoId: string, commit: string, files: readonly RepoFile[]): Promise<void> {
+    const linkOnly: typeof fetch = (input, init) => {
+      const url = input instanceof Request ? input.url : String(input);
+      if (url.includes('/resolve/')) throw new ModelHubError(`the Hub library was about to download ${url} again instead of linking the verified blob`);
+      return fetch(input, init);
+    };
+    for (const file of files) {
+      await downloadFileToCacheDir({
+        repo: { type: 'model', name: repoId },
+        path: file.path,
+        revision: commit,
+        cacheDir: this.cache.root,
+        hubUrl: this.hub.endpoint,
+        accessToken: this.hub.token,
+        fetch: linkOnly,
+      });
+    }
   }
 
   /** Downloads the files whose blob the cache lacks, one after another; returns the bytes received. */

