@@ -1,5 +1,5 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { ModerationEngine } from '../inference/moderation-engine';
+import { ModerationEngine } from '../inference';
 import { DEMO_MODEL_WARNING } from './configured-model';
 
 export type LoadState = 'loading' | 'ready' | 'failed';

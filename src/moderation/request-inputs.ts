@@ -1,4 +1,4 @@
-import { ChatMessage, ModerationInput } from '../inference/verdict';
+import { ChatMessage, ModerationInput } from '../inference';
 import { ModerateItemDto } from './dto/moderate-item.dto';
 import { LocatedText } from './text-limits';
 

@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsIn, IsNotEmpty, IsString } from 'class-validator';
-import { ChatMessage } from '../../inference/verdict';
+import { ChatMessage } from '../../inference';
 
 const ROLES: readonly ChatMessage['role'][] = ['user', 'assistant'];
 
