@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ort } from '../src/inference/onnxruntime';
+import { ort } from '../src/inference';
 import { DataType, OnnxGraphBuilder } from '../src/synthetic-model/onnx-graph-builder';
 import { writeOnnxModel } from '../src/synthetic-model/onnx-model-file';
 

@@ -1,5 +1,5 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { RISK_CATEGORIES } from '../src/inference/verdict';
+import { RISK_CATEGORIES } from '../src/inference';
 import { engineThatFailsToLoad, startTestApp } from './support/test-app';
 
 /** The docs need no model, so these suites use an engine that never loads. */

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readModelDirectory } from '../src/inference/model-directory';
+import { readModelDirectory } from '../src/inference';
 import { ensureDemoModel } from '../src/synthetic-model/demo-model';
 import { MockHub } from './support/mock-hub';
 import { CliRun, runCli } from './support/run-cli';

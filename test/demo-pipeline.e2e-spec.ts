@@ -1,5 +1,5 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { RISK_CATEGORIES } from '../src/inference/verdict';
+import { RISK_CATEGORIES } from '../src/inference';
 import { createCacheDir, expectModelNotReady, postJson, removeCacheDir, startTestApp, waitUntilReady } from './support/test-app';
 
 jest.setTimeout(120_000);

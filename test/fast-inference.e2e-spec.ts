@@ -3,9 +3,7 @@ import { createDemoWeights, DEMO_MODEL_CONFIG } from '../src/synthetic-model/dem
 import { writeSyntheticModelDirectory } from '../src/synthetic-model/model-directory-writer';
 import { getModelPreset } from '../src/synthetic-model/model-presets';
 import { createSeededWeights } from '../src/synthetic-model/seeded-weights';
-import { EXACT_INFERENCE, OnnxEngineOptions } from '../src/inference/onnx-engine-options';
-import { OnnxModerationEngine } from '../src/inference/onnx-moderation-engine';
-import { ModerationInput, SAFETY_LEVELS, Verdict } from '../src/inference/verdict';
+import { EXACT_INFERENCE, OnnxEngineOptions, OnnxModerationEngine, ModerationInput, SAFETY_LEVELS, Verdict } from '../src/inference';
 import { createCacheDir, postJson, removeCacheDir, startTestApp, waitUntilReady } from './support/test-app';
 
 jest.setTimeout(300_000);

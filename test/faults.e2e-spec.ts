@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Registry } from 'prom-client';
 import { loadAppConfig } from '../src/config/load-app-config';
-import { ModerationEngine } from '../src/inference/moderation-engine';
+import { ModerationEngine } from '../src/inference';
 import { SessionFaults } from './support/session-faults';
 import { createCacheDir, expectModelFailed, postJson, removeCacheDir, startTestApp, TEST_ENV, waitUntilReady } from './support/test-app';
 

@@ -3,7 +3,7 @@ import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Registry } from 'prom-client';
 import { createApp } from '../src/app-factory';
 import { AppConfig } from '../src/config/app-config';
-import { EngineErrorCode } from '../src/inference/engine-error';
+import { EngineErrorCode } from '../src/inference';
 import { DEFAULT_METRICS, METRICS, UNMATCHED_ENDPOINT } from '../src/metrics/metric-names';
 import { describeMetricsEndpoint, MetricsLifecycle } from '../src/metrics/metrics.module';
 import { serviceVersion } from '../src/metrics/service-version';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { loadAppConfig } from '../src/config/load-app-config';
-import { readModelDirectory } from '../src/inference/model-directory';
+import { readModelDirectory } from '../src/inference';
 import { HubCache } from '../src/model-hub/hub-cache';
 import { hubSettingsFrom } from '../src/model-hub/hub-settings';
 import { ModelHubError } from '../src/model-hub/model-hub-error';

@@ -2,7 +2,7 @@ import { AddressInfo } from 'node:net';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import OpenAI from 'openai';
 import { createApp } from '../src/app-factory';
-import { RISK_CATEGORIES } from '../src/inference/verdict';
+import { RISK_CATEGORIES } from '../src/inference';
 import { EnvSource } from '../src/config/load-app-config';
 import { createCacheDir, removeCacheDir, TEST_ENV, waitUntilReady } from './support/test-app';
 import { testTenant, writeTenantsFile } from './support/tenants';

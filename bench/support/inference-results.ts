@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { ModelDtype } from '../../src/inference/onnx-engine-options';
+import type { ModelDtype } from '../../src/inference';
 import type { GemmLimit } from '../gemm-limit';
 
 export type BenchSystem = 'a-engine' | 'b-plain-greedy' | 'c-transformers-js';

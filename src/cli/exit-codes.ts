@@ -1,4 +1,4 @@
-import { SafetyLevel } from '../inference/verdict';
+import { SafetyLevel } from '../inference';
 
 /**
  * Exit codes, chosen for shell pipelines and git hooks: `moderate` exits with its verdict, and every

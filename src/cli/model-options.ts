@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { EnvSource } from '../config/load-app-config';
-import { MODEL_DTYPES } from '../inference/onnx-engine-options';
+import { MODEL_DTYPES } from '../inference';
 
 export interface ModelOptions {
   model?: string;

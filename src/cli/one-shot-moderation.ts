@@ -1,6 +1,5 @@
 import { AppConfig } from '../config/app-config';
-import { OnnxModerationEngine } from '../inference/onnx-moderation-engine';
-import { ModerationInput } from '../inference/verdict';
+import { OnnxModerationEngine, ModerationInput } from '../inference';
 import { configuredModel, DEMO_MODEL_WARNING, engineOptions, resolveModelDirectory } from '../moderation/configured-model';
 import type { ModerateResponseDto } from '../moderation/dto/moderation-result.dto';
 import { modelOutcome } from '../moderation/moderation-outcome';

@@ -1,5 +1,5 @@
 import { BadRequestException, HttpException, NotFoundException, PayloadTooLargeException } from '@nestjs/common';
-import { EngineError, EngineErrorCode } from '../inference/engine-error';
+import { EngineError, EngineErrorCode } from '../inference';
 import { ApiException } from './api-exception';
 import { ERROR_STATUS, ErrorCode } from './error-code';
 import { MODEL_NOT_READY_RETRY_AFTER_SECONDS, toErrorReply } from './error-reply.mapper';

@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import { HttpException } from '@nestjs/common';
-import { EngineError } from '../inference/engine-error';
+import { EngineError } from '../inference';
 import { ApiException } from './api-exception';
 import { ERROR_STATUS, ErrorCode } from './error-code';
 import { ErrorResponseDto } from './dto/error-response.dto';

@@ -1,7 +1,7 @@
 import { LogLevel } from '@nestjs/common';
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
-import { MODEL_DTYPES, ModelDtype, ProviderPreference } from '../inference/onnx-engine-options';
+import { MODEL_DTYPES, ModelDtype, ProviderPreference } from '../inference';
 import { toBoolean, toInteger, toTrimmed } from './env-parsers';
 
 export const NODE_ENVS = ['development', 'production', 'test'] as const;

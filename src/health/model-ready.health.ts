@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 import { AppConfig } from '../config/app-config';
-import { ModerationEngine } from '../inference/moderation-engine';
+import { ModerationEngine } from '../inference';
 import { ShutdownState } from '../lifecycle/shutdown-state';
 import { EngineLoader } from '../moderation/engine-loader.service';
 import { configuredModel } from '../moderation/configured-model';

@@ -1,18 +1,18 @@
 import { Tokenizer } from '@huggingface/tokenizers';
-import { AnswerGrammar } from './answer-grammar';
+import { AnswerGrammar } from './answer-format/answer-grammar';
 import { BatchScheduler } from './batch-scheduler';
-import { ConstrainedAnswer, ConstrainedDecoder } from './constrained-decoder';
-import { DecoderSession, KvCache } from './decoder-session';
+import { ConstrainedAnswer, ConstrainedDecoder } from './decoding/constrained-decoder';
+import { DecoderSession, KvCache } from './runtime/decoder-session';
 import { EngineError, EngineErrorCode } from './engine-error';
 import { EngineObserver, NOOP_ENGINE_OBSERVER } from './engine-observer';
-import { GreedyPlan, greedyGenerate } from './greedy-decoder';
-import { ModelDirectory, readModelDirectory } from './model-directory';
+import { GreedyPlan, greedyGenerate } from './decoding/greedy-decoder';
+import { ModelDirectory, readModelDirectory } from './model-format/model-directory';
 import { ModelInfo, ModerationEngine } from './moderation-engine';
 import { DEFAULT_BATCHING, EngineLogger, OnnxEngineOptions } from './onnx-engine-options';
-import { PrefixCache } from './prefix-cache';
-import { PromptEncoder } from './prompt-encoder';
+import { PrefixCache } from './decoding/prefix-cache';
+import { PromptEncoder } from './answer-format/prompt-encoder';
 import { ModerationInput, ModerationMode, SafetyLevel, SAFETY_LEVELS, Verdict } from './verdict';
-import { parseAnswer } from './verdict-parser';
+import { parseAnswer } from './answer-format/verdict-parser';
 
 const SILENT: EngineLogger = { log: () => undefined, warn: () => undefined, error: () => undefined };
 const WARM_UP: ModerationInput = { messages: [{ role: 'user', content: 'Warm-up request.' }] };

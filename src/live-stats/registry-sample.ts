@@ -1,5 +1,5 @@
 import { Counter, Histogram, Registry } from 'prom-client';
-import { SAFETY_LEVELS, SafetyLevel } from '../inference/verdict';
+import { SAFETY_LEVELS, SafetyLevel } from '../inference';
 import { METRICS } from '../metrics/metric-names';
 import { StatsSample } from './stats-window';
 

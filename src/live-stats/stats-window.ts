@@ -1,4 +1,4 @@
-import { SAFETY_LEVELS, SafetyLevel } from '../inference/verdict';
+import { SAFETY_LEVELS, SafetyLevel } from '../inference';
 
 /** Cumulative counts since the service started, read at one moment (see registry-sample.ts). */
 export interface StatsSample {

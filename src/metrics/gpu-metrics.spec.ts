@@ -6,7 +6,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync, w
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { Registry } from 'prom-client';
-import { ModelInfo } from '../inference/moderation-engine';
+import { ModelInfo } from '../inference';
 import { gpuDeviceSelector, GpuGauges, GpuSampler, nvidiaSmiQuery, parseNvidiaSmiCsv } from './gpu-metrics';
 import { METRICS } from './metric-names';
 import { PrometheusEngineObserver } from './prometheus-engine-observer';

@@ -21,9 +21,7 @@
  * no tenant label. Every rule and dashboard aggregates with `sum by (...)` over explicit label lists, so the label
  * changes none of them.
  */
-import { EngineErrorCode } from '../inference/engine-error';
-import { RISK_CATEGORIES, SAFETY_LEVELS } from '../inference/verdict';
-import { MODEL_DTYPES } from '../inference/onnx-engine-options';
+import { EngineErrorCode, RISK_CATEGORIES, SAFETY_LEVELS, MODEL_DTYPES } from '../inference';
 
 export type MetricType = 'counter' | 'gauge' | 'histogram';
 

@@ -4,7 +4,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { PrometheusModule } from '@willsoto/nestjs-prometheus';
 import { Registry } from 'prom-client';
 import { AppConfig } from '../config/app-config';
-import { EngineObserver, NOOP_ENGINE_OBSERVER } from '../inference/engine-observer';
+import { EngineObserver, NOOP_ENGINE_OBSERVER } from '../inference';
 import { gpuDeviceSelector, GpuGauges, GpuSampler, nvidiaSmiQuery } from './gpu-metrics';
 import { MetricsController } from './metrics.controller';
 import { METRICS_PATH, MetricsServer } from './metrics-server';

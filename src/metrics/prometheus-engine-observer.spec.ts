@@ -1,6 +1,5 @@
 import { Registry } from 'prom-client';
-import { EngineErrorCode } from '../inference/engine-error';
-import { ModelInfo } from '../inference/moderation-engine';
+import { EngineErrorCode, ModelInfo } from '../inference';
 import { METRICS } from './metric-names';
 import { GpuMonitor, PrometheusEngineObserver } from './prometheus-engine-observer';
 import { ServiceMetrics } from './service-metrics';

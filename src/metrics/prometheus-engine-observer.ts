@@ -1,6 +1,4 @@
-import { EngineErrorCode } from '../inference/engine-error';
-import { BatchReport, EngineObserver } from '../inference/engine-observer';
-import { ModelInfo } from '../inference/moderation-engine';
+import { EngineErrorCode, BatchReport, EngineObserver, ModelInfo } from '../inference';
 import { ServiceMetrics } from './service-metrics';
 
 /** Starts and stops GPU sampling; see gpu-metrics.ts. */

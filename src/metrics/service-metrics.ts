@@ -1,6 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { EngineErrorCode } from '../inference/engine-error';
-import { DEFAULT_BATCHING } from '../inference/onnx-engine-options';
+import { EngineErrorCode, DEFAULT_BATCHING } from '../inference';
 import { METRICS, MetricDefinition, MetricKey } from './metric-names';
 
 /**

@@ -1,5 +1,4 @@
-import { dtypeOnnxFiles, GENAI_ONNX_FILE } from '../inference/model-directory';
-import { ModelDtype } from '../inference/onnx-engine-options';
+import { dtypeOnnxFiles, GENAI_ONNX_FILE, ModelDtype } from '../inference';
 
 /** A file of a repository, as the Hub's tree listing describes it. */
 export interface RepoFile {

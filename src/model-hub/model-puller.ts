@@ -1,8 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { downloadFileToCacheDir, listFiles, modelInfo } from '@huggingface/hub';
-import { readModelDirectory } from '../inference/model-directory';
-import { ModelDtype } from '../inference/onnx-engine-options';
+import { readModelDirectory, ModelDtype } from '../inference';
 import { contentSize, downloadBlob, etagOf } from './blob-download';
 import { COMMIT_HASH, HubCache } from './hub-cache';
 import { HubSettings } from './hub-settings';

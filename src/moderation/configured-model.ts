@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import { AppConfig } from '../config/app-config';
-import { EXACT_INFERENCE, OnnxEngineOptions } from '../inference/onnx-engine-options';
+import { EXACT_INFERENCE, OnnxEngineOptions } from '../inference';
 import { HubCache } from '../model-hub/hub-cache';
 import { ensureDemoModel } from '../synthetic-model/demo-model';
 

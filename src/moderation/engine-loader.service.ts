@@ -1,6 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
-import { ModerationEngine } from '../inference/moderation-engine';
+import { ModerationEngine } from '../inference';
 import { configuredModel, DEMO_MODEL_WARNING } from './configured-model';
 import { LoadFailure, loadFailureOf } from './load-failure';
 

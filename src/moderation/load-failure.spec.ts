@@ -1,6 +1,6 @@
 import { ErrorCode } from '../common/error-code';
 import { toErrorReply } from '../common/error-reply.mapper';
-import { EngineError, EngineErrorCode } from '../inference/engine-error';
+import { EngineError, EngineErrorCode } from '../inference';
 import { loadFailureException, loadFailureOf, publicReason } from './load-failure';
 
 describe('load failure', () => {

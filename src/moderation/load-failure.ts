@@ -1,6 +1,6 @@
 import { ApiException } from '../common/api-exception';
 import { ErrorCode } from '../common/error-code';
-import { EngineError, EngineErrorCode } from '../inference/engine-error';
+import { EngineError, EngineErrorCode } from '../inference';
 
 /** Why the model did not load, as clients and /health/ready are told. */
 export interface LoadFailure {

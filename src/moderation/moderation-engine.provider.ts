@@ -1,8 +1,6 @@
 import { FactoryProvider, Logger } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
-import { EngineObserver } from '../inference/engine-observer';
-import { ModerationEngine } from '../inference/moderation-engine';
-import { OnnxModerationEngine } from '../inference/onnx-moderation-engine';
+import { EngineObserver, ModerationEngine, OnnxModerationEngine } from '../inference';
 import { engineOptions, resolveModelDirectory } from './configured-model';
 
 /**

@@ -1,4 +1,4 @@
-import { ModerationInput, ModerationMode, Verdict } from '../inference/verdict';
+import { ModerationInput, ModerationMode, Verdict } from '../inference';
 import { BLOCKLIST_DECISION, Decision, decide } from '../tenant/policy-decision';
 import { TenantPolicy } from '../tenant/tenant';
 

@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { ModerationEngine } from '../inference/moderation-engine';
+import { ModerationEngine } from '../inference';
 import { TenantModule } from '../tenant/tenant.module';
 import { UsageModule } from '../usage/usage.module';
 import { EngineLoader } from './engine-loader.service';

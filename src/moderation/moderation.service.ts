@@ -1,8 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
-import { ModerationEngine } from '../inference/moderation-engine';
-import { PromptEncoder } from '../inference/prompt-encoder';
-import { Verdict } from '../inference/verdict';
+import { ModerationEngine, PromptEncoder, Verdict } from '../inference';
 import { Tenant } from '../tenant/tenant';
 import { TenantContext } from '../tenant/tenant-context';
 import { UsageMeter } from '../usage/usage-meter';

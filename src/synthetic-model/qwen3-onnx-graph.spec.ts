@@ -3,8 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 // Runs under the project's Jest environment (test/support/main-realm-environment.js), which shares the
 // main realm's typed arrays with the test context so onnxruntime-node's outputs pass its own type checks.
-import { ort } from '../inference/onnxruntime';
-import { fromFloat16Bits } from '../inference/float16';
+import { ort, fromFloat16Bits } from '../inference';
 import { getModelPreset } from './model-presets';
 import { writeOnnxModel } from './onnx-model-file';
 import { Qwen3Config, Qwen3WeightSource } from './qwen3-config';

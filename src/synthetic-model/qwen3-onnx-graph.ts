@@ -1,4 +1,4 @@
-import { toFloat16Bits } from '../inference/float16';
+import { toFloat16Bits } from '../inference';
 import { DataType, DeferredInitializer, OnnxGraphBuilder, OnnxModelWithWeights, bytesPerElement } from './onnx-graph-builder';
 import { Qwen3Config, Qwen3WeightSource } from './qwen3-config';
 import {

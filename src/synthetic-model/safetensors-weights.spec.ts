@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { float32ToFloat16Bits } from '../inference/float16';
+import { float32ToFloat16Bits } from '../inference';
 import { SafetensorsWeights } from './safetensors-weights';
 
 interface RawTensor {

@@ -1,5 +1,5 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { float16BitsToFloat32 } from '../inference/float16';
+import { float16BitsToFloat32 } from '../inference';
 import { Qwen3WeightSource } from './qwen3-config';
 import { elementCount } from './qwen3-weight-layout';
 

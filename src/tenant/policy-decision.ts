@@ -1,4 +1,4 @@
-import type { Verdict } from '../inference/verdict';
+import type { Verdict } from '../inference';
 import { CategoryAction, TenantPolicy } from './tenant';
 
 /** What the service tells the client to do, by the tenant's policy; the model's verdict is reported beside it. */

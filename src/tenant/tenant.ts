@@ -1,4 +1,4 @@
-import type { RiskCategory } from '../inference/verdict';
+import type { RiskCategory } from '../inference';
 import type { BlocklistMatcher } from './blocklist-matcher';
 
 /** The id (and metric label) of requests that present no key, where anonymous access is allowed. */

@@ -21,7 +21,7 @@ import {
   ValidationError,
 } from 'class-validator';
 import { parse } from 'yaml';
-import { RISK_CATEGORIES } from '../inference/verdict';
+import { RISK_CATEGORIES } from '../inference';
 import { ANONYMOUS_TENANT_ID, CATEGORY_ACTIONS, CategoryAction, CONTROVERSIAL_HANDLING, ControversialHandling, OTHER_TENANT_LABEL } from './tenant';
 
 /**

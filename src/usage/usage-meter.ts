@@ -1,7 +1,7 @@
 import { Injectable, Optional } from '@nestjs/common';
 import { ApiException } from '../common/api-exception';
 import { ErrorCode } from '../common/error-code';
-import { RiskCategory, Verdict } from '../inference/verdict';
+import { RiskCategory, Verdict } from '../inference';
 import { ServiceMetrics } from '../metrics/service-metrics';
 import type { ModerationOutcome } from '../moderation/moderation-outcome';
 import { Tenant } from '../tenant/tenant';

@@ -8,7 +8,7 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { onnx } from 'onnx-proto';
-import { lastPositionLogits } from '../../src/inference/logits';
+import { lastPositionLogits } from '../../src/inference';
 import {
   compareLogits,
   decisiveSteps,

@@ -1,6 +1,4 @@
-import { ort } from '../../src/inference/onnxruntime';
-import { gatheredIds, withReadout } from '../../src/inference/logits';
-import { SessionRun, ThreadedSession } from '../../src/inference/session-thread/threaded-session';
+import { ort, gatheredIds, withReadout, SessionRun, ThreadedSession } from '../../src/inference';
 
 /** What the onnxruntime session does instead of its work. */
 export type SessionFault = 'throw' | 'hang' | 'malformed';

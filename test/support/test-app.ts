@@ -9,8 +9,7 @@ import { AppModule } from '../../src/app.module';
 import { LOG_DESTINATION } from '../../src/common/logging/logging.module';
 import { EnvSource, loadAppConfig } from '../../src/config/load-app-config';
 import { Registry } from 'prom-client';
-import { ModerationEngine } from '../../src/inference/moderation-engine';
-import { OnnxModerationEngine } from '../../src/inference/onnx-moderation-engine';
+import { ModerationEngine, OnnxModerationEngine } from '../../src/inference';
 import { parseExposition, Sample } from './exposition';
 
 /**

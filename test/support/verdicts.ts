@@ -1,4 +1,4 @@
-import { Verdict } from '../../src/inference/verdict';
+import { Verdict } from '../../src/inference';
 import { ModerationOutcome, modelOutcome } from '../../src/moderation/moderation-outcome';
 import { STRICT_POLICY, TenantPolicy } from '../../src/tenant/tenant';
 

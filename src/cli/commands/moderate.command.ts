@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { loadAppConfig } from '../../config/load-app-config';
-import type { ChatMessage } from '../../inference/verdict';
+import type { ChatMessage } from '../../inference';
 import { EXIT_VERDICT } from '../exit-codes';
 import { addModelOptions, ModelOptions, modelEnvironment } from '../model-options';
 

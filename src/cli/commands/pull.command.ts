@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { MODEL_DTYPES, ModelDtype } from '../../inference/onnx-engine-options';
+import { MODEL_DTYPES, ModelDtype } from '../../inference';
 import type { PullProgress, PullResult } from '../../model-hub/model-puller';
 import { isRepoId } from '../../model-hub/repo-id';
 import { createProgressBar, megabytes } from '../progress-bar';

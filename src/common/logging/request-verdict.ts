@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
 import { FastifyRequest } from 'fastify';
 import { Observable, tap } from 'rxjs';
-import { SAFETY_LEVELS, SafetyLevel } from '../../inference/verdict';
+import { SAFETY_LEVELS, SafetyLevel } from '../../inference';
 
 /**
  * The verdict a request was answered with, for its access log line, which is written by a Fastify hook

@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { SafetyLevel } from '../../inference/verdict';
+import { SafetyLevel } from '../../inference';
 import { WindowStats } from '../stats-window';
 
 export class LatencyStatsDto {

@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsIn, IsNotEmpty, IsString } from 'class-validator';
-import { ChatMessage } from '../../inference/verdict';
+import { ChatMessage } from '../../inference';
 
 /**
  * A turn's role as clients send it: the judged roles, plus `system`, which chat clients put first and the

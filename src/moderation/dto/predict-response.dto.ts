@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { RISK_CATEGORIES, RiskCategory, SAFETY_LEVELS, SafetyLevel } from '../../inference/verdict';
+import { RISK_CATEGORIES, RiskCategory, SAFETY_LEVELS, SafetyLevel } from '../../inference';
 import { DecisionDto } from './decision.dto';
 import { ProbabilitiesDto } from './probabilities.dto';
 

@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { SafetyLevel } from '../../inference/verdict';
+import { SafetyLevel } from '../../inference';
 
 /** The softmax over the three verdict words at the position after `Safety:`; sums to 1. */
 export class ProbabilitiesDto implements Record<SafetyLevel, number> {

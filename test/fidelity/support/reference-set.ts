@@ -10,13 +10,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import type { Tensor } from 'onnxruntime-node';
-import { DecoderSession } from '../../../src/inference/decoder-session';
-import { greedyGenerate, prefill, PREFILL_CHUNK_TOKENS } from '../../../src/inference/greedy-decoder';
-import { lastPositionLogits, LogitsRow, vocabularySize } from '../../../src/inference/logits';
-import { ModelDirectory, readModelDirectory } from '../../../src/inference/model-directory';
-import { ModelDtype } from '../../../src/inference/onnx-engine-options';
-import { PromptEncoder } from '../../../src/inference/prompt-encoder';
-import { ChatMessage } from '../../../src/inference/verdict';
+import { DecoderSession, greedyGenerate, prefill, PREFILL_CHUNK_TOKENS, lastPositionLogits, LogitsRow, vocabularySize, ModelDirectory, readModelDirectory, ModelDtype, PromptEncoder, ChatMessage } from '../../../src/inference';
 
 export const REPO_ROOT = resolve(__dirname, '../../..');
 export const COMMITTED_REFERENCE_DIR = join(REPO_ROOT, 'test/fixtures/reference-models/qwen3-tiny');

@@ -1,7 +1,7 @@
-import { DecoderSession, KvCache } from './decoder-session';
-import { PREFILL_CHUNK_TOKENS, prefill } from './greedy-decoder';
-import { PromptEncoder } from './prompt-encoder';
-import { ChatMessage, ModerationMode } from './verdict';
+import { DecoderSession, KvCache } from '../runtime/decoder-session';
+import { PREFILL_CHUNK_TOKENS, prefill } from './prefill';
+import { PromptEncoder } from '../answer-format/prompt-encoder';
+import { ChatMessage, ModerationMode } from '../verdict';
 
 /** Two conversations per mode that differ in every message: what they share is the template's own text. */
 const PROBES: Record<ModerationMode, [ChatMessage[], ChatMessage[]]> = {

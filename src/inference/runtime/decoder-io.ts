@@ -1,7 +1,7 @@
 import type { InferenceSession } from 'onnxruntime-node';
-import { EngineError, EngineErrorCode } from './engine-error';
+import { EngineError, EngineErrorCode } from '../engine-error';
 import { LOGITS_TO_KEEP } from './logits-to-keep';
-import { DecoderConfig } from './model-directory';
+import { DecoderConfig } from '../model-format/decoder-config';
 
 export type KvDtype = 'float32' | 'float16';
 

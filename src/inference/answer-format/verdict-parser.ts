@@ -1,5 +1,5 @@
-import { EngineError, EngineErrorCode } from './engine-error';
-import { ModerationMode, RISK_CATEGORIES, RiskCategory, SafetyLevel } from './verdict';
+import { EngineError, EngineErrorCode } from '../engine-error';
+import { ModerationMode, RISK_CATEGORIES, RiskCategory, SafetyLevel } from '../verdict';
 
 export interface ParsedAnswer {
   safetyLevel: SafetyLevel;

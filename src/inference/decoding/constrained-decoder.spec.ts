@@ -2,16 +2,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
-import { ensureDemoModel } from '../synthetic-model/demo-model';
-import { AnswerGrammar } from './answer-grammar';
+import { ensureDemoModel } from '../../synthetic-model/demo-model';
+import { AnswerGrammar } from '../answer-format/answer-grammar';
 import { ConstrainedDecoder, ConstrainedRequest } from './constrained-decoder';
-import { DecoderSession } from './decoder-session';
+import { DecoderSession } from '../runtime/decoder-session';
 import { greedyGenerate } from './greedy-decoder';
-import { readModelDirectory } from './model-directory';
+import { readModelDirectory } from '../model-format/model-directory';
 import { PrefixCache } from './prefix-cache';
-import { PromptEncoder } from './prompt-encoder';
-import { ChatMessage } from './verdict';
-import { parseAnswer } from './verdict-parser';
+import { PromptEncoder } from '../answer-format/prompt-encoder';
+import { ChatMessage } from '../verdict';
+import { parseAnswer } from '../answer-format/verdict-parser';
 
 jest.setTimeout(180_000);
 

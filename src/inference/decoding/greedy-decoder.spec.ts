@@ -2,11 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
-import { ensureDemoModel } from '../synthetic-model/demo-model';
-import { DecoderSession } from './decoder-session';
+import { ensureDemoModel } from '../../synthetic-model/demo-model';
+import { DecoderSession } from '../runtime/decoder-session';
 import { GreedyPlan, greedyGenerate } from './greedy-decoder';
-import { readModelDirectory } from './model-directory';
-import { PromptEncoder } from './prompt-encoder';
+import { readModelDirectory } from '../model-format/model-directory';
+import { PromptEncoder } from '../answer-format/prompt-encoder';
 
 jest.setTimeout(120_000);
 

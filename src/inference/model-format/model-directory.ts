@@ -1,19 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { EngineError, EngineErrorCode } from './engine-error';
+import { EngineError, EngineErrorCode } from '../engine-error';
+import { DecoderConfig } from './decoder-config';
 import { GENAI_CONFIG_FILE, decoderConfigFromGenai } from './genai-config';
-import { ModelDtype } from './onnx-engine-options';
-
-/** The parts of a Hugging Face `config.json` the engine reads. */
-export interface DecoderConfig {
-  num_hidden_layers: number;
-  num_key_value_heads: number;
-  num_attention_heads: number;
-  hidden_size: number;
-  head_dim?: number;
-  max_position_embeddings?: number;
-  eos_token_id?: number | number[];
-}
+import { ModelDtype } from '../onnx-engine-options';
 
 export interface ModelDirectory {
   root: string;

@@ -1,4 +1,4 @@
-import { EngineError, EngineErrorCode } from './engine-error';
+import { EngineError, EngineErrorCode } from '../engine-error';
 import { parseAnswer } from './verdict-parser';
 
 describe('parseAnswer', () => {

@@ -1,5 +1,5 @@
-import { EngineError, EngineErrorCode } from './engine-error';
-import type { DecoderConfig } from './model-directory';
+import { EngineError, EngineErrorCode } from '../engine-error';
+import type { DecoderConfig } from './decoder-config';
 
 /** The file onnxruntime-genai's model builder writes beside its model.onnx (it writes no config.json). */
 export const GENAI_CONFIG_FILE = 'genai_config.json';

@@ -2,13 +2,13 @@ import { closeSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { onnx } from 'onnx-proto';
-import { writeSyntheticModelDirectory } from '../synthetic-model/model-directory-writer';
-import { getModelPreset } from '../synthetic-model/model-presets';
-import { createSeededWeights } from '../synthetic-model/seeded-weights';
+import { writeSyntheticModelDirectory } from '../../synthetic-model/model-directory-writer';
+import { getModelPreset } from '../../synthetic-model/model-presets';
+import { createSeededWeights } from '../../synthetic-model/seeded-weights';
 import { DecoderSession, ForwardStep } from './decoder-session';
 import { LOGITS_TO_KEEP, REWRITE_FILE_LIMIT_BYTES, addLogitsToKeep, readWithLogitsToKeep } from './logits-to-keep';
 import { positionLogits, vocabularySize } from './logits';
-import { readModelDirectory } from './model-directory';
+import { readModelDirectory } from '../model-format/model-directory';
 
 jest.setTimeout(120_000);
 

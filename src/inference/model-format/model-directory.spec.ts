@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EngineErrorCode } from './engine-error';
+import { EngineErrorCode } from '../engine-error';
 import { readModelDirectory } from './model-directory';
 
 describe('readModelDirectory', () => {

@@ -1,6 +1,6 @@
 import { Template } from '@huggingface/jinja';
 import { Tokenizer } from '@huggingface/tokenizers';
-import { ChatMessage, ModerationMode } from './verdict';
+import { ChatMessage, ModerationMode } from '../verdict';
 
 /**
  * Renders a conversation with the model's OWN chat template and tokenizes it. The template switches

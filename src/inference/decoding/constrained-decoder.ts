@@ -1,10 +1,10 @@
 import type { Tensor } from 'onnxruntime-node';
-import { AnswerGrammar, CategoryCursor } from './answer-grammar';
-import { DecoderSession, ForwardStep, KvCache } from './decoder-session';
-import { PREFILL_BATCH_POSITIONS, PREFILL_CHUNK_TOKENS } from './greedy-decoder';
-import { EngineError, EngineErrorCode } from './engine-error';
-import { argmaxAmong, argmaxVocabulary, lastPositionLogits, LogitsRow, positionLogits } from './logits';
-import { ModerationMode, RiskCategory, SAFETY_LEVELS, SafetyLevel } from './verdict';
+import { AnswerGrammar, CategoryCursor } from '../answer-format/answer-grammar';
+import { DecoderSession, ForwardStep, KvCache } from '../runtime/decoder-session';
+import { PREFILL_BATCH_POSITIONS, PREFILL_CHUNK_TOKENS } from './prefill';
+import { EngineError, EngineErrorCode } from '../engine-error';
+import { argmaxAmong, argmaxVocabulary, lastPositionLogits, LogitsRow, positionLogits } from '../runtime/logits';
+import { ModerationMode, RiskCategory, SAFETY_LEVELS, SafetyLevel } from '../verdict';
 
 export interface ConstrainedRequest {
   mode: ModerationMode;

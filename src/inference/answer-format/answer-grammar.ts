@@ -1,5 +1,5 @@
 import { PromptEncoder } from './prompt-encoder';
-import { ModerationMode, RISK_CATEGORIES, RiskCategory, SAFETY_LEVELS, SafetyLevel } from './verdict';
+import { ModerationMode, RISK_CATEGORIES, RiskCategory, SAFETY_LEVELS, SafetyLevel } from '../verdict';
 
 /** A category name as the model writes it after `Categories:` or `, `: with its leading space. */
 type CategoryName = RiskCategory | 'None';

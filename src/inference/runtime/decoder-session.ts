@@ -1,11 +1,11 @@
 import { ort } from './onnxruntime';
 import { DecoderIo, discoverDecoderIo } from './decoder-io';
-import { EngineError, EngineErrorCode } from './engine-error';
+import { EngineError, EngineErrorCode } from '../engine-error';
 import { lastPositionLogits, vocabularySize } from './logits';
 import { LOGITS_TO_KEEP } from './logits-to-keep';
-import { DecoderConfig } from './model-directory';
-import { ExecutionProviderName } from './moderation-engine';
-import { EngineLogger, ProviderPreference } from './onnx-engine-options';
+import { DecoderConfig } from '../model-format/decoder-config';
+import { ExecutionProviderName } from '../moderation-engine';
+import { EngineLogger, ProviderPreference } from '../onnx-engine-options';
 import { KeepLastPositions } from './session-thread/session-messages';
 import { SessionRun, ThreadedSession } from './session-thread/threaded-session';
 
