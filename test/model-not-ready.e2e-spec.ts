@@ -35,9 +35,12 @@ describe('model that failed to load (e2e)', () => {
     expect(ready.headers['content-type']).toMatch(/^application\/json/);
     expect(ready.json()).toEqual({
       status: 'error',
-      info: {},
+      info: { usage_ledger: { status: 'up', backend: 'sqlite', state: 'reachable' } },
       error: { model: { status: 'down', state: 'failed', id: 'broken-model', provider: 'cpu', dtype: 'fp32', demo: true } },
-      details: { model: { status: 'down', state: 'failed', id: 'broken-model', provider: 'cpu', dtype: 'fp32', demo: true } },
+      details: {
+        model: { status: 'down', state: 'failed', id: 'broken-model', provider: 'cpu', dtype: 'fp32', demo: true },
+        usage_ledger: { status: 'up', backend: 'sqlite', state: 'reachable' },
+      },
     });
   });
 
