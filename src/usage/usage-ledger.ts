@@ -52,6 +52,8 @@ const PERIOD_SUFFIX: Readonly<Record<UsageGranularity, string>> = { hour: ':00:0
  */
 export class UsageLedger {
   readonly backend: LedgerBackend;
+  /** The migrations this open applied (none when the schema was already current). */
+  appliedMigrations: readonly string[] = [];
   private readonly db: Kysely<LedgerTables>;
 
   private constructor({ db, backend }: LedgerDatabase) {
@@ -63,7 +65,7 @@ export class UsageLedger {
   static async open(settings: LedgerSettings): Promise<UsageLedger> {
     const ledger = new UsageLedger(openLedgerDatabase(settings));
     try {
-      await migrateLedger(ledger.db as Kysely<unknown>);
+      ledger.appliedMigrations = await migrateLedger(ledger.db as Kysely<unknown>);
     } catch (error) {
       await ledger.close();
       throw error;

@@ -24,7 +24,10 @@ export class UsageService {
     if (from.getTime() >= to.getTime()) throw new ApiException(ErrorCode.ValidationFailed, 'from must be before to', 'from');
     if (to.getTime() - from.getTime() > MAX_RANGE_MS) throw new ApiException(ErrorCode.ValidationFailed, 'the range from..to must not exceed 366 days', 'to');
     const granularity = query.granularity ?? 'hour';
-    const rows = await this.ledger.query({ from, to, granularity, tenant: this.visibleTenant(caller, query.tenant) });
+    const tenant = this.visibleTenant(caller, query.tenant);
+    const rows = await this.ledger.query({ from, to, granularity, tenant }).catch((error: unknown) => {
+      throw new ApiException(ErrorCode.UsageLedgerUnavailable, 'the usage ledger cannot be read right now', undefined, undefined, error instanceof Error ? error.message : String(error));
+    });
     return { from: from.toISOString(), to: to.toISOString(), granularity, rows: rows.map(toRowDto) };
   }
 
