@@ -70,6 +70,7 @@ export class ServiceMetrics {
   readonly verdicts;
   readonly engineErrors;
   readonly usageLedgerErrors;
+  readonly rateLimitFallbacks;
   readonly modelInfo;
   readonly modelReady;
   readonly demoModel;
@@ -99,6 +100,7 @@ export class ServiceMetrics {
     this.verdicts = counterFor(METRICS.verdicts, registry);
     this.engineErrors = counterFor(METRICS.engineErrors, registry);
     this.usageLedgerErrors = counterFor(METRICS.usageLedgerErrors, registry);
+    this.rateLimitFallbacks = counterFor(METRICS.rateLimitFallbacks, registry);
     this.modelInfo = gaugeFor(METRICS.modelInfo, registry);
     this.modelReady = gaugeFor(METRICS.modelReady, registry);
     this.demoModel = gaugeFor(METRICS.demoModel, registry);
