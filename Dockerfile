@@ -3,15 +3,12 @@
 #   docker build -t qwen3guard-gen-web .
 # GPU image: Dockerfile.gpu. The model is not in the image: mount a model directory (QWEN3GUARD_MODEL_DIR) or
 # a Hugging Face cache under HF_HOME that `qwen3guard pull` filled (README, "Deploying on Kubernetes").
-ARG NODE_IMAGE=node:20-bookworm-slim
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
-# better-sqlite3 is the one install script package.json's allowScripts approves: it compiles SQLite with
-# node-gyp. npm 11 is what honours allowScripts (older npm would run onnxruntime-node's downloader too).
-RUN apt-get update \
-  && apt-get install -y --no-install-recommends python3 make g++ \
-  && rm -rf /var/lib/apt/lists/* \
-  && npm install -g npm@11.19.1
+# No dependency compiles anything (SQLite is Node's own node:sqlite). npm 11 is what honours package.json's
+# allowScripts, which denies every install script (older npm would run onnxruntime-node's downloader).
+RUN npm install -g npm@11.19.1
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund

@@ -170,6 +170,14 @@ describe('qwen3guard CLI (e2e)', () => {
     expect(hashLine).toBe(`sha256:${createHash('sha256').update(key).digest('hex')}`);
   });
 
+  it('db migrate brings the usage ledger to the latest schema once, then finds nothing to apply', async () => {
+    const ledgerEnv = { ...env, QWEN3GUARD_USAGE_DB: join(workDir, 'migrated', 'usage.sqlite') };
+    const first = await runCli(['db', 'migrate'], { env: ledgerEnv });
+    expect([first.code, first.stderr]).toEqual([0, 'sqlite usage ledger is at the latest schema; applied 0001-usage\n']);
+    const second = await runCli(['db', 'migrate'], { env: ledgerEnv });
+    expect([second.code, second.stderr]).toEqual([0, 'sqlite usage ledger is at the latest schema; nothing to apply\n']);
+  });
+
   it('build-model writes a synthetic model directory the engine reads', async () => {
     const out = join(workDir, 'tiny');
     const run = await runCli(['build-model', '--preset', 'tiny', '--dtype', 'fp16', '--io', 'genai', '--out', out, '--seed', '7']);

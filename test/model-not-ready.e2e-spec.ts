@@ -48,7 +48,8 @@ describe('model that failed to load (e2e)', () => {
       dtype: 'fp32',
       demo: true,
     };
-    expect(ready.json()).toEqual({ status: 'error', info: {}, error: { model }, details: { model } });
+    const usageLedger = { status: 'up', backend: 'sqlite', state: 'reachable' };
+    expect(ready.json()).toEqual({ status: 'error', info: { usage_ledger: usageLedger }, error: { model }, details: { model, usage_ledger: usageLedger } });
     expect(ready.headers['retry-after']).toBeUndefined();
   });
 

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { addBuildModelCommand } from './commands/build-model.command';
+import { addDbCommand } from './commands/db.command';
 import { addKeyCommand } from './commands/key.command';
 import { addModerateCommand } from './commands/moderate.command';
 import { addPullCommand } from './commands/pull.command';
@@ -20,5 +21,6 @@ export function createProgram(): Command {
   addModerateCommand(program);
   addBuildModelCommand(program);
   addKeyCommand(program);
+  addDbCommand(program);
   return program;
 }

@@ -288,6 +288,51 @@ export class AppConfig {
   @Transform(toTrimmed)
   readonly QWEN3GUARD_USAGE_DB: string = 'data/usage.sqlite';
 
+  /**
+   * The shared usage ledger on PostgreSQL (`postgres://user:password@host:5432/db`; TLS through the URL, e.g.
+   * `?sslmode=verify-full&sslrootcert=/ca.pem`); unset: the SQLite file at QWEN3GUARD_USAGE_DB.
+   */
+  @IsOptional()
+  @Matches(/^postgres(ql)?:\/\/\S+$/, { message: 'QWEN3GUARD_DATABASE_URL must be a postgres:// or postgresql:// URL' })
+  @IsString()
+  @Transform(toTrimmed)
+  readonly QWEN3GUARD_DATABASE_URL?: string;
+
+  /** PostgreSQL connections this replica may hold open. */
+  @Min(1)
+  @Max(1000)
+  @IsInt()
+  @Transform(toInteger)
+  readonly QWEN3GUARD_DATABASE_POOL_SIZE: number = 10;
+
+  /** How long a ledger write waits for a PostgreSQL connection before the request gets 503 USAGE_LEDGER_UNAVAILABLE. */
+  @Min(1)
+  @Max(600_000)
+  @IsInt()
+  @Transform(toInteger)
+  readonly QWEN3GUARD_DATABASE_CONNECT_TIMEOUT_MS: number = 2000;
+
+  /** Longest one ledger statement may run on PostgreSQL (server-side statement_timeout and the client's own wait). */
+  @Min(1)
+  @Max(600_000)
+  @IsInt()
+  @Transform(toInteger)
+  readonly QWEN3GUARD_DATABASE_STATEMENT_TIMEOUT_MS: number = 2000;
+
+  /** Shared rate limits on Redis or Valkey (`redis://host:6379`, `rediss://` for TLS); unset: each replica limits in memory. */
+  @IsOptional()
+  @Matches(/^rediss?:\/\/\S+$/, { message: 'QWEN3GUARD_REDIS_URL must be a redis:// or rediss:// URL' })
+  @IsString()
+  @Transform(toTrimmed)
+  readonly QWEN3GUARD_REDIS_URL?: string;
+
+  /** Longest a rate-limit check waits for Redis before this replica limits on its own for that request. */
+  @Min(1)
+  @Max(60_000)
+  @IsInt()
+  @Transform(toInteger)
+  readonly QWEN3GUARD_REDIS_TIMEOUT_MS: number = 250;
+
   get anonymousAllowed(): boolean {
     return this.ALLOW_ANONYMOUS ?? this.NODE_ENV !== 'production';
   }

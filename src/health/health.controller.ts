@@ -4,6 +4,7 @@ import { HealthCheck, HealthCheckResult, HealthCheckService } from '@nestjs/term
 import { FastifyReply } from 'fastify';
 import { ModelReadyHealthIndicator } from './model-ready.health';
 import { PublicRoute } from '../tenant/public-route.decorator';
+import { UsageLedgerHealthIndicator } from '../usage/usage-ledger.health';
 
 @ApiTags('health')
 @PublicRoute()
@@ -12,6 +13,7 @@ export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
     private readonly modelReady: ModelReadyHealthIndicator,
+    private readonly usageLedger: UsageLedgerHealthIndicator,
   ) {}
 
   @Get('live')
@@ -23,10 +25,10 @@ export class HealthController {
 
   @Get('ready')
   @HealthCheck()
-  @ApiOperation({ summary: 'Readiness: 200 once the model is loaded and warmed up, 503 before or after a failed load' })
+  @ApiOperation({ summary: 'Readiness: 200 once the model is loaded and warmed up, 503 before or after a failed load; also reports whether the usage ledger answers' })
   async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult> {
     try {
-      return await this.health.check([() => this.modelReady.isReady()]);
+      return await this.health.check([() => this.modelReady.isReady(), () => this.usageLedger.check()]);
     } catch (error) {
       // Terminus reports "down" by throwing; probes want its report itself with the 503, not the error shape.
       if (!(error instanceof ServiceUnavailableException)) throw error;

@@ -241,6 +241,13 @@ export const METRICS = {
     help: 'Requests refused with 503 USAGE_LEDGER_UNAVAILABLE because the usage ledger could not record them',
     labelNames: [],
   },
+  rateLimitFallbacks: {
+    ...svc,
+    name: 'qwen3guard_rate_limit_fallbacks_total',
+    type: 'counter',
+    help: "Requests rate-limited by this replica's own memory because Redis (QWEN3GUARD_REDIS_URL) did not answer",
+    labelNames: [],
+  },
 
   // --- Model lifecycle ---------------------------------------------------------------------------------
   modelLoad: {

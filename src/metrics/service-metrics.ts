@@ -69,6 +69,7 @@ export class ServiceMetrics {
   readonly verdicts;
   readonly engineErrors;
   readonly usageLedgerErrors;
+  readonly rateLimitFallbacks;
   readonly modelInfo;
   readonly modelReady;
   readonly demoModel;
@@ -98,6 +99,7 @@ export class ServiceMetrics {
     this.verdicts = counterFor(METRICS.verdicts, registry);
     this.engineErrors = counterFor(METRICS.engineErrors, registry);
     this.usageLedgerErrors = counterFor(METRICS.usageLedgerErrors, registry);
+    this.rateLimitFallbacks = counterFor(METRICS.rateLimitFallbacks, registry);
     this.modelInfo = gaugeFor(METRICS.modelInfo, registry);
     this.modelReady = gaugeFor(METRICS.modelReady, registry);
     this.demoModel = gaugeFor(METRICS.demoModel, registry);

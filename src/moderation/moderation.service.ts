@@ -80,7 +80,7 @@ export class ModerationService {
     const latencyMs = toMilliseconds((performance.now() - started) / 1000);
     const outcomes = this.outcomes(tenant, located, blocked, verdicts);
     // Before the response exists: an answered request is always in the ledger.
-    this.usage.record(tenant, endpoint, outcomes);
+    await this.usage.record(tenant, endpoint, outcomes);
     return { outcomes, model: verdicts.length > 0 ? this.engine.info.id : configuredModel(this.config).id, latencyMs };
   }
 

@@ -1,16 +1,22 @@
-import { Module } from '@nestjs/common';
+import { Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
+import Redis from 'ioredis';
 import { ClsModule } from 'nestjs-cls';
 import { AppConfig } from '../config/app-config';
+import { ServiceMetrics } from '../metrics/service-metrics';
 import { TenantContext } from './tenant-context';
 import { TenantDirectory } from './tenant-directory';
 import { TenantGuard } from './tenant.guard';
 import { TenantRateLimiter } from './tenant-rate-limiter';
 import { readTenantsFile } from './tenants-file';
 
+/** The Redis client of the shared rate limits (undefined without QWEN3GUARD_REDIS_URL). */
+const RATE_LIMIT_REDIS = Symbol('RATE_LIMIT_REDIS');
+
 /**
  * Tenants: the directory read from QWEN3GUARD_TENANTS_FILE at start-up (a bad file stops the service), the
- * guard that authenticates and rate-limits every non-public route, and the request's tenant in context.
+ * guard that authenticates and rate-limits every non-public route (limits shared through Redis when
+ * QWEN3GUARD_REDIS_URL is set), and the request's tenant in context.
  * Features that read the current tenant (moderation, usage) import this module.
  */
 @Module({
@@ -25,10 +31,48 @@ import { readTenantsFile } from './tenants-file';
           ? TenantDirectory.empty()
           : new TenantDirectory(readTenantsFile(config.QWEN3GUARD_TENANTS_FILE), config.MAX_TENANT_LABELS),
     },
-    { provide: TenantRateLimiter, inject: [TenantDirectory], useFactory: (directory: TenantDirectory) => new TenantRateLimiter([...directory.tenants, directory.anonymous]) },
+    { provide: RATE_LIMIT_REDIS, inject: [AppConfig], useFactory: rateLimitRedis },
+    {
+      provide: TenantRateLimiter,
+      inject: [TenantDirectory, RATE_LIMIT_REDIS, { token: ServiceMetrics, optional: true }],
+      useFactory: (directory: TenantDirectory, redis: Redis | undefined, metrics?: ServiceMetrics) =>
+        new TenantRateLimiter([...directory.tenants, directory.anonymous], { redis, onFallback: () => metrics?.rateLimitFallbacks.inc() }),
+    },
     TenantContext,
     { provide: APP_GUARD, useClass: TenantGuard },
   ],
   exports: [TenantDirectory, TenantContext],
 })
-export class TenantModule {}
+export class TenantModule implements OnApplicationShutdown {
+  constructor(@Inject(RATE_LIMIT_REDIS) private readonly redis: Redis | undefined) {}
+
+  onApplicationShutdown(): void {
+    this.redis?.disconnect();
+  }
+}
+
+/**
+ * The Redis connection of the shared rate limits, when QWEN3GUARD_REDIS_URL is set. Every wait is bounded:
+ * no offline queue (a command fails at once while disconnected), a per-command timeout; ioredis keeps
+ * reconnecting in the background, and the limiter falls back to memory meanwhile.
+ */
+function rateLimitRedis(config: AppConfig): Redis | undefined {
+  if (config.QWEN3GUARD_REDIS_URL === undefined) return undefined;
+  const logger = new Logger('RateLimitRedis');
+  const redis = new Redis(config.QWEN3GUARD_REDIS_URL, {
+    enableOfflineQueue: false,
+    commandTimeout: config.QWEN3GUARD_REDIS_TIMEOUT_MS,
+    connectTimeout: config.QWEN3GUARD_REDIS_TIMEOUT_MS * 4,
+    maxRetriesPerRequest: 0,
+  });
+  // One line per state change, not per failed reconnect attempt.
+  redis.on('ready', () => logger.log('connected: rate limits are shared across replicas'));
+  redis.on('end', () => logger.warn('disconnected'));
+  let lastError = '';
+  redis.on('error', (error: Error) => {
+    if (error.message !== lastError) logger.warn(`unreachable, each replica limits on its own: ${error.message}`);
+    lastError = error.message;
+  });
+  redis.on('ready', () => (lastError = ''));
+  return redis;
+}

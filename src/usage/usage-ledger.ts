@@ -1,6 +1,7 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import { Kysely, sql } from 'kysely';
+import { LedgerBackend, LedgerDatabase, LedgerSettings, openLedgerDatabase } from './ledger/ledger-database';
+import { migrateLedger } from './ledger/ledger-migrations';
+import { LedgerTables } from './ledger/ledger-tables';
 
 /** What one answered request used; the ledger adds it to its tenant's row for that hour and endpoint. */
 export interface UsageEntry {
@@ -44,63 +45,104 @@ const PERIOD_LENGTH: Readonly<Record<UsageGranularity, number>> = { hour: 13, da
 const PERIOD_SUFFIX: Readonly<Record<UsageGranularity, string>> = { hour: ':00:00Z', day: 'T00:00:00Z' };
 
 /**
- * The durable usage ledger: SQLite in WAL mode, one row per tenant, hour and endpoint. Each record is one
- * committed upsert, done before the response is sent, so a request the client saw answered is in the
- * ledger even if the process is killed the next instant (a committed WAL transaction survives the
- * process; surviving power loss as well would need synchronous=FULL, an fsync per request).
- * Plain TypeScript: the service, tests and tools open it alike.
+ * The durable usage ledger, one row per tenant, hour and endpoint, on SQLite (embedded, the default) or
+ * PostgreSQL (shared by every replica) through one Kysely query layer. Each record is one committed upsert,
+ * awaited before the response is sent, so a request the client saw answered is in the ledger even if the
+ * process is killed the next instant. Plain TypeScript: the service, tests, tools and benchmarks open it alike.
  */
 export class UsageLedger {
-  private readonly db: Database.Database;
-  private readonly upsert: Database.Statement;
+  readonly backend: LedgerBackend;
+  /** The migrations this open applied (none when the schema was already current). */
+  appliedMigrations: readonly string[] = [];
+  private readonly db: Kysely<LedgerTables>;
 
-  constructor(path: string) {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    this.db = new Database(path);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
-    // Another process (a second replica on the same volume, a reporting job) may hold the lock briefly.
-    this.db.pragma('busy_timeout = 5000');
-    this.db.exec(`CREATE TABLE IF NOT EXISTS usage (
-      tenant TEXT NOT NULL,
-      hour TEXT NOT NULL,
-      endpoint TEXT NOT NULL,
-      requests INTEGER NOT NULL,
-      items INTEGER NOT NULL,
-      prompt_tokens INTEGER NOT NULL,
-      characters INTEGER NOT NULL,
-      flagged INTEGER NOT NULL,
-      PRIMARY KEY (tenant, hour, endpoint)
-    ) WITHOUT ROWID`);
-    this.upsert = this.db.prepare(`INSERT INTO usage VALUES (@tenant, @hour, @endpoint, 1, @items, @promptTokens, @characters, @flagged)
-      ON CONFLICT (tenant, hour, endpoint) DO UPDATE SET
-        requests = requests + 1, items = items + excluded.items, prompt_tokens = prompt_tokens + excluded.prompt_tokens,
-        characters = characters + excluded.characters, flagged = flagged + excluded.flagged`);
+  private constructor({ db, backend }: LedgerDatabase) {
+    this.db = db;
+    this.backend = backend;
   }
 
-  record(entry: UsageEntry): void {
+  /** Opens the ledger and brings its schema to the latest migration (a database it cannot reach throws). */
+  static async open(settings: LedgerSettings): Promise<UsageLedger> {
+    const ledger = new UsageLedger(openLedgerDatabase(settings));
+    try {
+      ledger.appliedMigrations = await migrateLedger(ledger.db as Kysely<unknown>);
+    } catch (error) {
+      await ledger.close();
+      throw error;
+    }
+    return ledger;
+  }
+
+  /** The embedded SQLite ledger at `path` (`:memory:` for none on disk). */
+  static openSqlite(path: string): Promise<UsageLedger> {
+    return UsageLedger.open({ sqlitePath: path, poolSize: 1, connectTimeoutMs: 1, statementTimeoutMs: 1 });
+  }
+
+  async record(entry: UsageEntry): Promise<void> {
     const { tenant, endpoint, items, promptTokens, characters, flagged } = entry;
-    this.upsert.run({ tenant, endpoint, items, promptTokens, characters, flagged, hour: hourOf(entry.at) });
+    await this.db
+      .insertInto('usage')
+      .values({ tenant, endpoint, hour: hourOf(entry.at), requests: 1, items, prompt_tokens: promptTokens, characters, flagged })
+      .onConflict((conflict) =>
+        conflict.columns(['tenant', 'hour', 'endpoint']).doUpdateSet((row) => ({
+          requests: row('usage.requests', '+', 1),
+          items: row('usage.items', '+', row.ref('excluded.items')),
+          prompt_tokens: row('usage.prompt_tokens', '+', row.ref('excluded.prompt_tokens')),
+          characters: row('usage.characters', '+', row.ref('excluded.characters')),
+          flagged: row('usage.flagged', '+', row.ref('excluded.flagged')),
+        })),
+      )
+      .execute();
   }
 
   /** Sums per tenant, period and endpoint over the hours that overlap [from, to), ordered by tenant, period, endpoint. */
-  query({ from, to, granularity, tenant }: UsageQuery): UsageRow[] {
-    const length = PERIOD_LENGTH[granularity];
-    const rows = this.db
-      .prepare(
-        `SELECT tenant, substr(hour, 1, ${length}) AS period, endpoint, sum(requests) AS requests, sum(items) AS items,
-           sum(prompt_tokens) AS promptTokens, sum(characters) AS characters, sum(flagged) AS flagged
-         FROM usage WHERE hour >= ? AND hour < ? ${tenant === undefined ? '' : 'AND tenant = ?'}
-         GROUP BY tenant, period, endpoint ORDER BY tenant, period, endpoint`,
-      )
-      .all(...[hourOf(from), hourOf(to, 'up'), ...(tenant === undefined ? [] : [tenant])]) as UsageRow[];
-    return rows.map((row) => ({ ...row, period: row.period + PERIOD_SUFFIX[granularity] }));
+  async query({ from, to, granularity, tenant }: UsageQuery): Promise<UsageRow[]> {
+    // A literal length, not a parameter: PostgreSQL matches the GROUP BY expression to the selected one by its text.
+    const period = sql<string>`substr(${sql.ref('hour')}, 1, ${sql.lit(PERIOD_LENGTH[granularity])})`;
+    const rows = await this.db
+      .selectFrom('usage')
+      .select((row) => [
+        'tenant',
+        period.as('period'),
+        'endpoint',
+        row.fn.sum<SqlCount>('requests').as('requests'),
+        row.fn.sum<SqlCount>('items').as('items'),
+        row.fn.sum<SqlCount>('prompt_tokens').as('promptTokens'),
+        row.fn.sum<SqlCount>('characters').as('characters'),
+        row.fn.sum<SqlCount>('flagged').as('flagged'),
+      ])
+      .where('hour', '>=', hourOf(from))
+      .where('hour', '<', hourOf(to, 'up'))
+      .$if(tenant !== undefined, (query) => query.where('tenant', '=', tenant!))
+      .groupBy(['tenant', period, 'endpoint'])
+      .orderBy('tenant')
+      .orderBy(period)
+      .orderBy('endpoint')
+      .execute();
+    return rows.map((row) => ({
+      tenant: row.tenant,
+      period: row.period + PERIOD_SUFFIX[granularity],
+      endpoint: row.endpoint,
+      requests: Number(row.requests),
+      items: Number(row.items),
+      promptTokens: Number(row.promptTokens),
+      characters: Number(row.characters),
+      flagged: Number(row.flagged),
+    }));
   }
 
-  close(): void {
-    this.db.close();
+  /** Whether the database answers at all (readiness reports it); throws what the driver threw when it does not. */
+  async ping(): Promise<void> {
+    await sql`SELECT 1`.execute(this.db);
+  }
+
+  close(): Promise<void> {
+    return this.db.destroy();
   }
 }
+
+/** PostgreSQL sums bigints into numerics, which its driver hands over as strings; SQLite gives numbers. */
+type SqlCount = number | string;
 
 /** `YYYY-MM-DDTHH` of the hour holding `at` (or, rounding up, the first hour starting at or after it). */
 function hourOf(at: Date, rounding: 'down' | 'up' = 'down'): string {

@@ -19,11 +19,11 @@ export class UsageMeter {
     @Optional() private readonly metrics?: ServiceMetrics,
   ) {}
 
-  record(tenant: Tenant, endpoint: string, outcomes: readonly ModerationOutcome[]): void {
+  async record(tenant: Tenant, endpoint: string, outcomes: readonly ModerationOutcome[]): Promise<void> {
     const verdicts = outcomes.flatMap(({ verdict }) => (verdict ? [verdict] : []));
     const promptTokens = sum(verdicts.map((verdict) => verdict.promptTokens));
     try {
-      this.ledger.record({
+      await this.ledger.record({
         tenant: tenant.id,
         endpoint,
         at: new Date(),

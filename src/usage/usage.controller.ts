@@ -17,12 +17,12 @@ export class UsageController {
   @Get()
   @ApiOperation({
     summary: "The caller's metered usage",
-    description: "Rows per tenant, hour (or day) and endpoint from this replica's ledger. An admin key sees every tenant's rows.",
+    description: "Rows per tenant, hour (or day) and endpoint from the ledger (shared by every replica on PostgreSQL). An admin key sees every tenant's rows.",
   })
   @ApiProduces('application/json', 'text/csv')
   @ApiOkResponse({ type: UsageResponseDto })
-  report(@Query() query: UsageQueryDto, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): UsageResponseDto | string {
-    const report = this.usage.report(this.tenants.current, query);
+  async report(@Query() query: UsageQueryDto, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<UsageResponseDto | string> {
+    const report = await this.usage.report(this.tenants.current, query);
     if (!wantsCsv(query, request)) return report;
     void reply.type('text/csv; charset=utf-8');
     return this.usage.toCsv(report);

@@ -18,13 +18,16 @@ const CSV_COLUMNS: readonly (keyof UsageRowDto)[] = ['tenant', 'period', 'endpoi
 export class UsageService {
   constructor(private readonly ledger: UsageLedger) {}
 
-  report(caller: Tenant, query: UsageQueryDto): UsageResponseDto {
+  async report(caller: Tenant, query: UsageQueryDto): Promise<UsageResponseDto> {
     const to = query.to ? new Date(query.to) : new Date();
     const from = query.from ? new Date(query.from) : new Date(to.getTime() - DAY_MS);
     if (from.getTime() >= to.getTime()) throw new ApiException(ErrorCode.ValidationFailed, 'from must be before to', 'from');
     if (to.getTime() - from.getTime() > MAX_RANGE_MS) throw new ApiException(ErrorCode.ValidationFailed, 'the range from..to must not exceed 366 days', 'to');
     const granularity = query.granularity ?? 'hour';
-    const rows = this.ledger.query({ from, to, granularity, tenant: this.visibleTenant(caller, query.tenant) });
+    const tenant = this.visibleTenant(caller, query.tenant);
+    const rows = await this.ledger.query({ from, to, granularity, tenant }).catch((error: unknown) => {
+      throw new ApiException(ErrorCode.UsageLedgerUnavailable, 'the usage ledger cannot be read right now', undefined, undefined, error instanceof Error ? error.message : String(error));
+    });
     return { from: from.toISOString(), to: to.toISOString(), granularity, rows: rows.map(toRowDto) };
   }
 

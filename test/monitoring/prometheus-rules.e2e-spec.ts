@@ -59,6 +59,7 @@ describe('alerts.yml', () => {
         'PredictionErrorRateHigh',
         'ProcessMemoryHigh',
         'QueueSaturation',
+        'RateLimitsNotShared',
         'ServiceUnavailable',
         'TargetDown',
         'UsageLedgerFailing',

