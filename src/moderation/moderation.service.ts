@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
+import { RequestContext } from '../http/request-context';
 import { ModerationEngine, PromptEncoder, Verdict } from '../inference';
 import { Tenant } from '../tenant/tenant';
-import { TenantContext } from '../tenant/tenant-context';
 import { UsageMeter } from '../usage/usage-meter';
 import { configuredModel } from './configured-model';
 import { EngineLoader } from './engine-loader.service';
@@ -17,7 +17,7 @@ import { blocklistOutcome, ModerationOutcome, modelOutcome } from './moderation-
 import { toOpenAiModerationResponse } from './openai-moderation.mapper';
 import { fromItem, fromOpenAiInput, fromPrompt, LocatedInput } from './request-inputs';
 import { assertBatchFits, assertTextsFit } from './text-limits';
-import { toMilliseconds, toModerationResult, toPredictResponse } from './verdict-response.mapper';
+import { reportedSafetyLevel, toMilliseconds, toModerationResult, toPredictResponse } from './verdict-response.mapper';
 
 interface Moderated {
   outcomes: ModerationOutcome[];
@@ -35,7 +35,7 @@ export class ModerationService {
     private readonly engine: ModerationEngine,
     private readonly loader: EngineLoader,
     private readonly config: AppConfig,
-    private readonly tenants: TenantContext,
+    private readonly context: RequestContext,
     private readonly usage: UsageMeter,
   ) {}
 
@@ -63,7 +63,7 @@ export class ModerationService {
 
   /** The service-wide limit, or the tenant's own when it is lower. */
   private assertBatchFits(count: number, field: string): void {
-    assertBatchFits(count, field, Math.min(this.config.MAX_BATCH_ITEMS, this.tenants.current.maxBatchSize ?? Infinity));
+    assertBatchFits(count, field, Math.min(this.config.MAX_BATCH_ITEMS, this.context.tenant.maxBatchSize ?? Infinity));
   }
 
   private async run(endpoint: string, located: LocatedInput[]): Promise<Moderated> {
@@ -71,7 +71,7 @@ export class ModerationService {
       located.flatMap(({ texts }) => texts),
       this.config.MAX_TEXT_CHARS,
     );
-    const tenant = this.tenants.current;
+    const tenant = this.context.tenant;
     const started = performance.now();
     const blocked = located.map((input) => blocklistHit(tenant, input));
     const needsModel = located.filter((_, index) => !(blocked[index] && tenant.blocklist?.shortCircuit));
@@ -81,6 +81,7 @@ export class ModerationService {
     const outcomes = this.outcomes(tenant, located, blocked, verdicts);
     // Before the response exists: an answered request is always in the ledger.
     this.usage.record(tenant, endpoint, outcomes);
+    this.context.recordVerdict(outcomes.map(reportedSafetyLevel));
     return { outcomes, model: verdicts.length > 0 ? this.engine.info.id : configuredModel(this.config).id, latencyMs };
   }
 

@@ -1,10 +1,6 @@
 import { Module } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
-import { ClsModule } from 'nestjs-cls';
 import { AppConfig } from '../config/app-config';
-import { TenantContext } from './tenant-context';
 import { TenantDirectory } from './tenant-directory';
-import { TenantGuard } from './tenant.guard';
 import { TenantRateLimiter } from './tenant-rate-limiter';
 import { readTenantsFile } from './tenants-file';
 
@@ -14,8 +10,6 @@ import { readTenantsFile } from './tenants-file';
  * Features that read the current tenant (moderation, usage) import this module.
  */
 @Module({
-  // ClsService (the request context) without making the context module global; CommonModule mounts it.
-  imports: [ClsModule],
   providers: [
     {
       provide: TenantDirectory,
@@ -26,9 +20,7 @@ import { readTenantsFile } from './tenants-file';
           : new TenantDirectory(readTenantsFile(config.QWEN3GUARD_TENANTS_FILE), config.MAX_TENANT_LABELS),
     },
     { provide: TenantRateLimiter, inject: [TenantDirectory], useFactory: (directory: TenantDirectory) => new TenantRateLimiter([...directory.tenants, directory.anonymous]) },
-    TenantContext,
-    { provide: APP_GUARD, useClass: TenantGuard },
   ],
-  exports: [TenantDirectory, TenantContext],
+  exports: [TenantDirectory, TenantRateLimiter],
 })
 export class TenantModule {}

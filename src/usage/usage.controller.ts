@@ -1,7 +1,7 @@
 import { Controller, Get, Query, Req, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { TenantContext } from '../tenant/tenant-context';
+import { RequestContext } from '../http/request-context';
 import { UsageQueryDto } from './dto/usage-query.dto';
 import { UsageResponseDto } from './dto/usage-response.dto';
 import { UsageService } from './usage.service';
@@ -11,7 +11,7 @@ import { UsageService } from './usage.service';
 export class UsageController {
   constructor(
     private readonly usage: UsageService,
-    private readonly tenants: TenantContext,
+    private readonly context: RequestContext,
   ) {}
 
   @Get()
@@ -22,7 +22,7 @@ export class UsageController {
   @ApiProduces('application/json', 'text/csv')
   @ApiOkResponse({ type: UsageResponseDto })
   report(@Query() query: UsageQueryDto, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): UsageResponseDto | string {
-    const report = this.usage.report(this.tenants.current, query);
+    const report = this.usage.report(this.context.tenant, query);
     if (!wantsCsv(query, request)) return report;
     void reply.type('text/csv; charset=utf-8');
     return this.usage.toCsv(report);

@@ -1,6 +1,6 @@
 import { Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
-import { TenantModule } from '../tenant/tenant.module';
+import { RequestContextModule } from '../http/request-context.module';
 import { UsageLedger } from './usage-ledger';
 import { UsageMeter } from './usage-meter';
 import { UsageController } from './usage.controller';
@@ -11,7 +11,7 @@ import { UsageService } from './usage.service';
  * opened stops the service), the meter the moderation service records through, and GET /v1/usage.
  */
 @Module({
-  imports: [TenantModule],
+  imports: [RequestContextModule],
   controllers: [UsageController],
   providers: [{ provide: UsageLedger, inject: [AppConfig], useFactory: (config: AppConfig) => new UsageLedger(config.QWEN3GUARD_USAGE_DB) }, UsageMeter, UsageService],
   exports: [UsageMeter],
