@@ -4,7 +4,7 @@ import { RequestContext } from '../http/request-context';
 import { ModerationEngine, PromptEncoder, Verdict } from '../inference';
 import { Tenant } from '../tenant/tenant';
 import { UsageMeter } from '../usage/usage-meter';
-import { configuredModel } from './configured-model';
+import { configuredModel } from '../composition/configured-model';
 import { EngineLoader } from './engine-loader.service';
 import { loadFailureException } from './load-failure';
 import { ModerateRequestDto } from './dto/moderate-request.dto';

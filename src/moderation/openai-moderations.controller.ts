@@ -1,6 +1,6 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ApiModerationErrors } from '../common/api-error-responses.decorator';
+import { ApiModerationErrors } from './api-moderation-errors.decorator';
 import { OpenAiModerationRequestDto } from './dto/openai-moderation-request.dto';
 import { OpenAiModerationResponseDto } from './dto/openai-moderation-response.dto';
 import { ModerationService } from './moderation.service';

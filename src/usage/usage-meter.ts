@@ -3,9 +3,16 @@ import { ApiException } from '../common/api-exception';
 import { ErrorCode } from '../common/error-code';
 import { RiskCategory, Verdict } from '../inference';
 import { ServiceMetrics } from '../metrics/service-metrics';
-import type { ModerationOutcome } from '../moderation/moderation-outcome';
 import { Tenant } from '../tenant/tenant';
 import { UsageLedger } from './usage-ledger';
+
+/** What the meter reads of one answered item: the model's verdict (none when a blocklist decided), its size, whether it was flagged. */
+export interface MeteredItem {
+  verdict?: Verdict;
+  /** Unicode code points of the item's texts. */
+  characters: number;
+  decision: { flagged: boolean };
+}
 
 /**
  * Meters every answered moderation request for its tenant: the durable ledger row (written first: if it
@@ -19,7 +26,7 @@ export class UsageMeter {
     @Optional() private readonly metrics?: ServiceMetrics,
   ) {}
 
-  record(tenant: Tenant, endpoint: string, outcomes: readonly ModerationOutcome[]): void {
+  record(tenant: Tenant, endpoint: string, outcomes: readonly MeteredItem[]): void {
     const verdicts = outcomes.flatMap(({ verdict }) => (verdict ? [verdict] : []));
     const promptTokens = sum(verdicts.map((verdict) => verdict.promptTokens));
     try {
