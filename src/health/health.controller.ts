@@ -4,10 +4,11 @@ import { HealthCheck, HealthCheckResult, HealthCheckService } from '@nestjs/term
 import { FastifyReply } from 'fastify';
 import { ModelReadyHealthIndicator } from './model-ready.health';
 import { PublicRoute } from '../tenant/public-route.decorator';
+import { ROUTES } from '../common/routes';
 
 @ApiTags('health')
 @PublicRoute()
-@Controller('health')
+@Controller(ROUTES.health)
 export class HealthController {
   constructor(
     private readonly health: HealthCheckService,

@@ -34,7 +34,7 @@ export class TenantGuard implements CanActivate {
     if (!tenant.enabled) throw new ApiException(ErrorCode.TenantDisabled, 'this API key belongs to a disabled tenant');
     const retryAfterSeconds = await this.limiter.take(tenant);
     if (retryAfterSeconds !== undefined) {
-      throw new ApiException(ErrorCode.RateLimited, `rate limit exceeded; retry in ${retryAfterSeconds} s`, undefined, retryAfterSeconds);
+      throw new ApiException(ErrorCode.RateLimited, `rate limit exceeded; retry in ${retryAfterSeconds} s`, { retryAfterSeconds });
     }
     return true;
   }

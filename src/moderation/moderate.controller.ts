@@ -4,10 +4,11 @@ import { ApiModerationErrors } from './api-moderation-errors.decorator';
 import { ModerateRequestDto } from './dto/moderate-request.dto';
 import { ModerateBatchResponseDto, ModerateResponseDto } from './dto/moderation-result.dto';
 import { ModerationService } from './moderation.service';
+import { ROUTES } from '../common/routes';
 
 @ApiTags('moderation')
 @ApiExtraModels(ModerateResponseDto, ModerateBatchResponseDto)
-@Controller('v1/moderate')
+@Controller(ROUTES.moderate)
 export class ModerateController {
   constructor(private readonly moderation: ModerationService) {}
 

@@ -18,6 +18,7 @@ import { toOpenAiModerationResponse } from './openai-moderation.mapper';
 import { fromItem, fromOpenAiInput, fromPrompt, LocatedInput } from './request-inputs';
 import { assertBatchFits, assertTextsFit } from './text-limits';
 import { reportedSafetyLevel, toMilliseconds, toModerationResult, toPredictResponse } from './verdict-response.mapper';
+import { ModerationRoute, ROUTES } from '../common/routes';
 
 interface Moderated {
   outcomes: ModerationOutcome[];
@@ -40,24 +41,24 @@ export class ModerationService {
   ) {}
 
   async predict(body: PredictRequestDto): Promise<PredictResponseDto> {
-    const { outcomes, model, latencyMs } = await this.run('/predict', [fromPrompt(body.text, 'text')]);
+    const { outcomes, model, latencyMs } = await this.run(ROUTES.predict, [fromPrompt(body.text, 'text')]);
     return toPredictResponse(outcomes[0], model, latencyMs);
   }
 
   async moderate(body: ModerateRequestDto): Promise<ModerateResponseDto | ModerateBatchResponseDto> {
     if (body.items) {
       this.assertBatchFits(body.items.length, 'items');
-      const { outcomes, model } = await this.run('/v1/moderate', body.items.map((item, index) => fromItem(item, `items.${index}.`)));
+      const { outcomes, model } = await this.run(ROUTES.moderate, body.items.map((item, index) => fromItem(item, `items.${index}.`)));
       return { model, results: outcomes.map(toModerationResult) };
     }
-    const { outcomes, model } = await this.run('/v1/moderate', [fromItem(body, '')]);
+    const { outcomes, model } = await this.run(ROUTES.moderate, [fromItem(body, '')]);
     return { model, ...toModerationResult(outcomes[0]) };
   }
 
   async moderateOpenAi(body: OpenAiModerationRequestDto): Promise<OpenAiModerationResponseDto> {
     const inputs = fromOpenAiInput(body.input);
     this.assertBatchFits(inputs.length, 'input');
-    const { outcomes, model } = await this.run('/v1/moderations', inputs);
+    const { outcomes, model } = await this.run(ROUTES.moderations, inputs);
     return toOpenAiModerationResponse(outcomes, model);
   }
 
@@ -66,7 +67,7 @@ export class ModerationService {
     assertBatchFits(count, field, Math.min(this.config.MAX_BATCH_ITEMS, this.context.tenant.maxBatchSize ?? Infinity));
   }
 
-  private async run(endpoint: string, located: LocatedInput[]): Promise<Moderated> {
+  private async run(endpoint: ModerationRoute, located: LocatedInput[]): Promise<Moderated> {
     assertTextsFit(
       located.flatMap(({ texts }) => texts),
       this.config.MAX_TEXT_CHARS,

@@ -4,9 +4,10 @@ import { ApiModerationErrors } from './api-moderation-errors.decorator';
 import { OpenAiModerationRequestDto } from './dto/openai-moderation-request.dto';
 import { OpenAiModerationResponseDto } from './dto/openai-moderation-response.dto';
 import { ModerationService } from './moderation.service';
+import { ROUTES } from '../common/routes';
 
 @ApiTags('openai-compatible')
-@Controller('v1/moderations')
+@Controller(ROUTES.moderations)
 export class OpenAiModerationsController {
   constructor(private readonly moderation: ModerationService) {}
 

@@ -4,9 +4,10 @@ import { ApiModerationErrors } from './api-moderation-errors.decorator';
 import { PredictRequestDto } from './dto/predict-request.dto';
 import { PredictResponseDto } from './dto/predict-response.dto';
 import { ModerationService } from './moderation.service';
+import { ROUTES } from '../common/routes';
 
 @ApiTags('predict')
-@Controller('predict')
+@Controller(ROUTES.predict)
 export class PredictController {
   constructor(private readonly moderation: ModerationService) {}
 

@@ -41,7 +41,7 @@ export class UsageMeter {
       });
     } catch (error) {
       this.metrics?.usageLedgerErrors.inc();
-      throw new ApiException(ErrorCode.UsageLedgerUnavailable, 'the usage ledger cannot be written; the request was not served', undefined, undefined, describe(error));
+      throw new ApiException(ErrorCode.UsageLedgerUnavailable, 'the usage ledger cannot be written; the request was not served', { detail: describe(error) });
     }
     this.count(tenant.metricLabel, verdicts, promptTokens);
   }

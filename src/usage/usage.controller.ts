@@ -5,9 +5,10 @@ import { RequestContext } from '../http/request-context';
 import { UsageQueryDto } from './dto/usage-query.dto';
 import { UsageResponseDto } from './dto/usage-response.dto';
 import { UsageService } from './usage.service';
+import { ROUTES } from '../common/routes';
 
 @ApiTags('usage')
-@Controller('v1/usage')
+@Controller(ROUTES.usage)
 export class UsageController {
   constructor(
     private readonly usage: UsageService,
