@@ -32,7 +32,7 @@ import { Registry } from 'prom-client';
 import { RISK_CATEGORIES, SAFETY_LEVELS, EngineErrorCode } from '../src/inference';
 import { REQUEST_DURATION_BUCKETS } from '../src/metrics/metric-names';
 import { MetricsServer } from '../src/metrics/metrics-server';
-import { registerRequestMetrics } from '../src/metrics/request-metrics';
+import { registerRequestMetrics } from '../src/http/request-metrics';
 import { createMetricsRegistry, ServiceMetrics } from '../src/metrics/service-metrics';
 
 const ROOT = resolve(__dirname, '..');

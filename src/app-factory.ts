@@ -4,15 +4,10 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { setupApiDocs } from './common/api-docs';
-import { registerAccessLog } from './common/logging/access-log';
-import { APP_LOGGER } from './common/logging/logging.module';
-import { REQUEST_ID_HEADER, requestIdFor } from './common/request-id';
-import { applySecurityHeaders } from './common/security-headers';
 import { AppConfig } from './config/app-config';
 import { EnvSource, loadAppConfig } from './config/load-app-config';
-import { registerDrainHook } from './lifecycle/drain-hook';
-import { ShutdownState } from './lifecycle/shutdown-state';
-import { installRequestMetrics } from './metrics/metrics.module';
+import { installFastifyHooks } from './http/http-pipeline';
+import { requestIdFor } from './http/request-id';
 import { servePlayground } from './playground/playground-assets';
 
 /**
@@ -58,22 +53,11 @@ export function createFastifyAdapter(config: AppConfig): FastifyAdapter {
   });
 }
 
-/** Everything applied to a created application before it starts: body parsing, request ids, metrics hooks, docs, playground. */
+/** Everything applied to a created application before it starts: the logger, the request pipeline's Fastify hooks (src/http/http-pipeline.ts), docs, playground. */
 export function configureApp(app: NestFastifyApplication, config: AppConfig): void {
-  const fastify = app.getHttpAdapter().getInstance();
-  // First, so that every request is measured, whatever the later hooks and handlers do with it.
-  installRequestMetrics(app, config);
   app.useLogger(app.get(Logger));
   app.flushLogs();
-  registerAccessLog(fastify, app.get(APP_LOGGER));
-  // Next, so that a request refused while shutting down is still measured, and nothing else runs for it.
-  registerDrainHook(fastify, app.get(ShutdownState));
-  // JSON is the only body format: Fastify's text/plain parser would hand validation a bare string.
-  fastify.removeContentTypeParser('text/plain');
-  fastify.addHook('onRequest', async (request, reply) => {
-    void reply.header(REQUEST_ID_HEADER, request.id);
-  });
-  applySecurityHeaders(app, config);
+  installFastifyHooks(app, config);
   if (config.DOCS_ENABLED) setupApiDocs(app);
   if (config.PLAYGROUND_ENABLED) servePlayground(app);
 }

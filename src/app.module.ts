@@ -1,14 +1,13 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { CommonModule } from './common/common.module';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { HealthModule } from './health/health.module';
+import { HttpPipelineModule } from './http/http-pipeline';
 import { LifecycleModule } from './lifecycle/lifecycle.module';
 import { LoggingModule } from './common/logging/logging.module';
 import { LiveStatsModule } from './live-stats/live-stats.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { ModerationModule } from './moderation/moderation.module';
-import { TenantModule } from './tenant/tenant.module';
 import { UsageModule } from './usage/usage.module';
 
 /**
@@ -20,7 +19,7 @@ export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), LoggingModule, MetricsModule.forRoot(config), LifecycleModule, CommonModule, TenantModule, ModerationModule, UsageModule, HealthModule, LiveStatsModule],
+      imports: [ConfigModule.forRoot(config), LoggingModule, MetricsModule.forRoot(config), LifecycleModule, HttpPipelineModule, ModerationModule, UsageModule, HealthModule, LiveStatsModule],
     };
   }
 }

@@ -6,7 +6,7 @@ import { AppConfig } from './config/app-config';
 import { EnvSource } from './config/load-app-config';
 import { installGracefulShutdown } from './lifecycle/graceful-shutdown';
 import { describeMetricsEndpoint } from './metrics/metrics.module';
-import { configuredModel, DEMO_MODEL_WARNING } from './moderation/configured-model';
+import { configuredModel, DEMO_MODEL_WARNING } from './composition/configured-model';
 import { EngineLoader } from './moderation/engine-loader.service';
 
 /** Starts the service; `overrides` are laid over the environment (the CLI's `serve` options). */

@@ -1,6 +1,6 @@
 import { AppConfig } from '../config/app-config';
 import { OnnxModerationEngine, ModerationInput } from '../inference';
-import { configuredModel, DEMO_MODEL_WARNING, engineOptions, resolveModelDirectory } from '../moderation/configured-model';
+import { configuredModel, DEMO_MODEL_WARNING, engineOptions, resolveModelDirectory } from '../composition/configured-model';
 import type { ModerateResponseDto } from '../moderation/dto/moderation-result.dto';
 import { modelOutcome } from '../moderation/moderation-outcome';
 import { toModerationResult } from '../moderation/verdict-response.mapper';

@@ -1,41 +1,38 @@
-/**
- * Every `code` an error response can carry. The engine's codes (EngineErrorCode) are repeated verbatim,
- * as literals so that this stays a plain string enum, so a client, a log search and the engine agree
- * on one name per failure; error-reply.mapper.spec.ts checks that none is missing.
- */
-export enum ErrorCode {
-  ValidationFailed = 'VALIDATION_FAILED',
-  InvalidJson = 'INVALID_JSON',
-  UnsupportedMediaType = 'UNSUPPORTED_MEDIA_TYPE',
-  PayloadTooLarge = 'PAYLOAD_TOO_LARGE',
-  TextTooLong = 'TEXT_TOO_LONG',
-  NotFound = 'NOT_FOUND',
+import { EngineErrorCode } from '../inference';
+
+/** The codes only the HTTP layer raises; the engine's own come from EngineErrorCode. */
+const API_ERROR_CODE = {
+  ValidationFailed: 'VALIDATION_FAILED',
+  InvalidJson: 'INVALID_JSON',
+  UnsupportedMediaType: 'UNSUPPORTED_MEDIA_TYPE',
+  PayloadTooLarge: 'PAYLOAD_TOO_LARGE',
+  TextTooLong: 'TEXT_TOO_LONG',
+  NotFound: 'NOT_FOUND',
   /** No API key, or one no tenant owns. */
-  Unauthorized = 'UNAUTHORIZED',
+  Unauthorized: 'UNAUTHORIZED',
   /** The key's tenant is disabled in the tenants file. */
-  TenantDisabled = 'TENANT_DISABLED',
+  TenantDisabled: 'TENANT_DISABLED',
   /** The caller asked for something its tenant may not see (another tenant's usage). */
-  Forbidden = 'FORBIDDEN',
+  Forbidden: 'FORBIDDEN',
   /** The tenant's rate limit is used up; Retry-After says when to try again. */
-  RateLimited = 'RATE_LIMITED',
+  RateLimited: 'RATE_LIMITED',
   /** A client error with no more specific code (e.g. a malformed Content-Length header). */
-  BadRequest = 'BAD_REQUEST',
+  BadRequest: 'BAD_REQUEST',
   /** An input the model cannot read: an image part of an OpenAI moderation request (Qwen3Guard-Gen reads text only). */
-  TextInputOnly = 'TEXT_INPUT_ONLY',
-  ModelNotReady = 'MODEL_NOT_READY',
-  ModelInvalid = 'MODEL_INVALID',
-  ProviderUnavailable = 'PROVIDER_UNAVAILABLE',
-  EngineOutputUnparseable = 'ENGINE_OUTPUT_UNPARSEABLE',
-  InputTooLong = 'INPUT_TOO_LONG',
-  QueueFull = 'QUEUE_FULL',
+  TextInputOnly: 'TEXT_INPUT_ONLY',
   /** The instance received SIGTERM and is draining: a retry belongs on another replica. */
-  ShuttingDown = 'SHUTTING_DOWN',
-  InferenceFailed = 'INFERENCE_FAILED',
-  InferenceTimeout = 'INFERENCE_TIMEOUT',
-  InternalError = 'INTERNAL_ERROR',
+  ShuttingDown: 'SHUTTING_DOWN',
+  InternalError: 'INTERNAL_ERROR',
   /** The usage ledger could not record the request (e.g. its disk is full or read-only): it is not served unbilled. */
-  UsageLedgerUnavailable = 'USAGE_LEDGER_UNAVAILABLE',
-}
+  UsageLedgerUnavailable: 'USAGE_LEDGER_UNAVAILABLE',
+} as const;
+
+/**
+ * Every `code` an error response can carry: the HTTP layer's own and, derived rather than copied, every
+ * engine code (EngineErrorCode), so a client, a log search and the engine agree on one name per failure.
+ */
+export const ErrorCode = { ...API_ERROR_CODE, ...EngineErrorCode } as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 /** The HTTP status of each code: the one place that mapping lives. */
 export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
@@ -54,7 +51,7 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.RateLimited]: 429,
   [ErrorCode.InferenceFailed]: 500,
   [ErrorCode.InternalError]: 500,
-  [ErrorCode.EngineOutputUnparseable]: 502,
+  [ErrorCode.UnparseableOutput]: 502,
   [ErrorCode.InferenceTimeout]: 504,
   [ErrorCode.ModelNotReady]: 503,
   [ErrorCode.ModelInvalid]: 503,

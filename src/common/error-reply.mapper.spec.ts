@@ -18,7 +18,7 @@ function fastifyError(code: string, statusCode: number): HttpException {
 
 describe('toErrorReply', () => {
   it('maps an ApiException through the status table, keeping its field', () => {
-    const reply = toErrorReply(new ApiException(ErrorCode.ValidationFailed, 'text must be a string', 'text'), REQUEST);
+    const reply = toErrorReply(new ApiException(ErrorCode.ValidationFailed, 'text must be a string', { field: 'text' }), REQUEST);
     expect(reply).toEqual({
       status: 400,
       body: { statusCode: 400, error: 'Bad Request', code: 'VALIDATION_FAILED', message: 'text must be a string', field: 'text' },
@@ -30,7 +30,7 @@ describe('toErrorReply', () => {
   });
 
   it('answers TEXT_TOO_LONG with 413', () => {
-    expect(toErrorReply(new ApiException(ErrorCode.TextTooLong, 'text is too long', 'text'), REQUEST).status).toBe(413);
+    expect(toErrorReply(new ApiException(ErrorCode.TextTooLong, 'text is too long', { field: 'text' }), REQUEST).status).toBe(413);
   });
 
   it.each([

@@ -5,10 +5,11 @@ import { FastifyReply } from 'fastify';
 import { ModelReadyHealthIndicator } from './model-ready.health';
 import { PublicRoute } from '../tenant/public-route.decorator';
 import { UsageLedgerHealthIndicator } from '../usage/usage-ledger.health';
+import { ROUTES } from '../common/routes';
 
 @ApiTags('health')
 @PublicRoute()
-@Controller('health')
+@Controller(ROUTES.health)
 export class HealthController {
   constructor(
     private readonly health: HealthCheckService,

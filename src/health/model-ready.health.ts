@@ -4,7 +4,7 @@ import { AppConfig } from '../config/app-config';
 import { ModerationEngine } from '../inference';
 import { ShutdownState } from '../lifecycle/shutdown-state';
 import { EngineLoader } from '../moderation/engine-loader.service';
-import { configuredModel } from '../moderation/configured-model';
+import { configuredModel } from '../composition/configured-model';
 
 /**
  * Up only once the engine reports ready (model loaded and warm-up passed), and down again once shutdown

@@ -1,6 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { join, relative, resolve, sep } from 'node:path';
-import * as ts from 'typescript';
+import { ImportGraph, repositoryImports } from '../../test/support/import-graph';
 
 /**
  * The engine's rooms, from the bottom up. A file may import its own room and the rooms listed for it, never
@@ -21,9 +19,6 @@ const ENGINE_DIR = 'src/inference/';
 const ENTRY = 'src/inference/index.ts';
 /** Top-level files that put the rooms together (their specs go with them). */
 const ENGINE_FILES = new Set(['index', 'onnx-moderation-engine']);
-
-/** Repository-relative file → the repository files it imports (type-only imports, re-exports and require too). */
-type ImportGraph = ReadonlyMap<string, readonly string[]>;
 
 function roomOf(file: string): Room {
   const inside = file.slice(ENGINE_DIR.length);
@@ -73,23 +68,6 @@ function engineCycles(graph: ImportGraph): string[][] {
   };
   for (const file of graph.keys()) if (file.startsWith(ENGINE_DIR)) visit(file);
   return cycles;
-}
-
-/** Every file tsconfig.json compiles (src, tools, bench, test) with the repository files it imports. */
-function repositoryImports(): ImportGraph {
-  const root = resolve(__dirname, '../..');
-  const configPath = join(root, 'tsconfig.json');
-  const config = ts.parseJsonConfigFileContent(ts.readConfigFile(configPath, ts.sys.readFile).config, ts.sys, root);
-  const repoPath = (path: string) => relative(root, path).split(sep).join('/');
-  const graph = new Map<string, string[]>();
-  for (const file of config.fileNames) {
-    const imported = ts.preProcessFile(readFileSync(file, 'utf8'), true, true).importedFiles.flatMap(({ fileName }) => {
-      const resolved = ts.resolveModuleName(fileName, file, config.options, ts.sys).resolvedModule;
-      return resolved && !resolved.isExternalLibraryImport ? [repoPath(resolved.resolvedFileName)] : [];
-    });
-    graph.set(repoPath(file), imported);
-  }
-  return graph;
 }
 
 describe('the inference engine layering', () => {

@@ -3,9 +3,10 @@ import { ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagg
 import { ErrorResponseDto } from '../common/dto/error-response.dto';
 import { LiveStatsDto } from './dto/live-stats.dto';
 import { LiveStatsService } from './live-stats.service';
+import { ROUTES } from '../common/routes';
 
 @ApiTags('stats')
-@Controller('v1/stats')
+@Controller(ROUTES.stats)
 export class LiveStatsController {
   constructor(private readonly stats: LiveStatsService) {}
 

@@ -2,9 +2,10 @@ import { Counter, Histogram, Registry } from 'prom-client';
 import { SAFETY_LEVELS, SafetyLevel } from '../inference';
 import { METRICS } from '../metrics/metric-names';
 import { StatsSample } from './stats-window';
+import { MODERATION_ROUTES } from '../common/routes';
 
 /** The routes of moderation calls; probes, docs, the playground's files and the stats themselves are left out. */
-export const MODERATION_ENDPOINTS: ReadonlySet<string> = new Set(['/predict', '/v1/moderate', '/v1/moderations']);
+export const MODERATION_ENDPOINTS: ReadonlySet<string> = new Set(MODERATION_ROUTES);
 
 /**
  * Reads the service's own Prometheus instruments (the request counter and latency histogram, the verdict

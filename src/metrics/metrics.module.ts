@@ -1,6 +1,5 @@
 import { DynamicModule, Inject, Injectable, Logger, Module, OnApplicationBootstrap, OnApplicationShutdown, Optional, Provider } from '@nestjs/common';
 import type { INestApplicationContext } from '@nestjs/common';
-import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { PrometheusModule } from '@willsoto/nestjs-prometheus';
 import { Registry } from 'prom-client';
 import { AppConfig } from '../config/app-config';
@@ -9,7 +8,6 @@ import { gpuDeviceSelector, GpuGauges, GpuSampler, nvidiaSmiQuery } from './gpu-
 import { MetricsController } from './metrics.controller';
 import { METRICS_PATH, MetricsServer } from './metrics-server';
 import { PrometheusEngineObserver } from './prometheus-engine-observer';
-import { registerRequestMetrics } from './request-metrics';
 import { createMetricsRegistry, ServiceMetrics } from './service-metrics';
 import { serviceVersion } from './service-version';
 
@@ -46,8 +44,8 @@ export class MetricsLifecycle implements OnApplicationBootstrap, OnApplicationSh
 }
 
 /**
- * Prometheus metrics: the instruments (from metric-names.ts), the engine observer, the HTTP hooks (see
- * {@link installRequestMetrics}), GPU sampling on CUDA, and where /metrics is served (METRICS_MODE):
+ * Prometheus metrics: the instruments (from metric-names.ts), the engine observer, the HTTP request
+ * hooks' instruments (src/http/request-metrics.ts), GPU sampling on CUDA, and where /metrics is served (METRICS_MODE):
  *  - `separate` (default): a dedicated listener on METRICS_PORT (MetricsServer); the API port has no /metrics.
  *  - `same-port`: /metrics on the API port through @willsoto/nestjs-prometheus's PrometheusModule with
  *    {@link MetricsController}. The library is imported in this mode only, so its controller (and route)
@@ -84,15 +82,6 @@ export class MetricsModule {
     }
     return { module: MetricsModule, global: true, imports, providers, exports: [Registry, ServiceMetrics, EngineObserver] };
   }
-}
-
-/**
- * Adds the request hooks to the application's Fastify instance (configureApp calls this before the app
- * initialises). Nothing when METRICS_MODE=off.
- */
-export function installRequestMetrics(app: NestFastifyApplication, config: AppConfig): void {
-  if (config.METRICS_MODE === 'off') return;
-  registerRequestMetrics(app.getHttpAdapter().getInstance(), app.get(ServiceMetrics));
 }
 
 /** Where the metrics are, for the start banner. */

@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { ModerationEngine } from '../inference';
-import { configuredModel, DEMO_MODEL_WARNING } from './configured-model';
+import { configuredModel, DEMO_MODEL_WARNING } from '../composition/configured-model';
 import { LoadFailure, loadFailureOf } from './load-failure';
 
 export type LoadState = 'loading' | 'ready' | 'failed';

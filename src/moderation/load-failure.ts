@@ -4,7 +4,7 @@ import { EngineError, EngineErrorCode } from '../inference';
 
 /** Why the model did not load, as clients and /health/ready are told. */
 export interface LoadFailure {
-  code: ErrorCode.ModelInvalid | ErrorCode.ProviderUnavailable;
+  code: typeof ErrorCode.ModelInvalid | typeof ErrorCode.ProviderUnavailable;
   /** One line, without the machine's paths: a file keeps its name, never the directories above it. */
   reason: string;
 }

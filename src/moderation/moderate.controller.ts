@@ -1,13 +1,14 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiBody, ApiExtraModels, ApiOkResponse, ApiOperation, ApiTags, getSchemaPath } from '@nestjs/swagger';
-import { ApiModerationErrors } from '../common/api-error-responses.decorator';
+import { ApiModerationErrors } from './api-moderation-errors.decorator';
 import { ModerateRequestDto } from './dto/moderate-request.dto';
 import { ModerateBatchResponseDto, ModerateResponseDto } from './dto/moderation-result.dto';
 import { ModerationService } from './moderation.service';
+import { ROUTES } from '../common/routes';
 
 @ApiTags('moderation')
 @ApiExtraModels(ModerateResponseDto, ModerateBatchResponseDto)
-@Controller('v1/moderate')
+@Controller(ROUTES.moderate)
 export class ModerateController {
   constructor(private readonly moderation: ModerationService) {}
 

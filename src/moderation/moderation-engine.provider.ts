@@ -1,7 +1,7 @@
 import { FactoryProvider, Logger } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { EngineObserver, ModerationEngine, OnnxModerationEngine } from '../inference';
-import { engineOptions, resolveModelDirectory } from './configured-model';
+import { engineOptions, resolveModelDirectory } from '../composition/configured-model';
 
 /**
  * The engine behind the ModerationEngine token. Only constructed here: loading happens in the

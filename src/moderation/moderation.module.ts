@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ModerationEngine } from '../inference';
-import { TenantModule } from '../tenant/tenant.module';
+import { RequestContextModule } from '../http/request-context.module';
 import { UsageModule } from '../usage/usage.module';
 import { EngineLoader } from './engine-loader.service';
 import { ModerateController } from './moderate.controller';
@@ -10,7 +10,7 @@ import { OpenAiModerationsController } from './openai-moderations.controller';
 import { PredictController } from './predict.controller';
 
 @Module({
-  imports: [TenantModule, UsageModule],
+  imports: [RequestContextModule, UsageModule],
   controllers: [PredictController, ModerateController, OpenAiModerationsController],
   providers: [moderationEngineProvider, EngineLoader, ModerationService],
   exports: [ModerationEngine, EngineLoader],

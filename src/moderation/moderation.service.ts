@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
+import { RequestContext } from '../http/request-context';
 import { ModerationEngine, PromptEncoder, Verdict } from '../inference';
 import { Tenant } from '../tenant/tenant';
-import { TenantContext } from '../tenant/tenant-context';
 import { UsageMeter } from '../usage/usage-meter';
-import { configuredModel } from './configured-model';
+import { configuredModel } from '../composition/configured-model';
 import { EngineLoader } from './engine-loader.service';
 import { loadFailureException } from './load-failure';
 import { ModerateRequestDto } from './dto/moderate-request.dto';
@@ -17,7 +17,8 @@ import { blocklistOutcome, ModerationOutcome, modelOutcome } from './moderation-
 import { toOpenAiModerationResponse } from './openai-moderation.mapper';
 import { fromItem, fromOpenAiInput, fromPrompt, LocatedInput } from './request-inputs';
 import { assertBatchFits, assertTextsFit } from './text-limits';
-import { toMilliseconds, toModerationResult, toPredictResponse } from './verdict-response.mapper';
+import { reportedSafetyLevel, toMilliseconds, toModerationResult, toPredictResponse } from './verdict-response.mapper';
+import { ModerationRoute, ROUTES } from '../common/routes';
 
 interface Moderated {
   outcomes: ModerationOutcome[];
@@ -35,43 +36,43 @@ export class ModerationService {
     private readonly engine: ModerationEngine,
     private readonly loader: EngineLoader,
     private readonly config: AppConfig,
-    private readonly tenants: TenantContext,
+    private readonly context: RequestContext,
     private readonly usage: UsageMeter,
   ) {}
 
   async predict(body: PredictRequestDto): Promise<PredictResponseDto> {
-    const { outcomes, model, latencyMs } = await this.run('/predict', [fromPrompt(body.text, 'text')]);
+    const { outcomes, model, latencyMs } = await this.run(ROUTES.predict, [fromPrompt(body.text, 'text')]);
     return toPredictResponse(outcomes[0], model, latencyMs);
   }
 
   async moderate(body: ModerateRequestDto): Promise<ModerateResponseDto | ModerateBatchResponseDto> {
     if (body.items) {
       this.assertBatchFits(body.items.length, 'items');
-      const { outcomes, model } = await this.run('/v1/moderate', body.items.map((item, index) => fromItem(item, `items.${index}.`)));
+      const { outcomes, model } = await this.run(ROUTES.moderate, body.items.map((item, index) => fromItem(item, `items.${index}.`)));
       return { model, results: outcomes.map(toModerationResult) };
     }
-    const { outcomes, model } = await this.run('/v1/moderate', [fromItem(body, '')]);
+    const { outcomes, model } = await this.run(ROUTES.moderate, [fromItem(body, '')]);
     return { model, ...toModerationResult(outcomes[0]) };
   }
 
   async moderateOpenAi(body: OpenAiModerationRequestDto): Promise<OpenAiModerationResponseDto> {
     const inputs = fromOpenAiInput(body.input);
     this.assertBatchFits(inputs.length, 'input');
-    const { outcomes, model } = await this.run('/v1/moderations', inputs);
+    const { outcomes, model } = await this.run(ROUTES.moderations, inputs);
     return toOpenAiModerationResponse(outcomes, model);
   }
 
   /** The service-wide limit, or the tenant's own when it is lower. */
   private assertBatchFits(count: number, field: string): void {
-    assertBatchFits(count, field, Math.min(this.config.MAX_BATCH_ITEMS, this.tenants.current.maxBatchSize ?? Infinity));
+    assertBatchFits(count, field, Math.min(this.config.MAX_BATCH_ITEMS, this.context.tenant.maxBatchSize ?? Infinity));
   }
 
-  private async run(endpoint: string, located: LocatedInput[]): Promise<Moderated> {
+  private async run(endpoint: ModerationRoute, located: LocatedInput[]): Promise<Moderated> {
     assertTextsFit(
       located.flatMap(({ texts }) => texts),
       this.config.MAX_TEXT_CHARS,
     );
-    const tenant = this.tenants.current;
+    const tenant = this.context.tenant;
     const started = performance.now();
     const blocked = located.map((input) => blocklistHit(tenant, input));
     const needsModel = located.filter((_, index) => !(blocked[index] && tenant.blocklist?.shortCircuit));
@@ -81,6 +82,7 @@ export class ModerationService {
     const outcomes = this.outcomes(tenant, located, blocked, verdicts);
     // Before the response exists: an answered request is always in the ledger.
     await this.usage.record(tenant, endpoint, outcomes);
+    this.context.recordVerdict(outcomes.map(reportedSafetyLevel));
     return { outcomes, model: verdicts.length > 0 ? this.engine.info.id : configuredModel(this.config).id, latencyMs };
   }
 

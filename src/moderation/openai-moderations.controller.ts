@@ -1,12 +1,13 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ApiModerationErrors } from '../common/api-error-responses.decorator';
+import { ApiModerationErrors } from './api-moderation-errors.decorator';
 import { OpenAiModerationRequestDto } from './dto/openai-moderation-request.dto';
 import { OpenAiModerationResponseDto } from './dto/openai-moderation-response.dto';
 import { ModerationService } from './moderation.service';
+import { ROUTES } from '../common/routes';
 
 @ApiTags('openai-compatible')
-@Controller('v1/moderations')
+@Controller(ROUTES.moderations)
 export class OpenAiModerationsController {
   constructor(private readonly moderation: ModerationService) {}
 

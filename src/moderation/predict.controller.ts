@@ -1,12 +1,13 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ApiModerationErrors } from '../common/api-error-responses.decorator';
+import { ApiModerationErrors } from './api-moderation-errors.decorator';
 import { PredictRequestDto } from './dto/predict-request.dto';
 import { PredictResponseDto } from './dto/predict-response.dto';
 import { ModerationService } from './moderation.service';
+import { ROUTES } from '../common/routes';
 
 @ApiTags('predict')
-@Controller('predict')
+@Controller(ROUTES.predict)
 export class PredictController {
   constructor(private readonly moderation: ModerationService) {}
 

@@ -26,7 +26,7 @@ export function fromOpenAiInput(input: string | readonly OpenAiInputEntry[]): Lo
     throw new ApiException(
       ErrorCode.TextInputOnly,
       `${field} is an image_url part: this model moderates text only; send strings or {"type": "text", "text": "..."} parts`,
-      field,
+      { field },
     );
   });
 }

@@ -22,13 +22,13 @@ export function characterCount(text: string, stopAfter: number): number {
 export function assertTextsFit(texts: readonly LocatedText[], maxChars: number): void {
   const tooLong = texts.find(({ text }) => characterCount(text, maxChars) > maxChars);
   if (tooLong) {
-    throw new ApiException(ErrorCode.TextTooLong, `${tooLong.field} is longer than ${maxChars} characters`, tooLong.field);
+    throw new ApiException(ErrorCode.TextTooLong, `${tooLong.field} is longer than ${maxChars} characters`, { field: tooLong.field });
   }
 }
 
 /** 400 for a batch larger than the configured maximum. */
 export function assertBatchFits(count: number, field: string, maxItems: number): void {
   if (count > maxItems) {
-    throw new ApiException(ErrorCode.ValidationFailed, `${field} must contain at most ${maxItems} elements`, field);
+    throw new ApiException(ErrorCode.ValidationFailed, `${field} must contain at most ${maxItems} elements`, { field });
   }
 }

@@ -1,4 +1,4 @@
-import { Verdict } from '../inference';
+import { SafetyLevel, Verdict } from '../inference';
 import { ModerationOutcome } from './moderation-outcome';
 import { ModerationResultDto } from './dto/moderation-result.dto';
 import { PredictResponseDto } from './dto/predict-response.dto';
@@ -13,13 +13,19 @@ export function toMilliseconds(seconds: number): number {
  * The verdict fields every endpoint reports. Without a verdict (a blocklist short-circuit) the level is the
  * tenant's block, `unsafe`, with no categories and no probabilities: nothing is attributed to the model.
  */
-export function verdictFields({ verdict }: ModerationOutcome) {
+export function verdictFields(outcome: ModerationOutcome) {
+  const { verdict } = outcome;
   return {
-    safety_level: verdict?.safetyLevel ?? 'unsafe',
+    safety_level: reportedSafetyLevel(outcome),
     categories: verdict ? [...verdict.categories] : [],
     refusal: verdict?.refusal ?? null,
     probabilities: verdict ? { ...verdict.probabilities } : null,
   };
+}
+
+/** The level an answer reports for an outcome (see {@link verdictFields}). */
+export function reportedSafetyLevel({ verdict }: ModerationOutcome): SafetyLevel {
+  return verdict?.safetyLevel ?? 'unsafe';
 }
 
 export function toDecisionDto({ decision }: ModerationOutcome): DecisionDto {

@@ -1,12 +1,8 @@
 import { Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
 import Redis from 'ioredis';
-import { ClsModule } from 'nestjs-cls';
 import { AppConfig } from '../config/app-config';
 import { ServiceMetrics } from '../metrics/service-metrics';
-import { TenantContext } from './tenant-context';
 import { TenantDirectory } from './tenant-directory';
-import { TenantGuard } from './tenant.guard';
 import { TenantRateLimiter } from './tenant-rate-limiter';
 import { readTenantsFile } from './tenants-file';
 
@@ -14,14 +10,11 @@ import { readTenantsFile } from './tenants-file';
 const RATE_LIMIT_REDIS = Symbol('RATE_LIMIT_REDIS');
 
 /**
- * Tenants: the directory read from QWEN3GUARD_TENANTS_FILE at start-up (a bad file stops the service), the
- * guard that authenticates and rate-limits every non-public route (limits shared through Redis when
- * QWEN3GUARD_REDIS_URL is set), and the request's tenant in context.
- * Features that read the current tenant (moderation, usage) import this module.
+ * Tenants: the directory read from QWEN3GUARD_TENANTS_FILE at start-up (a bad file stops the service) and the
+ * rate limiter (limits shared through Redis when QWEN3GUARD_REDIS_URL is set). The guard that uses both is
+ * part of the request pipeline (src/http), and the request's tenant travels in its request context.
  */
 @Module({
-  // ClsService (the request context) without making the context module global; CommonModule mounts it.
-  imports: [ClsModule],
   providers: [
     {
       provide: TenantDirectory,
@@ -38,10 +31,8 @@ const RATE_LIMIT_REDIS = Symbol('RATE_LIMIT_REDIS');
       useFactory: (directory: TenantDirectory, redis: Redis | undefined, metrics?: ServiceMetrics) =>
         new TenantRateLimiter([...directory.tenants, directory.anonymous], { redis, onFallback: () => metrics?.rateLimitFallbacks.inc() }),
     },
-    TenantContext,
-    { provide: APP_GUARD, useClass: TenantGuard },
   ],
-  exports: [TenantDirectory, TenantContext],
+  exports: [TenantDirectory, TenantRateLimiter],
 })
 export class TenantModule implements OnApplicationShutdown {
   constructor(@Inject(RATE_LIMIT_REDIS) private readonly redis: Redis | undefined) {}

@@ -3,9 +3,16 @@ import { ApiException } from '../common/api-exception';
 import { ErrorCode } from '../common/error-code';
 import { RiskCategory, Verdict } from '../inference';
 import { ServiceMetrics } from '../metrics/service-metrics';
-import type { ModerationOutcome } from '../moderation/moderation-outcome';
 import { Tenant } from '../tenant/tenant';
 import { UsageLedger } from './usage-ledger';
+
+/** What the meter reads of one answered item: the model's verdict (none when a blocklist decided), its size, whether it was flagged. */
+export interface MeteredItem {
+  verdict?: Verdict;
+  /** Unicode code points of the item's texts. */
+  characters: number;
+  decision: { flagged: boolean };
+}
 
 /**
  * Meters every answered moderation request for its tenant: the durable ledger row (written first: if it
@@ -19,7 +26,7 @@ export class UsageMeter {
     @Optional() private readonly metrics?: ServiceMetrics,
   ) {}
 
-  async record(tenant: Tenant, endpoint: string, outcomes: readonly ModerationOutcome[]): Promise<void> {
+  async record(tenant: Tenant, endpoint: string, outcomes: readonly MeteredItem[]): Promise<void> {
     const verdicts = outcomes.flatMap(({ verdict }) => (verdict ? [verdict] : []));
     const promptTokens = sum(verdicts.map((verdict) => verdict.promptTokens));
     try {
@@ -34,7 +41,7 @@ export class UsageMeter {
       });
     } catch (error) {
       this.metrics?.usageLedgerErrors.inc();
-      throw new ApiException(ErrorCode.UsageLedgerUnavailable, 'the usage ledger cannot be written; the request was not served', undefined, undefined, describe(error));
+      throw new ApiException(ErrorCode.UsageLedgerUnavailable, 'the usage ledger cannot be written; the request was not served', { detail: describe(error) });
     }
     this.count(tenant.metricLabel, verdicts, promptTokens);
   }

@@ -1,17 +1,18 @@
 import { Controller, Get, Query, Req, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { TenantContext } from '../tenant/tenant-context';
+import { RequestContext } from '../http/request-context';
 import { UsageQueryDto } from './dto/usage-query.dto';
 import { UsageResponseDto } from './dto/usage-response.dto';
 import { UsageService } from './usage.service';
+import { ROUTES } from '../common/routes';
 
 @ApiTags('usage')
-@Controller('v1/usage')
+@Controller(ROUTES.usage)
 export class UsageController {
   constructor(
     private readonly usage: UsageService,
-    private readonly tenants: TenantContext,
+    private readonly context: RequestContext,
   ) {}
 
   @Get()
@@ -22,7 +23,7 @@ export class UsageController {
   @ApiProduces('application/json', 'text/csv')
   @ApiOkResponse({ type: UsageResponseDto })
   async report(@Query() query: UsageQueryDto, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<UsageResponseDto | string> {
-    const report = await this.usage.report(this.tenants.current, query);
+    const report = await this.usage.report(this.context.tenant, query);
     if (!wantsCsv(query, request)) return report;
     void reply.type('text/csv; charset=utf-8');
     return this.usage.toCsv(report);

@@ -1,7 +1,7 @@
 import { Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { AppConfig } from '../config/app-config';
-import { TenantModule } from '../tenant/tenant.module';
+import { RequestContextModule } from '../http/request-context.module';
 import { ledgerSettings } from './ledger/ledger-database';
 import { UsageLedger } from './usage-ledger';
 import { UsageLedgerHealthIndicator } from './usage-ledger.health';
@@ -15,7 +15,7 @@ import { UsageService } from './usage.service';
  * moderation service records through, its readiness report, and GET /v1/usage.
  */
 @Module({
-  imports: [TenantModule, TerminusModule],
+  imports: [RequestContextModule, TerminusModule],
   controllers: [UsageController],
   providers: [
     {

@@ -1,10 +1,8 @@
 import { Module } from '@nestjs/common';
-import { APP_INTERCEPTOR } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
 import type { DestinationStream, Logger } from 'pino';
 import { AppConfig } from '../../config/app-config';
 import { createAppLogger } from './app-logger';
-import { RequestVerdictInterceptor } from './request-verdict';
 
 /** Where log lines go: stdout for the service; a test overrides this provider to read its own logs. */
 export const LOG_DESTINATION = Symbol('LOG_DESTINATION');
@@ -12,9 +10,8 @@ export const LOG_DESTINATION = Symbol('LOG_DESTINATION');
 export const APP_LOGGER = Symbol('APP_LOGGER');
 
 /**
- * Structured JSON logs: Nest's own logger replaced by nestjs-pino over the one pino logger, every log made
- * inside a request carrying its `requestId`, and the verdict of each response recorded for the access line
- * (src/common/logging/access-log.ts, installed by configureApp).
+ * Structured JSON logs: Nest's own logger replaced by nestjs-pino over the one pino logger, and every log made
+ * inside a request carrying its `requestId`. The access line is src/http/access-log.ts.
  *
  * pino-http's automatic request logging is off: its line is written from the raw response and cannot
  * see the matched route template; the access log's Fastify hook can. Note that nestjs-pino keeps its
@@ -45,6 +42,5 @@ export const APP_LOGGER = Symbol('APP_LOGGER');
       }),
     }),
   ],
-  providers: [{ provide: APP_INTERCEPTOR, useClass: RequestVerdictInterceptor }],
 })
 export class LoggingModule {}

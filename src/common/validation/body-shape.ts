@@ -19,12 +19,12 @@ export function assertPlainBodyShape(body: object): void {
   while (pending.length > 0) {
     const { value, path, depth } = pending.pop()!;
     if (depth > MAX_BODY_DEPTH) {
-      throw new ApiException(ErrorCode.ValidationFailed, `the request body nests deeper than ${MAX_BODY_DEPTH} levels`, path || undefined);
+      throw new ApiException(ErrorCode.ValidationFailed, `the request body nests deeper than ${MAX_BODY_DEPTH} levels`, { field: path || undefined });
     }
     for (const [key, child] of Object.entries(value)) {
       const childPath = path ? `${path}.${key}` : key;
       if (!Array.isArray(value) && key in Object.prototype) {
-        throw new ApiException(ErrorCode.ValidationFailed, `property ${key} should not exist`, childPath);
+        throw new ApiException(ErrorCode.ValidationFailed, `property ${key} should not exist`, { field: childPath });
       }
       if (typeof child === 'object' && child !== null) pending.push({ value: child, path: childPath, depth: depth + 1 });
     }

@@ -11,7 +11,7 @@ interface Problem {
 /** The ValidationPipe's exceptionFactory: one 400 naming the first bad field, depth first. */
 export function toValidationException(errors: ValidationError[]): ApiException {
   const problem = firstProblem(errors, undefined) ?? { message: 'the request body is invalid' };
-  return new ApiException(ErrorCode.ValidationFailed, problem.message, problem.field);
+  return new ApiException(ErrorCode.ValidationFailed, problem.message, { field: problem.field });
 }
 
 function firstProblem(errors: readonly ValidationError[], parentPath: string | undefined): Problem | undefined {

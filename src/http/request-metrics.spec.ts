@@ -2,9 +2,9 @@ import { request as httpRequest } from 'node:http';
 import { AddressInfo } from 'node:net';
 import Fastify, { FastifyInstance } from 'fastify';
 import { Registry } from 'prom-client';
-import { METRICS, UNMATCHED_ENDPOINT } from './metric-names';
+import { METRICS, UNMATCHED_ENDPOINT } from '../metrics/metric-names';
 import { endpointLabel, methodLabel, registerRequestMetrics, requestLabels, statusLabel } from './request-metrics';
-import { ServiceMetrics } from './service-metrics';
+import { ServiceMetrics } from '../metrics/service-metrics';
 
 describe('request metric labels', () => {
   it('maps every status >= 400 to error and the rest to success, keeping the code', () => {

@@ -4,13 +4,12 @@ import type { FastifyRequest } from 'fastify';
 import { ApiException } from '../common/api-exception';
 import { ErrorCode } from '../common/error-code';
 import { AppConfig } from '../config/app-config';
-import { presentedApiKey } from './presented-api-key';
-import { PUBLIC_ROUTE } from './public-route.decorator';
-import { attachTenant } from './request-tenant';
-import { Tenant } from './tenant';
-import { TenantContext } from './tenant-context';
-import { TenantDirectory } from './tenant-directory';
-import { TenantRateLimiter } from './tenant-rate-limiter';
+import { presentedApiKey } from '../tenant/presented-api-key';
+import { PUBLIC_ROUTE } from '../tenant/public-route.decorator';
+import { Tenant } from '../tenant/tenant';
+import { TenantDirectory } from '../tenant/tenant-directory';
+import { TenantRateLimiter } from '../tenant/tenant-rate-limiter';
+import { RequestContext } from './request-context';
 
 /**
  * Every route not marked @PublicRoute: finds the caller's tenant by API key (401 without a valid one, unless
@@ -23,7 +22,7 @@ export class TenantGuard implements CanActivate {
     private readonly reflector: Reflector,
     private readonly directory: TenantDirectory,
     private readonly limiter: TenantRateLimiter,
-    private readonly context: TenantContext,
+    private readonly context: RequestContext,
     private readonly config: AppConfig,
   ) {}
 
@@ -31,12 +30,11 @@ export class TenantGuard implements CanActivate {
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, [execution.getHandler(), execution.getClass()])) return true;
     const request = execution.switchToHttp().getRequest<FastifyRequest>();
     const tenant = this.authenticate(request);
-    attachTenant(request.raw, tenant);
-    this.context.set(tenant);
+    this.context.tenant = tenant;
     if (!tenant.enabled) throw new ApiException(ErrorCode.TenantDisabled, 'this API key belongs to a disabled tenant');
     const retryAfterSeconds = await this.limiter.take(tenant);
     if (retryAfterSeconds !== undefined) {
-      throw new ApiException(ErrorCode.RateLimited, `rate limit exceeded; retry in ${retryAfterSeconds} s`, undefined, retryAfterSeconds);
+      throw new ApiException(ErrorCode.RateLimited, `rate limit exceeded; retry in ${retryAfterSeconds} s`, { retryAfterSeconds });
     }
     return true;
   }

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { Counter, Gauge, Histogram } from 'prom-client';
+import { RequestStatus, UNMATCHED_ENDPOINT } from '../metrics/metric-names';
 import { ANONYMOUS_TENANT_ID } from '../tenant/tenant';
-import { tenantOf } from '../tenant/request-tenant';
-import { RequestStatus, UNMATCHED_ENDPOINT } from './metric-names';
+import { requestStoreOf } from './request-context';
 
 /**
  * HTTP request metrics, recorded by Fastify hooks on the API server, so that every request Fastify answers
@@ -88,7 +88,7 @@ export function registerRequestMetrics(fastify: FastifyInstance, instruments: Re
   });
 
   fastify.addHook('onResponse', (request, reply, done) => {
-    const child = childrenFor(request.method, request.routeOptions.url, reply.statusCode, tenantOf(request.raw)?.metricLabel);
+    const child = childrenFor(request.method, request.routeOptions.url, reply.statusCode, requestStoreOf(request)?.tenant?.metricLabel);
     child.count.inc();
     child.duration.observe(reply.elapsedTime / 1000);
     done();
