@@ -3,7 +3,7 @@ import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckResult, HealthCheckService } from '@nestjs/terminus';
 import { FastifyReply } from 'fastify';
 import { ModelReadyHealthIndicator } from './model-ready.health';
-import { PublicRoute } from '../tenant/public-route.decorator';
+import { PublicRoute } from '../common/public-route.decorator';
 import { UsageLedgerHealthIndicator } from '../usage/usage-ledger.health';
 import { ROUTES } from '../common/routes';
 

@@ -5,7 +5,7 @@ import { ApiException } from '../common/api-exception';
 import { ErrorCode } from '../common/error-code';
 import { AppConfig } from '../config/app-config';
 import { presentedApiKey } from '../tenant/presented-api-key';
-import { PUBLIC_ROUTE } from '../tenant/public-route.decorator';
+import { PUBLIC_ROUTE } from '../common/public-route.decorator';
 import { Tenant } from '../tenant/tenant';
 import { TenantDirectory } from '../tenant/tenant-directory';
 import { TenantRateLimiter } from '../tenant/tenant-rate-limiter';

@@ -3,7 +3,7 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import { PrometheusController } from '@willsoto/nestjs-prometheus';
 import type { FastifyReply } from 'fastify';
 import { Registry } from 'prom-client';
-import { PublicRoute } from '../tenant/public-route.decorator';
+import { PublicRoute } from '../common/public-route.decorator';
 
 /**
  * `GET /metrics` on the API port (METRICS_MODE=same-port only), registered through
