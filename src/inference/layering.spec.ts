@@ -20,7 +20,7 @@ type Room = keyof typeof MAY_IMPORT;
 const ENGINE_DIR = 'src/inference/';
 const ENTRY = 'src/inference/index.ts';
 /** Top-level files that put the rooms together (their specs go with them). */
-const ENGINE_FILES = new Set(['index', 'onnx-moderation-engine']);
+const ENGINE_FILES = new Set(['index', 'onnx-moderation-engine', 'onnx-moderation-stream']);
 
 /** Repository-relative file → the repository files it imports (type-only imports, re-exports and require too). */
 type ImportGraph = ReadonlyMap<string, readonly string[]>;

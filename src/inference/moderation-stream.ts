@@ -1,5 +1,3 @@
-import { StreamedAnswer } from './answer-format/streamed-answer';
-import { KvCache } from './runtime/decoder-session';
 import { SafetyLevel, Verdict } from './verdict';
 
 /** One check of a stream: the verdict on the answer so far, as a full moderation of it would give. */
@@ -22,137 +20,24 @@ export interface FirstFlag {
   safetyLevel: Exclude<SafetyLevel, 'safe'>;
 }
 
-/** What a check hands the engine: the ids to feed and the stream's KV cache, which the engine replaces. */
-export interface StreamWork {
-  /** The whole prompt of a full moderation of the answer so far. */
-  readonly prompt: number[];
-  /** How many of its first ids (template head and answer) no later chunk can change. */
-  readonly committedLength: number;
-  /** The KV of the prompt's first `length` ids, or null when there is none (new, evicted). */
-  readonly cache: KvCache | null;
-  /** The stream's cache from now on (null while a pass owns it). */
-  keep(cache: KvCache | null): void;
-}
-
-/** The engine's side of a stream: checks run through its scheduler; caches are freed in its session. */
-export interface StreamRunner {
-  check(stream: number, work: StreamWork): Promise<Verdict>;
-  discard(cache: KvCache): void;
-}
-
-let nextStreamId = 1;
-
-/** The answer as it was when a check was asked for. */
-interface AnswerSnapshot {
-  prompt: number[];
-  committedLength: number;
-  answerChars: number;
-}
-
 /**
  * A moderation session for one answer as it streams: the conversation's prompt given at the start, the
- * answer appended in chunks. It keeps the keys and values of the template head and the committed answer,
- * so a check computes only the new tokens and the template's tail; the tail's keys and values are dropped
- * after each check. Checks run one at a time, in order.
+ * answer appended in chunks; each check gives what a full moderation of the answer so far would give.
  */
-export class ModerationStream {
-  readonly id = nextStreamId++;
-  private cache: KvCache | null = null;
-  private checks = 0;
-  private flag: FirstFlag | null = null;
-  private running: Promise<unknown> = Promise.resolve();
-  private busy = false;
-  private evictAfterCheck = false;
-  private closed = false;
-
-  constructor(
-    private readonly answer: StreamedAnswer,
-    private readonly runner: StreamRunner,
-  ) {}
-
-  /** Characters of the answer so far. */
-  get answerChars(): number {
-    return this.answer.answerLength;
-  }
-
+export interface ModerationStream {
+  readonly id: number;
+  /** Characters (UTF-16 code units) of the answer so far. */
+  readonly answerChars: number;
   /** Tokens of the template head and the answer so far. */
-  get tokens(): number {
-    return this.answer.tokenCount;
-  }
-
-  /** KV positions held for this stream (0 once evicted; the shared template prefix not counted). */
-  get cachedTokens(): number {
-    return this.cache && !this.cache.shared ? this.cache.length : 0;
-  }
-
-  get checkCount(): number {
-    return this.checks;
-  }
-
-  get firstFlag(): FirstFlag | null {
-    return this.flag;
-  }
-
-  get isClosed(): boolean {
-    return this.closed;
-  }
-
-  append(chunk: string): void {
-    this.assertOpen();
-    this.answer.append(chunk);
-  }
-
+  readonly tokens: number;
+  /** KV positions held for this stream alone (0 before the first check and once evicted). */
+  readonly cachedTokens: number;
+  readonly checkCount: number;
+  readonly firstFlag: FirstFlag | null;
+  append(chunk: string): void;
   /** The verdict on the answer as it is now; checks asked for together run one after the other. */
-  check(): Promise<StreamCheck> {
-    this.assertOpen();
-    const text: AnswerSnapshot = { prompt: this.answer.prompt(), committedLength: this.answer.committed.length, answerChars: this.answer.answerLength };
-    const result = this.running.then(() => this.runCheck(text));
-    this.running = result.catch(() => undefined);
-    return result;
-  }
-
+  check(): Promise<StreamCheck>;
   /** Frees the KV cache (now, or once the running check is done); the next check recomputes it. */
-  evict(): void {
-    if (this.busy) this.evictAfterCheck = true;
-    else this.dropCache();
-  }
-
-  close(): void {
-    this.closed = true;
-    this.evict();
-  }
-
-  private async runCheck({ prompt, committedLength, answerChars }: AnswerSnapshot): Promise<StreamCheck> {
-    this.assertOpen();
-    const check = this.checks + 1;
-    const stream = this;
-    this.busy = true;
-    try {
-      const verdict = await this.runner.check(this.id, {
-        prompt,
-        committedLength,
-        cache: this.cache,
-        keep(cache) {
-          stream.cache = cache;
-        },
-      });
-      this.checks = check;
-      if (!this.flag && verdict.safetyLevel !== 'safe') this.flag = { check, answerChars, safetyLevel: verdict.safetyLevel };
-      return { check, verdict, answerChars, reusedTokens: verdict.cachedTokens, computedTokens: verdict.promptTokens - verdict.cachedTokens };
-    } finally {
-      this.busy = false;
-      if (this.evictAfterCheck || this.closed) this.dropCache();
-    }
-  }
-
-  private dropCache(): void {
-    this.evictAfterCheck = false;
-    if (this.cache) this.runner.discard(this.cache);
-    this.cache = null;
-  }
-
-  private assertOpen(): void {
-    // The service forgets a stream it closes: reaching here is a bug, not a client's mistake.
-    if (this.closed) throw new Error(`moderation stream ${this.id} is closed`);
-  }
+  evict(): void;
+  close(): void;
 }

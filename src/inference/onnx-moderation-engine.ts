@@ -14,7 +14,8 @@ import { PromptEncoder } from './answer-format/prompt-encoder';
 import { ModerationInput, ModerationMode, SafetyLevel, SAFETY_LEVELS, Verdict } from './verdict';
 import { parseAnswer } from './answer-format/verdict-parser';
 import { frameAnswer, StreamedAnswer } from './answer-format/streamed-answer';
-import { ModerationStream, StreamWork } from './moderation-stream';
+import { ModerationStream } from './moderation-stream';
+import { OnnxModerationStream, StreamWork } from './onnx-moderation-stream';
 import { PREFILL_CHUNK_TOKENS, prefill } from './decoding/prefill';
 import { ChatMessage } from './verdict';
 
@@ -166,7 +167,7 @@ export class OnnxModerationEngine extends ModerationEngine {
     if (!model || !this.warmedUp) throw notReady();
     if (messages.length === 0 || PromptEncoder.modeOf(messages) !== 'prompt') throw new Error("a moderation stream opens on a conversation that ends with the user's turn");
     const answer = new StreamedAnswer(model.encoder, frameAnswer(model.encoder, messages));
-    return new ModerationStream(answer, {
+    return new OnnxModerationStream(answer, {
       check: async (id, work) => {
         const item: QueuedInput = { ...this.queued(model, 'response', work.prompt, performance.now()), stream: { id, work } };
         try {

