@@ -8,6 +8,7 @@ import { LoggingModule } from './common/logging/logging.module';
 import { LiveStatsModule } from './live-stats/live-stats.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { ModerationModule } from './moderation/moderation.module';
+import { StreamingModule } from './streaming/streaming.module';
 import { TenantModule } from './tenant/tenant.module';
 import { UsageModule } from './usage/usage.module';
 
@@ -20,7 +21,7 @@ export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), LoggingModule, MetricsModule.forRoot(config), LifecycleModule, CommonModule, TenantModule, ModerationModule, UsageModule, HealthModule, LiveStatsModule],
+      imports: [ConfigModule.forRoot(config), LoggingModule, MetricsModule.forRoot(config), LifecycleModule, CommonModule, TenantModule, ModerationModule, StreamingModule, UsageModule, HealthModule, LiveStatsModule],
     };
   }
 }

@@ -30,6 +30,8 @@ export interface ModerationStream {
   readonly answerChars: number;
   /** Tokens of the template head and the answer so far. */
   readonly tokens: number;
+  /** Tokens the answer added to the template head so far. */
+  readonly answerTokens: number;
   /** KV positions held for this stream alone (0 before the first check and once evicted). */
   readonly cachedTokens: number;
   readonly checkCount: number;

@@ -45,11 +45,14 @@ export class OnnxModerationStream implements ModerationStream {
   private busy = false;
   private evictAfterCheck = false;
   private closed = false;
+  private readonly headTokens: number;
 
   constructor(
     private readonly answer: StreamedAnswer,
     private readonly runner: StreamRunner,
-  ) {}
+  ) {
+    this.headTokens = answer.tokenCount;
+  }
 
   get answerChars(): number {
     return this.answer.answerLength;
@@ -62,6 +65,10 @@ export class OnnxModerationStream implements ModerationStream {
   /** The shared template prefix is not counted. */
   get cachedTokens(): number {
     return this.cache && !this.cache.shared ? this.cache.length : 0;
+  }
+
+  get answerTokens(): number {
+    return this.answer.tokenCount - this.headTokens;
   }
 
   get checkCount(): number {

@@ -69,6 +69,10 @@ export class ServiceMetrics {
   readonly verdicts;
   readonly engineErrors;
   readonly usageLedgerErrors;
+  readonly streamSessions;
+  readonly streamChecks;
+  readonly streamTokens;
+  readonly streamEvictions;
   readonly modelInfo;
   readonly modelReady;
   readonly demoModel;
@@ -98,6 +102,10 @@ export class ServiceMetrics {
     this.verdicts = counterFor(METRICS.verdicts, registry);
     this.engineErrors = counterFor(METRICS.engineErrors, registry);
     this.usageLedgerErrors = counterFor(METRICS.usageLedgerErrors, registry);
+    this.streamSessions = gaugeFor(METRICS.streamSessions, registry);
+    this.streamChecks = counterFor(METRICS.streamChecks, registry);
+    this.streamTokens = counterFor(METRICS.streamTokens, registry);
+    this.streamEvictions = counterFor(METRICS.streamEvictions, registry);
     this.modelInfo = gaugeFor(METRICS.modelInfo, registry);
     this.modelReady = gaugeFor(METRICS.modelReady, registry);
     this.demoModel = gaugeFor(METRICS.demoModel, registry);
