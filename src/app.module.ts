@@ -8,6 +8,7 @@ import { LoggingModule } from './common/logging/logging.module';
 import { LiveStatsModule } from './live-stats/live-stats.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { ModerationModule } from './moderation/moderation.module';
+import { StreamingModule } from './streaming/streaming.module';
 import { UsageModule } from './usage/usage.module';
 
 /**
@@ -19,7 +20,7 @@ export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), LoggingModule, MetricsModule.forRoot(config), LifecycleModule, HttpPipelineModule, ModerationModule, UsageModule, HealthModule, LiveStatsModule],
+      imports: [ConfigModule.forRoot(config), LoggingModule, MetricsModule.forRoot(config), LifecycleModule, HttpPipelineModule, ModerationModule, StreamingModule, UsageModule, HealthModule, LiveStatsModule],
     };
   }
 }

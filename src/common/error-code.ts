@@ -16,6 +16,9 @@ const API_ERROR_CODE = {
   Forbidden: 'FORBIDDEN',
   /** The tenant's rate limit is used up; Retry-After says when to try again. */
   RateLimited: 'RATE_LIMITED',
+  /** Too many open moderation streams (the tenant's limit: 429; the service's: 503); Retry-After says when to try again. */
+  StreamLimitReached: 'STREAM_LIMIT_REACHED',
+  StreamCapacityReached: 'STREAM_CAPACITY_REACHED',
   /** A client error with no more specific code (e.g. a malformed Content-Length header). */
   BadRequest: 'BAD_REQUEST',
   /** An input the model cannot read: an image part of an OpenAI moderation request (Qwen3Guard-Gen reads text only). */
@@ -49,6 +52,8 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
   [ErrorCode.InputTooLong]: 413,
   [ErrorCode.UnsupportedMediaType]: 415,
   [ErrorCode.RateLimited]: 429,
+  [ErrorCode.StreamLimitReached]: 429,
+  [ErrorCode.StreamCapacityReached]: 503,
   [ErrorCode.InferenceFailed]: 500,
   [ErrorCode.InternalError]: 500,
   [ErrorCode.UnparseableOutput]: 502,

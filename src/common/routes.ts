@@ -6,6 +6,7 @@ export const ROUTES = {
   predict: '/predict',
   moderate: '/v1/moderate',
   moderations: '/v1/moderations',
+  streams: '/v1/streams',
   usage: '/v1/usage',
   stats: '/v1/stats',
   health: '/health',

@@ -242,6 +242,51 @@ export class AppConfig {
   @Transform(toInteger)
   readonly MAX_BATCH_ITEMS: number = 32;
 
+  /** Streaming moderation (src/streaming): a check is due every this many new answer tokens (and at sentence ends). */
+  @Min(1)
+  @Max(100_000)
+  @IsInt()
+  @Transform(toInteger)
+  readonly STREAM_CHECK_EVERY_TOKENS: number = 32;
+
+  /** Longest chunk one append may carry, in characters. */
+  @Min(1)
+  @Max(1_000_000)
+  @IsInt()
+  @Transform(toInteger)
+  readonly STREAM_MAX_CHUNK_CHARS: number = 4_000;
+
+  /** Open streams in total; past it a new one is refused with 503 + Retry-After. */
+  @Min(1)
+  @Max(100_000)
+  @IsInt()
+  @Transform(toInteger)
+  readonly STREAM_MAX_SESSIONS: number = 256;
+
+  /** Open streams per tenant; past it the tenant's new one is refused with 429 + Retry-After. */
+  @Min(1)
+  @Max(100_000)
+  @IsInt()
+  @Transform(toInteger)
+  readonly STREAM_MAX_SESSIONS_PER_TENANT: number = 32;
+
+  /**
+   * KV positions all streams may hold together (about 224 KB each for the 0.6B model in float32); past it the
+   * least recently used streams lose their KV, and their next check recomputes it.
+   */
+  @Min(1)
+  @Max(100_000_000)
+  @IsInt()
+  @Transform(toInteger)
+  readonly STREAM_MAX_KV_TOKENS: number = 65_536;
+
+  /** A stream nobody appended to or checked for this long is closed. */
+  @Min(1_000)
+  @Max(86_400_000)
+  @IsInt()
+  @Transform(toInteger)
+  readonly STREAM_IDLE_TIMEOUT_MS: number = 60_000;
+
   /** Serve Swagger UI and the OpenAPI document; unset: on, except with NODE_ENV=production (see loadAppConfig). */
   @IsBoolean()
   @Transform(toBoolean)

@@ -16,6 +16,7 @@ export * from './moderation-engine';
 export * from './onnx-engine-options';
 export type { BatchingOptions } from './batch-scheduler';
 export { OnnxModerationEngine } from './onnx-moderation-engine';
+export type { FirstFlag, ModerationStream, StreamCheck } from './moderation-stream';
 
 // Model folders, for the model hub and the CLI.
 export { dtypeOnnxFiles, GENAI_ONNX_FILE, readModelDirectory } from './model-format/model-directory';

@@ -18,7 +18,7 @@ type Room = keyof typeof MAY_IMPORT;
 const ENGINE_DIR = 'src/inference/';
 const ENTRY = 'src/inference/index.ts';
 /** Top-level files that put the rooms together (their specs go with them). */
-const ENGINE_FILES = new Set(['index', 'onnx-moderation-engine']);
+const ENGINE_FILES = new Set(['index', 'onnx-moderation-engine', 'onnx-moderation-stream']);
 
 function roomOf(file: string): Room {
   const inside = file.slice(ENGINE_DIR.length);

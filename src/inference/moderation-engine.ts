@@ -1,4 +1,5 @@
-import { ModerationInput, Verdict } from './verdict';
+import { ModerationStream } from './moderation-stream';
+import { ChatMessage, ModerationInput, Verdict } from './verdict';
 
 export type ExecutionProviderName = 'cpu' | 'cuda';
 
@@ -28,4 +29,12 @@ export abstract class ModerationEngine {
   /** One verdict per input, in order. */
   abstract moderate(inputs: ModerationInput[]): Promise<Verdict[]>;
   abstract close(): Promise<void>;
+  /**
+   * A moderation session for the answer to `messages` (which end with the user's turn), appended as it
+   * streams; each check gives what `moderate` would for the conversation with the answer so far.
+   */
+  openStream(messages: readonly ChatMessage[]): ModerationStream {
+    void messages;
+    throw new Error(`${this.constructor.name} does not moderate streams`);
+  }
 }

@@ -13,6 +13,11 @@ import { PrefixCache } from './decoding/prefix-cache';
 import { PromptEncoder } from './answer-format/prompt-encoder';
 import { ModerationInput, ModerationMode, SafetyLevel, SAFETY_LEVELS, Verdict } from './verdict';
 import { parseAnswer } from './answer-format/verdict-parser';
+import { frameAnswer, StreamedAnswer } from './answer-format/streamed-answer';
+import { ModerationStream } from './moderation-stream';
+import { OnnxModerationStream, StreamWork } from './onnx-moderation-stream';
+import { PREFILL_CHUNK_TOKENS, prefill } from './decoding/prefill';
+import { ChatMessage } from './verdict';
 
 const SILENT: EngineLogger = { log: () => undefined, warn: () => undefined, error: () => undefined };
 const WARM_UP: ModerationInput = { messages: [{ role: 'user', content: 'Warm-up request.' }] };
@@ -23,6 +28,8 @@ interface QueuedInput {
   prompt: number[];
   tokenizeSeconds: number;
   acceptedAt: number;
+  /** A stream's check: it starts from that stream's own KV cache, so it never shares a batch. */
+  stream?: { id: number; work: StreamWork };
 }
 
 /** What one batch produced for one input, before it becomes a Verdict. */
@@ -112,13 +119,15 @@ export class OnnxModerationEngine extends ModerationEngine {
       model.scheduler.admit(inputs.length);
       return await this.withinDeadline(model.scheduler.submit(inputs.map((input) => this.accept(model, input))));
     } catch (error) {
-      // Failures inside a batch were counted where they happened; these three are decided here.
-      const decidedHere = [EngineErrorCode.QueueFull, EngineErrorCode.InputTooLong, EngineErrorCode.InferenceTimeout];
-      if (error instanceof EngineError && decidedHere.includes(error.code)) {
-        this.observer.engineError(error.code);
-      }
+      this.countDecidedHere(error);
       throw error;
     }
+  }
+
+  /** Failures inside a batch were counted where they happened; these three are decided before or around it. */
+  private countDecidedHere(error: unknown): void {
+    const decidedHere = [EngineErrorCode.QueueFull, EngineErrorCode.InputTooLong, EngineErrorCode.InferenceTimeout];
+    if (error instanceof EngineError && decidedHere.includes(error.code)) this.observer.engineError(error.code);
   }
 
   /**
@@ -150,6 +159,27 @@ export class OnnxModerationEngine extends ModerationEngine {
           reject(error);
         },
       );
+    });
+  }
+
+  override openStream(messages: readonly ChatMessage[]): ModerationStream {
+    const model = this.model;
+    if (!model || !this.warmedUp) throw notReady();
+    if (messages.length === 0 || PromptEncoder.modeOf(messages) !== 'prompt') throw new Error("a moderation stream opens on a conversation that ends with the user's turn");
+    const answer = new StreamedAnswer(model.encoder, frameAnswer(model.encoder, messages));
+    return new OnnxModerationStream(answer, {
+      check: async (id, work) => {
+        const item: QueuedInput = { ...this.queued(model, 'response', work.prompt, performance.now()), stream: { id, work } };
+        try {
+          model.scheduler.admit(1);
+          const [verdict] = await this.withinDeadline(model.scheduler.submit([item]));
+          return verdict;
+        } catch (error) {
+          this.countDecidedHere(error);
+          throw error;
+        }
+      },
+      discard: (cache) => model.session.discard(cache),
     });
   }
 
@@ -191,7 +221,7 @@ export class OnnxModerationEngine extends ModerationEngine {
       decoder: constrained ? new ConstrainedDecoder(session, grammar, this.options.verifyAnswerFormat ?? true) : null,
       scheduler: new BatchScheduler<QueuedInput, Verdict>(
         { ...batching, maxBatch },
-        (item) => item.mode,
+        (item) => (item.stream ? `stream-${item.stream.id}` : item.mode),
         (item) => item.prompt.length,
         (items) => this.runBatch(model, items, this.observer),
         { queueDepth: (depth) => this.observer.queueDepth(depth), queueWait: (seconds) => this.observer.queueWait(seconds) },
@@ -219,18 +249,24 @@ export class OnnxModerationEngine extends ModerationEngine {
   /** Tokenizes on the caller's turn and refuses what cannot fit before it takes a place in the queue. */
   private accept(model: LoadedModel, input: ModerationInput): QueuedInput {
     const acceptedAt = performance.now();
-    const prompt = model.encoder.encode(input.messages);
+    return this.queued(model, PromptEncoder.modeOf(input.messages), model.encoder.encode(input.messages), acceptedAt);
+  }
+
+  private queued(model: LoadedModel, mode: ModerationMode, prompt: number[], acceptedAt: number): QueuedInput {
     const budget = model.contextLength - model.plan.maxNewTokens;
     if (prompt.length > budget) {
       throw new EngineError(EngineErrorCode.InputTooLong, `the conversation takes ${prompt.length} tokens; this model's context allows ${budget}`);
     }
-    return { mode: PromptEncoder.modeOf(input.messages), prompt, tokenizeSeconds: (performance.now() - acceptedAt) / 1000, acceptedAt };
+    return { mode, prompt, tokenizeSeconds: (performance.now() - acceptedAt) / 1000, acceptedAt };
   }
 
   private async runBatch(model: LoadedModel, items: QueuedInput[], observer: EngineObserver): Promise<Array<Verdict | EngineError>> {
     const started = performance.now();
     try {
-      const outcome = model.decoder ? await this.runConstrained(model, model.decoder, items, observer) : await this.runGreedy(model, items, observer);
+      const outcome = items[0].stream
+        ? await this.runStreamCheck(model, items[0])
+        : model.decoder
+          ? await this.runConstrained(model, model.decoder, items, observer) : await this.runGreedy(model, items, observer);
       const answered = outcome.rows.filter((row): row is BatchRow => !(row instanceof EngineError));
       observer.batchExecuted({
         size: items.length,
@@ -270,6 +306,35 @@ export class OnnxModerationEngine extends ModerationEngine {
       decodeSeconds += result.decodeSeconds;
     }
     return { rows, prefillSeconds, decodeSeconds };
+  }
+
+  /**
+   * A stream's check: its cache is brought up to the committed ids (recomputed from the template prefix after
+   * an eviction), then the rest of the prompt (uncommitted answer tokens and the template's tail) is decoded
+   * from a borrowed view of it, so the tail's keys and values are dropped with the decoder's last pass.
+   */
+  private async runStreamCheck(model: LoadedModel, item: QueuedInput): Promise<BatchOutcome> {
+    const { work } = item.stream!;
+    const prefillStarted = performance.now();
+    let cache = work.cache ?? (model.prefixes?.covers('response', item.prompt) ? await model.prefixes.cacheFor('response', 1) : model.session.emptyCache(1));
+    const reused = cache.length;
+    if (work.committedLength > cache.length) {
+      work.keep(null); // the pass consumes it (and frees it if it fails)
+      const committed = item.prompt.slice(0, work.committedLength);
+      cache = (await prefill(model.session, committed, PREFILL_CHUNK_TOKENS, cache, { positions: 1, ids: [] })).cache;
+    }
+    work.keep(cache);
+    const commitSeconds = (performance.now() - prefillStarted) / 1000;
+    const start: KvCache = { ...cache, shared: true };
+    if (model.decoder) {
+      const result = await model.decoder.run([item], start);
+      const [answer] = result.answers;
+      const row = answer.error ?? { ...fromConstrained(answer), cachedTokens: reused };
+      return { rows: [row], prefillSeconds: commitSeconds + result.prefillSeconds, decodeSeconds: result.decodeSeconds };
+    }
+    const generated = await greedyGenerate(model.session, item.prompt, model.plan, start);
+    const row = this.readGreedyAnswer(model, item, generated, reused);
+    return { rows: [row], prefillSeconds: commitSeconds + generated.prefillSeconds, decodeSeconds: generated.decodeSeconds };
   }
 
   /** Plain greedy generation, one input at a time, its text parsed strictly. */

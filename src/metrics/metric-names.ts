@@ -79,6 +79,9 @@ export const NON_SLO_ENDPOINT_REGEX = '/health.*|/metrics';
 /** `kind` on the token counter. `cached` counts prompt tokens whose KV came from the prefix cache (a subset of `prompt`). */
 export const TOKEN_KINDS = ['prompt', 'cached', 'generated'] as const;
 
+/** `kind` on the stream token counter. */
+export const STREAM_TOKEN_KINDS = ['reused', 'computed'] as const;
+
 /** `safety_level` on the verdict counter (lower case, as in the API response). */
 export const VERDICT_SAFETY_LEVELS = SAFETY_LEVELS;
 
@@ -246,6 +249,36 @@ export const METRICS = {
     name: 'qwen3guard_rate_limit_fallbacks_total',
     type: 'counter',
     help: "Requests rate-limited by this replica's own memory because Redis (QWEN3GUARD_REDIS_URL) did not answer",
+    labelNames: [],
+  },
+
+  // --- Streaming moderation ----------------------------------------------------------------------------
+  streamSessions: {
+    ...svc,
+    name: 'qwen3guard_stream_sessions_open',
+    type: 'gauge',
+    help: 'Moderation streams open',
+    labelNames: [],
+  },
+  streamChecks: {
+    ...svc,
+    name: 'qwen3guard_stream_checks_total',
+    type: 'counter',
+    help: 'Verdicts given on streamed answers',
+    labelNames: [],
+  },
+  streamTokens: {
+    ...svc,
+    name: 'qwen3guard_stream_tokens_total',
+    type: 'counter',
+    help: 'Prompt positions of stream checks: reused from the stream KV cache, or computed',
+    labelNames: [LABEL.kind],
+  },
+  streamEvictions: {
+    ...svc,
+    name: 'qwen3guard_stream_evictions_total',
+    type: 'counter',
+    help: 'Stream KV caches dropped to stay within STREAM_MAX_KV_TOKENS (the next check recomputes)',
     labelNames: [],
   },
 

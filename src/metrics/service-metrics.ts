@@ -70,6 +70,10 @@ export class ServiceMetrics {
   readonly engineErrors;
   readonly usageLedgerErrors;
   readonly rateLimitFallbacks;
+  readonly streamSessions;
+  readonly streamChecks;
+  readonly streamTokens;
+  readonly streamEvictions;
   readonly modelInfo;
   readonly modelReady;
   readonly demoModel;
@@ -100,6 +104,10 @@ export class ServiceMetrics {
     this.engineErrors = counterFor(METRICS.engineErrors, registry);
     this.usageLedgerErrors = counterFor(METRICS.usageLedgerErrors, registry);
     this.rateLimitFallbacks = counterFor(METRICS.rateLimitFallbacks, registry);
+    this.streamSessions = gaugeFor(METRICS.streamSessions, registry);
+    this.streamChecks = counterFor(METRICS.streamChecks, registry);
+    this.streamTokens = counterFor(METRICS.streamTokens, registry);
+    this.streamEvictions = counterFor(METRICS.streamEvictions, registry);
     this.modelInfo = gaugeFor(METRICS.modelInfo, registry);
     this.modelReady = gaugeFor(METRICS.modelReady, registry);
     this.demoModel = gaugeFor(METRICS.demoModel, registry);

@@ -27,6 +27,8 @@ const ERROR_DESCRIPTIONS: Readonly<Record<ErrorCode, string>> = {
   [ErrorCode.ProviderUnavailable]: 'PROVIDER_UNAVAILABLE once the execution provider failed to load (no Retry-After)',
   [ErrorCode.QueueFull]: 'QUEUE_FULL: the service is at capacity (with Retry-After)',
   [ErrorCode.ShuttingDown]: 'SHUTTING_DOWN: the instance is draining; retry on another',
+  [ErrorCode.StreamLimitReached]: 'STREAM_LIMIT_REACHED: the tenant has as many moderation streams open as it may (with Retry-After)',
+  [ErrorCode.StreamCapacityReached]: 'STREAM_CAPACITY_REACHED: the service holds as many moderation streams as it may (with Retry-After)',
   [ErrorCode.UsageLedgerUnavailable]: 'USAGE_LEDGER_UNAVAILABLE: the request could not be metered',
 };
 

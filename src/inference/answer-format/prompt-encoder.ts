@@ -37,4 +37,9 @@ export class PromptEncoder {
   decode(ids: readonly number[]): string {
     return this.tokenizer.decode([...ids], { skip_special_tokens: true });
   }
+
+  /** Ids back to the very text they came from where they can (special tokens kept, no space clean-up). */
+  detokenize(ids: readonly number[]): string {
+    return this.tokenizer.decode([...ids], { skip_special_tokens: false, clean_up_tokenization_spaces: false });
+  }
 }
