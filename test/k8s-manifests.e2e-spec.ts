@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join, posix } from 'node:path';
+import { basename, dirname, join, posix, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { ServiceMonitor, PrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
@@ -27,6 +27,10 @@ jest.setTimeout(120_000);
 
 const ROOT = join(__dirname, '..');
 const OVERLAYS = ['cpu', 'gpu'] as const;
+/** The component that shares the ledger and rate limits, and the Secret (and keys) it reads their URLs from. */
+const SHARED_STATE_COMPONENT = join('k8s', 'components', 'shared-state');
+const SHARED_STATE_SECRET = 'qwen3guard-shared-state';
+const SHARED_STATE_VARIABLES = { QWEN3GUARD_DATABASE_URL: 'database-url', QWEN3GUARD_REDIS_URL: 'redis-url' };
 /** kustomize v5 renders k8s/ (labels, patches by path, directories as resources); older ones do not. */
 const KUSTOMIZE_MAJOR = 5;
 /** The namespace kube-prometheus-stack runs in, as the NetworkPolicy and README assume. */
@@ -70,15 +74,43 @@ async function kubectl(args: string[]): Promise<string> {
   }
 }
 
-async function render(overlay: string): Promise<K8sObject[]> {
+/** Renders a kustomization directory (repository-relative or absolute). */
+async function render(directory: string): Promise<K8sObject[]> {
   const { kustomizeVersion } = JSON.parse(await kubectl(['version', '--client', '-o', 'json'])) as { kustomizeVersion?: string };
   const major = Number(/^v(\d+)\./.exec(kustomizeVersion ?? '')?.[1] ?? 0);
   if (major < KUSTOMIZE_MAJOR) {
     throw new Error(`kubectl's kustomize is ${kustomizeVersion ?? 'unknown'}; k8s/ needs kustomize v${KUSTOMIZE_MAJOR} (kubectl >= 1.27): install a newer kubectl`);
   }
-  const output = await kubectl(['kustomize', join('k8s', 'overlays', overlay)]);
+  const output = await kubectl(['kustomize', directory]);
   return parseAllDocuments(output).map((document) => document.toJS() as K8sObject);
 }
+
+/** An overlay with the shared-state component added, as an operator's own kustomization would add it. */
+async function renderWithSharedState(overlay: string, workDir: string): Promise<K8sObject[]> {
+  const directory = mkdtempSync(join(workDir, `${overlay}-shared-state-`));
+  const from = (path: string) => relative(directory, join(ROOT, path));
+  writeFileSync(
+    join(directory, 'kustomization.yaml'),
+    ['apiVersion: kustomize.config.k8s.io/v1beta1', 'kind: Kustomization', 'resources:', `  - ${from(join('k8s', 'overlays', overlay))}`, 'components:', `  - ${from(SHARED_STATE_COMPONENT)}`, ''].join('\n'),
+  );
+  return render(directory);
+}
+
+/** Each object that fails its kind's schema (or whose kind this test has no schema for), as a line. */
+function schemaProblems(objects: K8sObject[]): string[] {
+  return objects.flatMap((object) => {
+    const Model = MODELS[`${object.apiVersion}/${object.kind}`];
+    if (!Model) return [`${object.apiVersion} ${object.kind} ${object.metadata.name}: no schema in this test`];
+    try {
+      new Model(asServerReads(object) as never).validate();
+      return [];
+    } catch (error) {
+      return [`${object.kind} ${object.metadata.name}: ${(error as Error).message}`];
+    }
+  });
+}
+
+const kinds = (objects: K8sObject[]) => new Set(objects.map((object) => object.kind));
 
 function only(objects: K8sObject[], kind: string): K8sObject {
   const found = objects.filter((object) => object.kind === kind);
@@ -113,12 +145,17 @@ function appConfigVariables(): Set<string> {
 
 describe('Kubernetes manifests (e2e)', () => {
   const rendered = new Map<string, K8sObject[]>();
+  const renderedWithSharedState = new Map<string, K8sObject[]>();
   let app: NestFastifyApplication;
 
   let workDir: string;
 
   beforeAll(async () => {
-    for (const overlay of OVERLAYS) rendered.set(overlay, await render(overlay));
+    workDir = mkdtempSync(join(tmpdir(), 'qwen3guard-k8s-'));
+    for (const overlay of OVERLAYS) {
+      rendered.set(overlay, await render(join('k8s', 'overlays', overlay)));
+      renderedWithSharedState.set(overlay, await renderWithSharedState(overlay, workDir));
+    }
     app = await startConfiguredApp(rendered.get('cpu')!);
   });
 
@@ -133,7 +170,6 @@ describe('Kubernetes manifests (e2e)', () => {
    * paths move to a temporary directory, and the model is one that never loads (no weights here).
    */
   async function startConfiguredApp(objects: K8sObject[]): Promise<NestFastifyApplication> {
-    workDir = mkdtempSync(join(tmpdir(), 'qwen3guard-k8s-'));
     const pod = only(objects, 'Deployment').spec.template.spec;
     const env = named(objects, 'ConfigMap', pod.containers[0].envFrom[0].configMapRef.name).data as Record<string, string>;
     const tenantsVolume = pod.volumes.find((volume: { secret?: unknown }) => volume.secret);
@@ -170,18 +206,16 @@ describe('Kubernetes manifests (e2e)', () => {
     };
 
     it('renders only objects that validate against the Kubernetes and prometheus-operator schemas', () => {
-      const problems = objects().flatMap((object) => {
-        const Model = MODELS[`${object.apiVersion}/${object.kind}`];
-        if (!Model) return [`${object.apiVersion} ${object.kind} ${object.metadata.name}: no schema in this test`];
-        try {
-          new Model(asServerReads(object) as never).validate();
-          return [];
-        } catch (error) {
-          return [`${object.kind} ${object.metadata.name}: ${(error as Error).message}`];
-        }
-      });
-      expect(problems).toEqual([]);
-      expect(new Set(objects().map((object) => object.kind))).toEqual(new Set(Object.keys(MODELS).map((key) => key.split('/').pop())));
+      expect(schemaProblems(objects())).toEqual([]);
+      const everyKind = Object.keys(MODELS).map((key) => key.split('/').pop());
+      expect(kinds(objects())).toEqual(new Set(everyKind.filter((kind) => kind !== 'HorizontalPodAutoscaler')));
+    });
+
+    it('keeps a single replica and no autoscaler: the ledger and rate limits live in the pod', () => {
+      expect(deployment().spec.replicas).toBe(1);
+      expect(kinds(objects()).has('HorizontalPodAutoscaler')).toBe(false);
+      const env = environment();
+      for (const name of Object.keys(SHARED_STATE_VARIABLES)) expect([name, env[name], container().env?.some((entry: { name: string }) => entry.name === name)]).toEqual([name, undefined, undefined]);
     });
 
     it("listens on the configuration's default ports, named http and metrics, and the ConfigMap says the same", () => {
@@ -305,6 +339,73 @@ describe('Kubernetes manifests (e2e)', () => {
       expect(policy.spec.ingress.filter((rule: { from?: unknown }) => admits(rule as never, 'http') && rule.from === undefined)).toHaveLength(1);
     });
 
+    it('has a PodDisruptionBudget over the pods that lets a drain evict one', () => {
+      const budget = only(objects(), 'PodDisruptionBudget');
+      expect(selects(budget.spec.selector.matchLabels, deployment().spec.template.metadata.labels)).toBe(true);
+      expect(budget.spec.maxUnavailable).toBe(1);
+    });
+
+    it('spreads pods over nodes and zones', () => {
+      const constraints = podSpec().topologySpreadConstraints as Array<{ topologyKey: string; labelSelector: { matchLabels: Record<string, string> } }>;
+      expect(constraints.map((constraint) => constraint.topologyKey).sort()).toEqual(['kubernetes.io/hostname', 'topology.kubernetes.io/zone']);
+      for (const constraint of constraints) expect(selects(constraint.labelSelector.matchLabels, deployment().spec.template.metadata.labels)).toBe(true);
+    });
+
+    it(overlay === 'gpu' ? 'asks for one NVIDIA GPU on GPU nodes and runs the CUDA provider from the GPU image' : 'runs the CPU provider from the CPU image, without GPUs', () => {
+      const gpu = overlay === 'gpu';
+      expect(environment().QWEN3GUARD_PROVIDER).toBe(gpu ? 'cuda' : 'cpu');
+      expect(container().resources.limits['nvidia.com/gpu']).toBe(gpu ? 1 : undefined);
+      expect(container().image.split(':')[0].endsWith('-gpu')).toBe(gpu);
+      for (const each of podSpec().initContainers) expect(each.image).toBe(container().image);
+      expect((podSpec().tolerations ?? []).some((toleration: { key: string }) => toleration.key === 'nvidia.com/gpu')).toBe(gpu);
+      expect(Object.keys(podSpec().nodeSelector ?? {}).length > 0).toBe(gpu);
+    });
+  });
+
+  describe.each(OVERLAYS)('overlay %s with the shared-state component', (overlay) => {
+    const objects = () => renderedWithSharedState.get(overlay)!;
+    const deployment = () => only(objects(), 'Deployment');
+    const container = () => deployment().spec.template.spec.containers.find((candidate: { name: string }) => candidate.name === 'qwen3guard');
+
+    it('renders objects that validate, every kind of the plain overlay plus the autoscaler, in its namespace', () => {
+      expect(schemaProblems(objects())).toEqual([]);
+      expect(kinds(objects())).toEqual(new Set([...kinds(rendered.get(overlay)!), 'HorizontalPodAutoscaler']));
+      expect(only(objects(), 'HorizontalPodAutoscaler').metadata.namespace).toBe(deployment().metadata.namespace);
+    });
+
+    it('reads the database and Redis URLs from the Secret, never from the ConfigMap', () => {
+      const fromSecret = Object.fromEntries(
+        (container().env as Array<{ name: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }>)
+          .filter((entry) => entry.name in SHARED_STATE_VARIABLES)
+          .map((entry) => [entry.name, entry.valueFrom?.secretKeyRef]),
+      );
+      expect(fromSecret).toEqual(Object.fromEntries(Object.entries(SHARED_STATE_VARIABLES).map(([name, key]) => [name, { name: SHARED_STATE_SECRET, key }])));
+      const declared = appConfigVariables();
+      for (const name of Object.keys(SHARED_STATE_VARIABLES)) expect([name, declared.has(name)]).toEqual([name, true]);
+      const configMap = named(objects(), 'ConfigMap', container().envFrom[0].configMapRef.name).data as Record<string, string>;
+      for (const name of Object.keys(SHARED_STATE_VARIABLES)) expect(configMap[name]).toBeUndefined();
+      // We ship no credentials: the operator creates that Secret.
+      expect(objects().filter((object) => object.kind === 'Secret' && object.metadata.name.startsWith(SHARED_STATE_SECRET))).toEqual([]);
+    });
+
+    it('starts with as many replicas as the autoscaler keeps at least', () => {
+      expect(deployment().spec.replicas).toBe(only(objects(), 'HorizontalPodAutoscaler').spec.minReplicas);
+    });
+
+    it('changes nothing else in the plain overlay', () => {
+      const withoutSharedState = (object: K8sObject): K8sObject => {
+        if (object.kind !== 'Deployment') return object;
+        const { replicas: _replicas, ...spec } = object.spec;
+        const containers = spec.template.spec.containers.map(({ env, ...rest }: { env?: Array<{ name: string }> }) => {
+          const kept = (env ?? []).filter((entry) => !(entry.name in SHARED_STATE_VARIABLES));
+          return kept.length ? { ...rest, env: kept } : rest;
+        });
+        return { ...object, spec: { ...spec, template: { ...spec.template, spec: { ...spec.template.spec, containers } } } };
+      };
+      const plain = rendered.get(overlay)!.map(withoutSharedState);
+      expect(objects().filter((object) => object.kind !== 'HorizontalPodAutoscaler').map(withoutSharedState)).toEqual(plain);
+    });
+
     it('scales on CPU and on the queue-depth metric that prometheus-adapter serves', () => {
       const autoscaler = only(objects(), 'HorizontalPodAutoscaler');
       expect(autoscaler.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: deployment().metadata.name });
@@ -323,26 +424,10 @@ describe('Kubernetes manifests (e2e)', () => {
       expect(autoscaler.spec.minReplicas).toBeGreaterThanOrEqual(2);
     });
 
-    it('has a PodDisruptionBudget over the pods that leaves at least one serving', () => {
+    it('has a PodDisruptionBudget that leaves at least one pod serving', () => {
       const budget = only(objects(), 'PodDisruptionBudget');
       expect(selects(budget.spec.selector.matchLabels, deployment().spec.template.metadata.labels)).toBe(true);
       expect(budget.spec.maxUnavailable).toBeLessThan(only(objects(), 'HorizontalPodAutoscaler').spec.minReplicas);
-    });
-
-    it('spreads pods over nodes and zones', () => {
-      const constraints = podSpec().topologySpreadConstraints as Array<{ topologyKey: string; labelSelector: { matchLabels: Record<string, string> } }>;
-      expect(constraints.map((constraint) => constraint.topologyKey).sort()).toEqual(['kubernetes.io/hostname', 'topology.kubernetes.io/zone']);
-      for (const constraint of constraints) expect(selects(constraint.labelSelector.matchLabels, deployment().spec.template.metadata.labels)).toBe(true);
-    });
-
-    it(overlay === 'gpu' ? 'asks for one NVIDIA GPU on GPU nodes and runs the CUDA provider from the GPU image' : 'runs the CPU provider from the CPU image, without GPUs', () => {
-      const gpu = overlay === 'gpu';
-      expect(environment().QWEN3GUARD_PROVIDER).toBe(gpu ? 'cuda' : 'cpu');
-      expect(container().resources.limits['nvidia.com/gpu']).toBe(gpu ? 1 : undefined);
-      expect(container().image.split(':')[0].endsWith('-gpu')).toBe(gpu);
-      for (const each of podSpec().initContainers) expect(each.image).toBe(container().image);
-      expect((podSpec().tolerations ?? []).some((toleration: { key: string }) => toleration.key === 'nvidia.com/gpu')).toBe(gpu);
-      expect(Object.keys(podSpec().nodeSelector ?? {}).length > 0).toBe(gpu);
     });
   });
 

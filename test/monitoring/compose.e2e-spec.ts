@@ -28,6 +28,23 @@ describe('docker-compose.yml (static)', () => {
     expect(services.alertmanager.ports).toEqual(['9093:9093']);
   });
 
+  it('shares the usage ledger and rate limits through the postgres and redis services, started healthy first', () => {
+    expect(services.postgres.image).toMatch(/^postgres:\d+$/);
+    expect(services.redis.image).toMatch(/^redis:\d+$/);
+    for (const name of ['postgres', 'redis']) {
+      expect(services[name].profiles).toBeUndefined();
+      expect(services[name].healthcheck.test[0]).toBe('CMD');
+      expect(services[JOB.service].depends_on[name]).toEqual({ condition: 'service_healthy' });
+    }
+    const database = new URL(services[JOB.service].environment.QWEN3GUARD_DATABASE_URL.replace('${POSTGRES_PASSWORD:-qwen3guard}', 'secret'));
+    expect([database.protocol, database.hostname, database.port, database.username, database.pathname]).toEqual(['postgres:', 'postgres', '5432', services.postgres.environment.POSTGRES_USER, `/${services.postgres.environment.POSTGRES_DB}`]);
+    expect(services.postgres.environment.POSTGRES_PASSWORD).toBe('${POSTGRES_PASSWORD:-qwen3guard}');
+    expect(services[JOB.service].environment.QWEN3GUARD_REDIS_URL).toBe('redis://redis:6379');
+    expect(services.postgres.healthcheck.test).toEqual(['CMD', 'pg_isready', '-U', database.username, '-d', database.pathname.slice(1)]);
+    // Neither is published on the host: only the service reaches them.
+    expect([services.postgres.ports, services.redis.ports]).toEqual([undefined, undefined]);
+  });
+
   it('every bind mount of the repository points at an existing file or folder', () => {
     const mounts = Object.values(services).flatMap((s: any) => (s.volumes ?? []) as string[]);
     const local = mounts.filter((m) => m.startsWith('./'));

@@ -23,6 +23,10 @@ export interface BuiltService {
   /** What the service wrote to stdout and stderr so far (for a failure's message). */
   output(): string;
   stop(): Promise<void>;
+  /** SIGKILL: no shutdown hook runs, as when a node dies; resolves once the process is gone. */
+  kill(): Promise<void>;
+  /** True while the process runs (false after it exited, for whatever reason). */
+  running(): boolean;
 }
 
 /**
@@ -55,5 +59,9 @@ export async function startBuiltService(env: NodeJS.ProcessEnv, readyTimeoutMs =
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  return { port, metricsPort, output: () => output, stop };
+  const kill = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited;
+  };
+  return { port, metricsPort, output: () => output, stop, kill, running: () => child.exitCode === null && child.signalCode === null };
 }

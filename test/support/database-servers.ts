@@ -1,3 +1,5 @@
+// describe/it below: bench/shared-state.ts brings this file into `npm run build`, whose tsconfig loads only node's types.
+/// <reference types="jest" />
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { accessSync, chownSync, constants, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -62,6 +62,11 @@ function postgresPool(settings: LedgerSettings, connectionString: string): Pool 
     application_name: 'qwen3guard',
   });
   pool.on('error', (error) => settings.onIdleConnectionError?.(error));
+  // The pool listens for errors on idle connections only (reported above). A connection checked out but
+  // between statements (Kysely holds one from BEGIN to COMMIT) that the server terminates would emit 'error'
+  // with no listener and crash the process: here it is heard and left to the statement, which fails and
+  // answers the request's 503; the pool drops the broken connection on release.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
 }
 

@@ -1,3 +1,5 @@
+// describe/it below: bench/shared-state.ts brings this file into `npm run build`, whose tsconfig loads only node's types.
+/// <reference types="jest" />
 /**
  * Shared helpers for the monitoring suites: locating the Prometheus tool binaries (Debian packages
  * prometheus, prometheus-alertmanager, prometheus-node-exporter, docker-compose), running them, free ports,
