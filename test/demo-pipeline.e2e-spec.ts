@@ -53,12 +53,9 @@ describe('demo model pipeline (e2e)', () => {
       const ready = await app.inject({ method: 'GET', url: '/health/ready' });
       expect(ready.statusCode).toBe(200);
       expect(ready.headers['content-type']).toMatch(/^application\/json/);
-      expect(ready.json()).toEqual({
-        status: 'ok',
-        info: { model: { status: 'up', id: 'qwen3guard-gen-demo', provider: 'cpu', dtype: 'fp32', demo: true } },
-        error: {},
-        details: { model: { status: 'up', id: 'qwen3guard-gen-demo', provider: 'cpu', dtype: 'fp32', demo: true } },
-      });
+      const model = { status: 'up', id: 'qwen3guard-gen-demo', provider: 'cpu', dtype: 'fp32', demo: true };
+      const usageLedger = { status: 'up', backend: 'sqlite', state: 'reachable' };
+      expect(ready.json()).toEqual({ status: 'ok', info: { model, usage_ledger: usageLedger }, error: {}, details: { model, usage_ledger: usageLedger } });
     });
 
     it('answers the tutorial request on POST /predict exactly as documented', async () => {
