@@ -83,7 +83,8 @@ function runProcess(file: string, args: readonly string[], env: NodeJS.ProcessEn
  * by a marker line with its exit status; every command must exit 0 and print what the document shows.
  */
 async function runShellExample(example: DocExample, target: Target): Promise<string[]> {
-  const script = example.commands.map((command) => `${aimedAt(command.source, target.service)}\nprintf '\\n${STATUS_MARK} %s\\n' "$?"\n`).join('');
+  // A failed command ends the script: what follows it may rely on it (a `cd`, a file it writes).
+  const script = example.commands.map((command) => `${aimedAt(command.source, target.service)}\nstatus=$?; printf '\\n${STATUS_MARK} %s\\n' "$status"; [ "$status" = 0 ] || exit "$status"\n`).join('');
   const run = await runProcess('bash', ['-c', script], target.env);
   if (run.timedOut) return [`timed out after ${EXAMPLE_TIMEOUT_MS} ms; stderr:\n${run.stderr}`];
   const parts = run.stdout.split(new RegExp(`\\n${STATUS_MARK} (\\d+)\\n`));
