@@ -17,6 +17,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+COPY bin ./bin
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
 FROM ${NODE_IMAGE} AS runtime
@@ -35,9 +36,10 @@ WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+COPY --from=build /app/bin ./bin
 USER 10001:10001
 # The API (PORT) and the metrics listener (METRICS_PORT).
 EXPOSE 8080 8000
 # `qwen3guard`: `serve` by default; `pull <repo-id>` fills HF_HOME (the Kubernetes init container runs it).
-ENTRYPOINT ["node", "dist/src/cli/main.js"]
+ENTRYPOINT ["node", "bin/qwen3guard.js"]
 CMD ["serve"]
