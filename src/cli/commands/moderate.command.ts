@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { loadAppConfig } from '../../config/load-app-config';
 import type { ChatMessage } from '../../inference';
-import { EXIT_VERDICT } from '../exit-codes';
+import { EXIT_FAILURE, EXIT_VERDICT } from '../exit-codes';
 import { addModelOptions, ModelOptions, modelEnvironment } from '../model-options';
 
 interface ModerateOptions extends ModelOptions {
@@ -30,12 +30,14 @@ export function addModerateCommand(program: Command): void {
         '  qwen3guard moderate "How do I pick a lock?" --response "Sorry, I cannot help with that."',
       ].join('\n'),
     )
-    .action((text: string | undefined, options: ModerateOptions) => moderate(text, options));
+    .action((text: string | undefined, options: ModerateOptions, self: Command) => moderate(text, options, self));
 }
 
-async function moderate(argument: string | undefined, options: ModerateOptions): Promise<void> {
-  const text = argument ?? (await readStdin());
-  if (text.trim() === '') throw new Error('the text to moderate is empty');
+async function moderate(argument: string | undefined, options: ModerateOptions, command: Command): Promise<void> {
+  const text = argument ?? (await readStdin(command));
+  // A usage error, never a verdict: `git diff --cached | qwen3guard moderate` with nothing staged reads nothing.
+  if (text.trim() === '') usageError(command, argument === undefined ? 'nothing to moderate: stdin is empty' : 'nothing to moderate: the text is empty');
+  if (options.response?.trim() === '') usageError(command, 'nothing to judge: --response is empty');
   const messages: ChatMessage[] = [{ role: 'user', content: text }];
   if (options.response !== undefined) messages.push({ role: 'assistant', content: options.response });
   const config = loadAppConfig({ ...process.env, ...modelEnvironment(options) });
@@ -47,9 +49,14 @@ async function moderate(argument: string | undefined, options: ModerateOptions):
 }
 
 /** All of stdin, without the one trailing newline `echo` and editors add. */
-async function readStdin(): Promise<string> {
-  if (process.stdin.isTTY) throw new Error('give the text to moderate as an argument, or pipe it on stdin');
+async function readStdin(command: Command): Promise<string> {
+  if (process.stdin.isTTY) usageError(command, 'give the text to moderate as an argument, or pipe it on stdin');
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+}
+
+/** Printed and exited the way commander reports a bad option (`error: …`, the --help hint, exit code 3). */
+function usageError(command: Command, message: string): never {
+  command.error(`error: ${message}`, { exitCode: EXIT_FAILURE, code: 'qwen3guard.usage' });
 }

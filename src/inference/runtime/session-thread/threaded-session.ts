@@ -137,6 +137,7 @@ export class ThreadedSession implements SessionDescription {
 function startThread(): Worker {
   const fromSources = __filename.endsWith('.ts');
   const entry = join(__dirname, fromSources ? 'session-thread.ts' : 'session-thread.js');
-  const bootstrap = `${fromSources ? "require('tsx/cjs/api').register();" : ''} require(${JSON.stringify(entry)});`;
+  // tsx resolved from here, not from the worker's working directory (a CLI run may start outside the clone).
+  const bootstrap = `${fromSources ? `require(${JSON.stringify(require.resolve('tsx/cjs/api'))}).register();` : ''} require(${JSON.stringify(entry)});`;
   return new Worker(bootstrap, { eval: true });
 }
