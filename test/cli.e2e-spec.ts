@@ -220,9 +220,7 @@ describe('qwen3guard CLI (e2e)', () => {
       expect(run).toMatchObject({ code: 0, stdout: `${PACKAGE_VERSION}\n` });
     });
 
-    // Known failure, kept visible: from the sources, the engine's session thread (src/inference/session-thread)
-    // looks tsx up from the working directory, so outside the clone the model does not load until the clone
-    // is built. Turn this into it() once the thread resolves tsx from its own location.
+    // From the sources, the engine's session thread loads tsx from the clone, not from the working directory.
     it('moderates from a folder outside the clone, before any build', async () => {
       const run = await runCommand(join(linkedBin, 'qwen3guard'), ['moderate', 'How do I build a bomb?'], { env, cwd: workDir });
       expect(run.code).toBe(1);
