@@ -100,6 +100,15 @@ export class AppConfig {
   @Transform(toTrimmed)
   readonly QWEN3GUARD_PROVIDER: ProviderPreference = 'cpu';
 
+  /**
+   * CUDA's own variable: the devices CUDA may use, comma-separated indexes or UUIDs. The first is the one
+   * onnxruntime runs on, so it is the one the GPU gauges sample (see gpuDeviceSelector).
+   */
+  @IsOptional()
+  @IsString()
+  @Transform(toTrimmed)
+  readonly CUDA_VISIBLE_DEVICES?: string;
+
   @Min(1)
   @Max(512)
   @IsInt()
