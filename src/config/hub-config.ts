@@ -2,10 +2,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Transform, TransformFnParams } from 'class-transformer';
-import { IsBoolean, IsNotEmpty, IsOptional, IsString } from 'class-validator';
+import { IsBoolean, IsOptional } from 'class-validator';
 import { DEFAULT_HUB_ENDPOINT, HubSettings } from '../model-hub/hub-settings';
-import { toTrimmed } from './env-parsers';
 import { EnvSource, InvalidConfigError, messagesOf, readConfig } from './read-config';
+import { TextVariable } from './variable-decorators';
 
 /**
  * The Hugging Face Hub's variables, read as `huggingface_hub` reads them, for `qwen3guard pull`. A class
@@ -14,28 +14,20 @@ import { EnvSource, InvalidConfigError, messagesOf, readConfig } from './read-co
  */
 export class HubConfig {
   /** The cache root holding `models--owner--name/` folders; filled by {@link hubCacheDir}'s precedence when unset. */
-  @IsNotEmpty()
-  @IsString()
-  @Transform(toTrimmed)
+  @TextVariable()
   readonly HF_HUB_CACHE!: string;
 
   /** The Hub, or a mirror of it. */
-  @IsNotEmpty()
-  @IsString()
-  @Transform(toTrimmed)
+  @TextVariable()
   readonly HF_ENDPOINT: string = DEFAULT_HUB_ENDPOINT;
 
   /** An access token for private and gated repos; unset: the one `huggingface-cli login` saved at HF_TOKEN_PATH. */
   @IsOptional()
-  @IsNotEmpty()
-  @IsString()
-  @Transform(toTrimmed)
+  @TextVariable()
   readonly HF_TOKEN?: string;
 
   /** Where `huggingface-cli login` saves its token; filled from HF_HOME when unset. */
-  @IsNotEmpty()
-  @IsString()
-  @Transform(toTrimmed)
+  @TextVariable()
   readonly HF_TOKEN_PATH!: string;
 
   /** Never touch the network: only what the cache already holds is used. */
