@@ -212,7 +212,7 @@ async function main(): Promise<void> {
     const prefillFlopsPerToken = lmHead === 'kept-positions' ? flopsPerToken - headFlops : flopsPerToken;
     console.error(`${dtype}: (a) computes the LM head on ${lmHead === 'kept-positions' ? 'the positions it reads' : 'every position'}`);
     const plainDirectory = readModelDirectory(options.model, dtype);
-    const plain = await DecoderSession.open(plainDirectory.onnxPath, plainDirectory.config, 'cpu', 0, silent);
+    const plain = await DecoderSession.open({ onnxPath: plainDirectory.onnxPath, config: plainDirectory.config, provider: 'cpu', intraOpThreads: 0, logger: silent });
     env.allowRemoteModels = false;
     env.localModelPath = '/';
     const generator = await pipeline('text-generation', options.model, { dtype: TRANSFORMERS_JS_DTYPES[dtype], device: 'cpu' });

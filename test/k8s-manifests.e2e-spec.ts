@@ -18,7 +18,7 @@ import { Service } from 'kubernetes-models/v1/Service';
 import { parse, parseAllDocuments } from 'yaml';
 import { AppConfig } from '../src/config/app-config';
 import { METRICS } from '../src/metrics/metric-names';
-import { hubCacheDir } from '../src/model-hub/hub-settings';
+import { hubCacheDir } from '../src/config/hub-config';
 import { DASHBOARDS } from '../tools/dashboards/generate';
 import { ALERTS_FILE } from '../tools/k8s/generate';
 import { engineThatFailsToLoad, startTestApp } from './support/test-app';

@@ -6,7 +6,7 @@ import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { loadAppConfig } from '../src/config/load-app-config';
 import { readModelDirectory } from '../src/inference';
 import { HubCache } from '../src/model-hub/hub-cache';
-import { hubSettingsFrom } from '../src/model-hub/hub-settings';
+import { hubSettingsFrom } from '../src/config/hub-config';
 import { ModelHubError } from '../src/model-hub/model-hub-error';
 import { ModelPuller, PullProgress } from '../src/model-hub/model-puller';
 import { ensureDemoModel } from '../src/synthetic-model/demo-model';

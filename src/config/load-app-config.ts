@@ -1,40 +1,36 @@
 import { statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { plainToInstance } from 'class-transformer';
-import { getMetadataStorage, validateSync, ValidationError } from 'class-validator';
 import { HubCache } from '../model-hub/hub-cache';
-import { hubCacheDir } from '../model-hub/hub-settings';
 import { isRepoId } from '../model-hub/repo-id';
 import { AppConfig } from './app-config';
+import { hubCacheDir } from './hub-config';
+import { EnvSource, InvalidConfigError, messagesOf, readConfig } from './read-config';
 
-/** Environment-shaped input: process.env, or process.env with test overrides laid over it. */
-export type EnvSource = Readonly<Record<string, string | undefined>>;
-
-/** Start-up stops on this; its message names every variable that needs fixing. */
-export class InvalidConfigError extends Error {
-  constructor(readonly problems: readonly string[]) {
-    super(`invalid configuration: ${problems.join('; ')}`);
-    this.name = 'InvalidConfigError';
-  }
-}
+export { EnvSource, InvalidConfigError } from './read-config';
 
 /** Reads, converts and validates the configuration; throws InvalidConfigError when anything is wrong. */
 export function loadAppConfig(env: EnvSource = process.env): AppConfig {
-  const config = plainToInstance(AppConfig, configVariables(env));
-  const problems = [...validateSync(config, { stopAtFirstError: true }).flatMap(messagesOf), ...crossFieldProblems(config)];
+  const { config, errors } = readConfig(AppConfig, env, computedDefaults(env));
+  const problems = [...errors.flatMap(messagesOf), ...crossFieldProblems(config)];
   if (problems.length > 0) throw new InvalidConfigError(problems);
   return config;
 }
 
-/** Only the variables AppConfig declares; an empty value counts as unset, as shells and compose files produce them. */
-function configVariables(env: EnvSource): Record<string, string> {
-  const picked: Record<string, string> = { QWEN3GUARD_CACHE_DIR: defaultCacheDir(env), HF_HUB_CACHE: hubCacheDir(env), ...productionDefaults(env) };
-  for (const name of declaredVariables()) {
-    const value = env[name];
-    if (value !== undefined && value.trim() !== '') picked[name] = value;
-  }
-  return picked;
+/**
+ * Some of the service's variables, converted and validated as the service reads them, for a command that
+ * needs only those (`qwen3guard pull`): the other variables, and the checks across them, are not its business.
+ */
+export function loadAppConfigVariables<K extends keyof AppConfig>(names: readonly K[], env: EnvSource = process.env): Pick<AppConfig, K> {
+  const { config, errors } = readConfig(AppConfig, env, computedDefaults(env));
+  const problems = errors.filter((error) => (names as readonly string[]).includes(error.property)).flatMap(messagesOf);
+  if (problems.length > 0) throw new InvalidConfigError(problems);
+  return config;
+}
+
+/** Defaults that depend on other variables: read before the declared variables, so explicit values win. */
+function computedDefaults(env: EnvSource): Record<string, string> {
+  return { QWEN3GUARD_CACHE_DIR: defaultCacheDir(env), HF_HUB_CACHE: hubCacheDir(env), ...productionDefaults(env) };
 }
 
 /**
@@ -45,18 +41,9 @@ function productionDefaults(env: EnvSource): Record<string, string> {
   return env.NODE_ENV?.trim() === 'production' ? { DOCS_ENABLED: 'false', PLAYGROUND_ENABLED: 'false' } : {};
 }
 
-function declaredVariables(): Set<string> {
-  const metadata = getMetadataStorage().getTargetValidationMetadatas(AppConfig, '', true, false);
-  return new Set(metadata.map((entry) => entry.propertyName));
-}
-
 function defaultCacheDir(env: EnvSource): string {
   const cacheHome = env.XDG_CACHE_HOME?.trim() || join(homedir(), '.cache');
   return join(cacheHome, 'qwen3guard-gen-web');
-}
-
-function messagesOf(error: ValidationError): string[] {
-  return Object.values(error.constraints ?? {});
 }
 
 function crossFieldProblems(config: AppConfig): string[] {

@@ -10,19 +10,20 @@ function scheduler(options: Partial<BatchingOptions> = {}, run?: (items: Item[])
   const batches: Item[][] = [];
   const depths: number[] = [];
   const waits: number[] = [];
-  const instance = new BatchScheduler<Item, number>(
-    { maxBatch: 4, maxBatchTokens: 0, maxWaitMs: 5, maxQueue: 10, maxQueueWaitMs: 0, ...options },
-    (item) => item.key,
-    (item) => item.tokens ?? 1,
-    run ??
+  const instance = new BatchScheduler<Item, number>({
+    batching: { maxBatch: 4, maxBatchTokens: 0, maxWaitMs: 5, maxQueue: 10, maxQueueWaitMs: 0, ...options },
+    keyOf: (item) => item.key,
+    tokensOf: (item) => item.tokens ?? 1,
+    runBatch:
+      run ??
       (async (items) => {
         batches.push(items);
         await new Promise((resolve) => setTimeout(resolve, 10));
         return items.map((item) => item.value * 2);
       }),
-    { queueDepth: (depth) => depths.push(depth), queueWait: (seconds) => waits.push(seconds) },
-    (reason) => new Error(`queue full: ${reason}`),
-  );
+    events: { queueDepth: (depth) => depths.push(depth), queueWait: (seconds) => waits.push(seconds) },
+    queueFull: (reason) => new Error(`queue full: ${reason}`),
+  });
   return { instance, batches, depths, waits };
 }
 
@@ -112,14 +113,14 @@ describe('BatchScheduler', () => {
 
 describe('BatchScheduler per-item failures', () => {
   it('fails only the items whose result is an Error', async () => {
-    const instance = new BatchScheduler<number, number>(
-      { maxBatch: 4, maxBatchTokens: 0, maxWaitMs: 5, maxQueue: 10, maxQueueWaitMs: 0 },
-      () => 'same',
-      () => 1,
-      async (items) => items.map((value) => (value < 0 ? new Error(`bad ${value}`) : value)),
-      { queueDepth: () => undefined, queueWait: () => undefined },
-      () => new Error('queue full'),
-    );
+    const instance = new BatchScheduler<number, number>({
+      batching: { maxBatch: 4, maxBatchTokens: 0, maxWaitMs: 5, maxQueue: 10, maxQueueWaitMs: 0 },
+      keyOf: () => 'same',
+      tokensOf: () => 1,
+      runBatch: async (items) => items.map((value) => (value < 0 ? new Error(`bad ${value}`) : value)),
+      events: { queueDepth: () => undefined, queueWait: () => undefined },
+      queueFull: () => new Error('queue full'),
+    });
     const [good, bad] = await Promise.allSettled([instance.submit([1]), instance.submit([-1])]);
     expect(good).toEqual({ status: 'fulfilled', value: [1] });
     expect(bad).toMatchObject({ status: 'rejected', reason: new Error('bad -1') });

@@ -34,6 +34,20 @@ export interface BatchEvents {
   queueWait(seconds: number): void;
 }
 
+/** What a scheduler batches with: how batches form, what an item's key and size are, how a batch runs. */
+export interface BatchSchedulerOptions<T, R> {
+  batching: BatchingOptions;
+  /** Items of one batch share this key (the moderation mode, which decides the cached prefix). */
+  keyOf: (item: T) => string;
+  /** An item's length in tokens, for maxBatchTokens. */
+  tokensOf: (item: T) => number;
+  /** One result per item, in order; an Error fails that item alone. */
+  runBatch: (items: T[]) => Promise<Array<R | Error>>;
+  events: BatchEvents;
+  /** The error a refused submission gets, with the reason. */
+  queueFull: (reason: string) => Error;
+}
+
 /**
  * Dynamic batching over one session: items from concurrent callers coalesce into batches of up to
  * `maxBatch`, formed after at most `maxWaitMs`, and run one batch at a time. Items of one batch share a
@@ -52,17 +66,21 @@ export class BatchScheduler<T, R> {
    */
   private batchSeconds: number | undefined;
 
-  constructor(
-    private readonly options: BatchingOptions,
-    private readonly keyOf: (item: T) => string,
-    /** An item's length in tokens, for maxBatchTokens. */
-    private readonly tokensOf: (item: T) => number,
-    /** One result per item, in order; an Error fails that item alone. */
-    private readonly runBatch: (items: T[]) => Promise<Array<R | Error>>,
-    private readonly events: BatchEvents,
-    /** The error a refused submission gets, with the reason. */
-    private readonly queueFull: (reason: string) => Error,
-  ) {}
+  private readonly batching: BatchingOptions;
+  private readonly keyOf: BatchSchedulerOptions<T, R>['keyOf'];
+  private readonly tokensOf: BatchSchedulerOptions<T, R>['tokensOf'];
+  private readonly runBatch: BatchSchedulerOptions<T, R>['runBatch'];
+  private readonly events: BatchEvents;
+  private readonly queueFull: BatchSchedulerOptions<T, R>['queueFull'];
+
+  constructor({ batching, keyOf, tokensOf, runBatch, events, queueFull }: BatchSchedulerOptions<T, R>) {
+    this.batching = batching;
+    this.keyOf = keyOf;
+    this.tokensOf = tokensOf;
+    this.runBatch = runBatch;
+    this.events = events;
+    this.queueFull = queueFull;
+  }
 
   get depth(): number {
     return this.waiting.length;
@@ -95,10 +113,10 @@ export class BatchScheduler<T, R> {
 
   /** Why `count` more items cannot join the queue now, if they cannot. */
   private refusalFor(count: number): string | undefined {
-    const { maxQueue, maxQueueWaitMs } = this.options;
+    const { maxQueue, maxQueueWaitMs } = this.batching;
     if (this.waiting.length + count > maxQueue) return `more than ${maxQueue} inputs would be waiting`;
     if (maxQueueWaitMs <= 0 || this.batchSeconds === undefined || this.waiting.length === 0) return undefined;
-    const expectedWaitMs = Math.ceil(this.waiting.length / this.options.maxBatch) * this.batchSeconds * 1000;
+    const expectedWaitMs = Math.ceil(this.waiting.length / this.batching.maxBatch) * this.batchSeconds * 1000;
     if (expectedWaitMs <= maxQueueWaitMs) return undefined;
     return `the ${this.waiting.length} inputs already waiting would take about ${Math.round(expectedWaitMs)} ms, over the ${maxQueueWaitMs} ms queue wait limit`;
   }
@@ -110,10 +128,10 @@ export class BatchScheduler<T, R> {
 
   private schedule(): void {
     if (this.running || this.waiting.length === 0) return;
-    if (this.waiting.length >= this.options.maxBatch || this.options.maxWaitMs <= 0) {
+    if (this.waiting.length >= this.batching.maxBatch || this.batching.maxWaitMs <= 0) {
       this.startNext();
     } else if (!this.timer) {
-      this.timer = setTimeout(() => this.startNext(), this.options.maxWaitMs);
+      this.timer = setTimeout(() => this.startNext(), this.batching.maxWaitMs);
     }
   }
 
@@ -130,7 +148,7 @@ export class BatchScheduler<T, R> {
   }
 
   private takeBatch(): Array<Pending<T, R>> {
-    const { maxBatch, maxBatchTokens } = this.options;
+    const { maxBatch, maxBatchTokens } = this.batching;
     const key = this.keyOf(this.waiting[0].item);
     const batch: Array<Pending<T, R>> = [];
     let longest = 0;

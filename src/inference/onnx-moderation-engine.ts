@@ -196,14 +196,14 @@ export class OnnxModerationEngine extends ModerationEngine {
 
   private async loadModel(): Promise<LoadedModel> {
     const directory = readModelDirectory(this.options.modelDir, this.options.dtype);
-    const session = await DecoderSession.open(
-      directory.onnxPath,
-      directory.config,
-      this.options.provider,
-      this.options.intraOpThreads ?? 0,
-      this.logger,
-      this.options.logitsToKeep ?? true,
-    );
+    const session = await DecoderSession.open({
+      onnxPath: directory.onnxPath,
+      config: directory.config,
+      provider: this.options.provider,
+      intraOpThreads: this.options.intraOpThreads ?? 0,
+      logger: this.logger,
+      logitsToKeep: this.options.logitsToKeep ?? true,
+    });
     const encoder = new PromptEncoder(new Tokenizer(directory.tokenizerJson, directory.tokenizerConfig), directory.chatTemplate);
     const grammar = new AnswerGrammar(encoder);
     const constrained = this.options.constrainedDecoding ?? true;
@@ -219,14 +219,14 @@ export class OnnxModerationEngine extends ModerationEngine {
       plan: greedyPlan(directory, grammar, this.options.maxNewTokens),
       prefixes,
       decoder: constrained ? new ConstrainedDecoder(session, grammar, this.options.verifyAnswerFormat ?? true) : null,
-      scheduler: new BatchScheduler<QueuedInput, Verdict>(
-        { ...batching, maxBatch },
-        (item) => (item.stream ? `stream-${item.stream.id}` : item.mode),
-        (item) => item.prompt.length,
-        (items) => this.runBatch(model, items, this.observer),
-        { queueDepth: (depth) => this.observer.queueDepth(depth), queueWait: (seconds) => this.observer.queueWait(seconds) },
-        (reason) => new EngineError(EngineErrorCode.QueueFull, reason),
-      ),
+      scheduler: new BatchScheduler<QueuedInput, Verdict>({
+        batching: { ...batching, maxBatch },
+        keyOf: (item) => (item.stream ? `stream-${item.stream.id}` : item.mode),
+        tokensOf: (item) => item.prompt.length,
+        runBatch: (items) => this.runBatch(model, items, this.observer),
+        events: { queueDepth: (depth) => this.observer.queueDepth(depth), queueWait: (seconds) => this.observer.queueWait(seconds) },
+        queueFull: (reason) => new EngineError(EngineErrorCode.QueueFull, reason),
+      }),
       contextLength: directory.config.max_position_embeddings ?? Number.MAX_SAFE_INTEGER,
       info: {
         id: this.options.modelId ?? directory.name,

@@ -35,13 +35,13 @@ describe('parseNvidiaSmiCsv', () => {
 
 describe('gpuDeviceSelector', () => {
   it.each([
-    [{}, '0'],
-    [{ CUDA_VISIBLE_DEVICES: '' }, '0'],
-    [{ CUDA_VISIBLE_DEVICES: '2,3' }, '2'],
-    [{ CUDA_VISIBLE_DEVICES: ' 1 ' }, '1'],
-    [{ CUDA_VISIBLE_DEVICES: 'GPU-8f3a2c1e-0000-1111-2222-333344445555' }, 'GPU-8f3a2c1e-0000-1111-2222-333344445555'],
-  ])('%j -> %s', (env, device) => {
-    expect(gpuDeviceSelector(env as NodeJS.ProcessEnv)).toBe(device);
+    [undefined, '0'],
+    ['', '0'],
+    ['2,3', '2'],
+    [' 1 ', '1'],
+    ['GPU-8f3a2c1e-0000-1111-2222-333344445555', 'GPU-8f3a2c1e-0000-1111-2222-333344445555'],
+  ])('CUDA_VISIBLE_DEVICES=%j -> %s', (cudaVisibleDevices, device) => {
+    expect(gpuDeviceSelector(cudaVisibleDevices)).toBe(device);
   });
 });
 

@@ -54,14 +54,18 @@ function numberOrUndefined(field: string): number | undefined {
  * The device nvidia-smi should report: the first entry of CUDA_VISIBLE_DEVICES (an index or a UUID, both
  * accepted by `--id`), which is the device CUDA calls 0 and onnxruntime runs on; else device 0.
  */
-export function gpuDeviceSelector(env: NodeJS.ProcessEnv = process.env): string {
-  const first = env.CUDA_VISIBLE_DEVICES?.split(',')[0]?.trim();
+export function gpuDeviceSelector(cudaVisibleDevices: string | undefined): string {
+  const first = cudaVisibleDevices?.split(',')[0]?.trim();
   return first ? first : '0';
 }
 
 export type GpuQuery = () => Promise<GpuSample>;
 
-/** Runs nvidia-smi, found on the PATH of `env` (read at each run), for one device. */
+/**
+ * Runs nvidia-smi, found on the PATH of `env` (read at each run), for one device. The child's environment,
+ * not configuration: passed explicitly because the default is Node's own process.env, which a test runner's
+ * sandboxed process.env does not reach.
+ */
 export function nvidiaSmiQuery(device: string, timeoutMs = 5000, env: () => NodeJS.ProcessEnv = () => process.env): GpuQuery {
   const args = [`--query-gpu=${NVIDIA_SMI_QUERY.join(',')}`, '--format=csv,noheader,nounits', `--id=${device}`];
   return () =>

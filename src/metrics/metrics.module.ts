@@ -64,8 +64,9 @@ export class MetricsModule {
       { provide: ServiceMetrics, inject: [Registry, AppConfig], useFactory: (registry: Registry, c: AppConfig) => new ServiceMetrics(registry, c.usesDemoModel, c.QWEN3GUARD_MAX_QUEUE) },
       {
         provide: GpuSampler,
-        inject: [Registry],
-        useFactory: (registry: Registry) => new GpuSampler(new GpuGauges(registry), nvidiaSmiQuery(gpuDeviceSelector()), new Logger('GpuMetrics')),
+        inject: [Registry, AppConfig],
+        useFactory: (registry: Registry, c: AppConfig) =>
+          new GpuSampler(new GpuGauges(registry), nvidiaSmiQuery(gpuDeviceSelector(c.CUDA_VISIBLE_DEVICES)), new Logger('GpuMetrics')),
       },
       {
         provide: EngineObserver,

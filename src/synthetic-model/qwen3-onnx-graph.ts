@@ -92,7 +92,7 @@ export function buildQwen3OnnxModel(
   let hidden = g.scoped('model/embed_tokens', () => g.node('Gather', [embedding, inputIds], { axis: 0 }));
   for (const layer of layerIndices(config)) {
     hidden = g.scoped(`model/layers.${layer}`, () =>
-      decoderLayer(ctx, hidden, layer, rotary, allowed, pastNames[layer]),
+      decoderLayer(ctx, hidden, { layer, rotary, allowed, past: pastNames[layer] }),
     );
   }
   hidden = g.scoped('model/norm', () => rmsNorm(ctx, hidden, QWEN3_FINAL_NORM, config.hidden_size));
@@ -171,23 +171,25 @@ function attentionAllowed(g: OnnxGraphBuilder, attentionMask: string, lengths: S
   return g.node('Unsqueeze', [allowed, g.int64([1, 2])]);
 }
 
-function decoderLayer(
-  ctx: GraphContext,
-  hidden: string,
-  layer: number,
-  rotary: RotaryTables,
-  allowed: string,
-  past: { key: string; value: string },
-): string {
+/** What one decoder layer reads besides its input: its index, the shared rotary tables and mask, its past cache. */
+interface LayerInputs {
+  layer: number;
+  rotary: RotaryTables;
+  /** Booleans from attentionAllowed: which keys each query may attend to. */
+  allowed: string;
+  past: { key: string; value: string };
+}
+
+function decoderLayer(ctx: GraphContext, hidden: string, inputs: LayerInputs): string {
   const { g, config } = ctx;
-  const names = qwen3LayerTensorNames(layer);
+  const names = qwen3LayerTensorNames(inputs.layer);
   const attentionInput = g.scoped('input_layernorm', () => rmsNorm(ctx, hidden, names.inputNorm, config.hidden_size));
-  const attention = g.scoped('self_attn', () => selfAttention(ctx, attentionInput, layer, rotary, allowed, past));
+  const attention = g.scoped('self_attn', () => selfAttention(ctx, attentionInput, inputs));
   const afterAttention = g.node('Add', [hidden, attention]);
   const mlpInput = g.scoped('post_attention_layernorm', () =>
     rmsNorm(ctx, afterAttention, names.postAttentionNorm, config.hidden_size),
   );
-  const mlpOutput = g.scoped('mlp', () => mlp(ctx, mlpInput, layer));
+  const mlpOutput = g.scoped('mlp', () => mlp(ctx, mlpInput, inputs.layer));
   return g.node('Add', [afterAttention, mlpOutput]);
 }
 
@@ -201,14 +203,7 @@ function rmsNorm(ctx: GraphContext, x: string, weightName: string, size: number)
   return g.node('Mul', [normalized, storedWeight(ctx, weightName, [size])]);
 }
 
-function selfAttention(
-  ctx: GraphContext,
-  x: string,
-  layer: number,
-  rotary: RotaryTables,
-  allowed: string,
-  past: { key: string; value: string },
-): string {
+function selfAttention(ctx: GraphContext, x: string, { layer, rotary, allowed, past }: LayerInputs): string {
   const { g, config } = ctx;
   const names = qwen3LayerTensorNames(layer);
   const heads = config.num_attention_heads;

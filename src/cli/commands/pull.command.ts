@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import { loadAppConfigVariables } from '../../config/load-app-config';
 import { MODEL_DTYPES, ModelDtype } from '../../inference';
 import type { PullProgress, PullResult } from '../../model-hub/model-puller';
 import { isRepoId } from '../../model-hub/repo-id';
@@ -6,7 +7,8 @@ import { createProgressBar, megabytes } from '../progress-bar';
 
 interface PullOptions {
   revision: string;
-  dtype: ModelDtype[];
+  /** Unset: QWEN3GUARD_DTYPE, read when the command runs (so that no other command fails on it). */
+  dtype?: ModelDtype[];
 }
 
 /** `qwen3guard pull`: a Qwen3Guard-Gen ONNX export from the Hugging Face Hub into the Hugging Face cache. */
@@ -17,9 +19,7 @@ export function addPullCommand(program: Command): void {
     .argument('[repo-id]', 'owner/name on the Hub (default: QWEN3GUARD_MODEL)')
     .option('--revision <revision>', 'branch, tag or commit', 'main')
     .addOption(
-      new Option('--dtype <dtype...>', 'the ONNX weights to fetch (besides config and tokenizer files)')
-        .choices(MODEL_DTYPES)
-        .default([process.env.QWEN3GUARD_DTYPE?.trim() || 'fp32'], 'QWEN3GUARD_DTYPE or fp32'),
+      new Option('--dtype <dtype...>', 'the ONNX weights to fetch (besides config and tokenizer files) (default: QWEN3GUARD_DTYPE or fp32)').choices(MODEL_DTYPES),
     )
     .addHelpText(
       'after',
@@ -40,19 +40,18 @@ export function addPullCommand(program: Command): void {
 }
 
 async function pull(argument: string | undefined, options: PullOptions): Promise<void> {
-  const repoId = argument ?? process.env.QWEN3GUARD_MODEL?.trim();
+  const config = loadAppConfigVariables(['QWEN3GUARD_MODEL', 'QWEN3GUARD_DTYPE'], process.env);
+  const repoId = argument ?? config.QWEN3GUARD_MODEL;
   if (!repoId) throw new Error('name the model to pull (owner/name), or set QWEN3GUARD_MODEL');
   if (!isRepoId(repoId)) throw new Error(`${repoId} is not a Hugging Face repo id (owner/name)`);
-  // commander checks the choices of --dtype, not the default taken from QWEN3GUARD_DTYPE.
-  const unknown = options.dtype.find((dtype) => !(MODEL_DTYPES as readonly string[]).includes(dtype));
-  if (unknown !== undefined) throw new Error(`QWEN3GUARD_DTYPE=${unknown}: use one of ${MODEL_DTYPES.join(', ')}`);
+  const dtypes = options.dtype ?? [config.QWEN3GUARD_DTYPE];
   // Loaded here: the Hub client is only needed by this command.
   const { ModelPuller } = await import('../../model-hub/model-puller');
   const { HubCache } = await import('../../model-hub/hub-cache');
-  const { hubSettingsFrom } = await import('../../model-hub/hub-settings');
+  const { hubSettingsFrom } = await import('../../config/hub-config');
   const hub = hubSettingsFrom(process.env);
-  process.stderr.write(`pulling ${repoId}@${options.revision} (${options.dtype.join(', ')}) from ${hub.endpoint} into ${hub.cacheDir}\n`);
-  const result = await new ModelPuller(hub, new HubCache(hub.cacheDir), progressBar()).pull(repoId, { revision: options.revision, dtypes: options.dtype });
+  process.stderr.write(`pulling ${repoId}@${options.revision} (${dtypes.join(', ')}) from ${hub.endpoint} into ${hub.cacheDir}\n`);
+  const result = await new ModelPuller(hub, new HubCache(hub.cacheDir), progressBar()).pull(repoId, { revision: options.revision, dtypes });
   process.stderr.write(`${summary(result)}\nserve it with: QWEN3GUARD_MODEL=${repoId} qwen3guard serve\n`);
   process.stdout.write(`${result.snapshotDir}\n`);
 }

@@ -20,7 +20,7 @@ describe('greedyGenerate', () => {
     workDir = mkdtempSync(join(tmpdir(), 'greedy-spec-'));
     const directory = readModelDirectory(await ensureDemoModel(workDir), 'fp32');
     const silent = { log: () => undefined, warn: () => undefined, error: () => undefined };
-    session = await DecoderSession.open(directory.onnxPath, directory.config, 'cpu', 1, silent);
+    session = await DecoderSession.open({ onnxPath: directory.onnxPath, config: directory.config, provider: 'cpu', intraOpThreads: 1, logger: silent });
     encoder = new PromptEncoder(new Tokenizer(directory.tokenizerJson, directory.tokenizerConfig), directory.chatTemplate);
     plan = {
       maxNewTokens: 32,

@@ -39,6 +39,21 @@ export interface ForwardStep {
 }
 
 /** A decoder ONNX session and the I/O it declared: one forward step at a time, KV cache in and out. */
+/** What {@link DecoderSession.open} opens, and how. */
+export interface DecoderSessionOptions {
+  onnxPath: string;
+  config: DecoderConfig;
+  provider: ProviderPreference;
+  /** onnxruntime intra-op threads; 0 lets onnxruntime decide. */
+  intraOpThreads: number;
+  logger: EngineLogger;
+  /**
+   * Give the model a `logits_to_keep` input (logits-to-keep.ts), so that a pass computes the LM head only for
+   * the positions its `read` keeps. The rewritten model must pass a check first. Default false.
+   */
+  logitsToKeep?: boolean;
+}
+
 export class DecoderSession {
   /** Each present output kept in the thread under the past input it feeds next. */
   private readonly presentToPast: Record<string, string>;
@@ -52,18 +67,11 @@ export class DecoderSession {
   }
 
   /**
-   * `logitsToKeep`: give the model a `logits_to_keep` input (logits-to-keep.ts), so that a pass computes the LM
-   * head only for the positions its `read` keeps. The rewritten model must pass a check first; where the graph
-   * does not allow it or the check fails, the model runs as exported and the log says why.
+   * Where the rewritten model fails its check or cannot take `logits_to_keep`, the model runs as exported and
+   * the log says why.
    */
-  static async open(
-    onnxPath: string,
-    config: DecoderConfig,
-    preference: ProviderPreference,
-    intraOpThreads: number,
-    logger: EngineLogger,
-    logitsToKeep = false,
-  ): Promise<DecoderSession> {
+  static async open(options: DecoderSessionOptions): Promise<DecoderSession> {
+    const { onnxPath, config, provider: preference, intraOpThreads, logger, logitsToKeep = false } = options;
     const { session, provider } = await createSession(onnxPath, preference, intraOpThreads, logger, logitsToKeep);
     const opened = new DecoderSession(session, discoverDecoderIo(session, config), provider);
     if (session.logitsToKeepSkipped) logger.log(`logits are computed for every position: ${onnxPath} cannot take logits_to_keep (${session.logitsToKeepSkipped})`);
@@ -72,7 +80,7 @@ export class DecoderSession {
     if (problem === undefined) return opened;
     logger.warn(`the logits_to_keep rewrite of ${onnxPath} failed its check (${problem}); the model runs as exported`);
     await opened.close();
-    return DecoderSession.open(onnxPath, config, preference, intraOpThreads, logger, false);
+    return DecoderSession.open({ ...options, logitsToKeep: false });
   }
 
   emptyCache(rows: number): KvCache {

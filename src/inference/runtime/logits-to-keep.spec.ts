@@ -66,8 +66,8 @@ describe('addLogitsToKeep', () => {
 
     beforeAll(async () => {
       const directory = readModelDirectory(modelDir, dtype);
-      trimmed = await DecoderSession.open(directory.onnxPath, directory.config, 'cpu', 1, silent, true);
-      asExported = await DecoderSession.open(directory.onnxPath, directory.config, 'cpu', 1, silent, false);
+      trimmed = await DecoderSession.open({ onnxPath: directory.onnxPath, config: directory.config, provider: 'cpu', intraOpThreads: 1, logger: silent, logitsToKeep: true });
+      asExported = await DecoderSession.open({ onnxPath: directory.onnxPath, config: directory.config, provider: 'cpu', intraOpThreads: 1, logger: silent, logitsToKeep: false });
     });
     afterAll(async () => {
       await trimmed.close();
@@ -116,7 +116,7 @@ describe('addLogitsToKeep', () => {
     expect(rewrite).toMatchObject({ externalDataFolder: realpathSync(blobs) });
 
     const config = readModelDirectory(modelDir, 'fp32').config;
-    const session = await DecoderSession.open(join(snapshot, 'model.onnx'), config, 'cpu', 1, silent, true);
+    const session = await DecoderSession.open({ onnxPath: join(snapshot, 'model.onnx'), config, provider: 'cpu', intraOpThreads: 1, logger: silent, logitsToKeep: true });
     try {
       expect(session.io.logitsToKeep).toBe(true);
       expect((await session.forward(STEP, session.emptyCache(2), { positions: 1 })).logits.dims).toEqual([2, 1, getModelPreset('tiny').vocab_size]);
@@ -143,7 +143,14 @@ describe('addLogitsToKeep', () => {
     writeFileSync(onnxPath, onnx.ModelProto.encode(model).finish());
 
     const warnings: string[] = [];
-    const session = await DecoderSession.open(onnxPath, directory.config, 'cpu', 1, { ...silent, warn: (line) => warnings.push(line) }, true);
+    const session = await DecoderSession.open({
+      onnxPath,
+      config: directory.config,
+      provider: 'cpu',
+      intraOpThreads: 1,
+      logger: { ...silent, warn: (line) => warnings.push(line) },
+      logitsToKeep: true,
+    });
     try {
       expect(session.io.logitsToKeep).toBe(false);
       expect(warnings).toEqual([expect.stringContaining('failed its check')]);

@@ -145,7 +145,7 @@ const SILENT = { log: () => undefined, warn: () => undefined, error: () => undef
 
 export async function openModel(dir: string, dtype: ModelDtype): Promise<OpenedModel> {
   const directory = readModelDirectory(dir, dtype);
-  const session = await DecoderSession.open(directory.onnxPath, directory.config, 'cpu', 2, SILENT, true);
+  const session = await DecoderSession.open({ onnxPath: directory.onnxPath, config: directory.config, provider: 'cpu', intraOpThreads: 2, logger: SILENT, logitsToKeep: true });
   const encoder = new PromptEncoder(new Tokenizer(directory.tokenizerJson, directory.tokenizerConfig), directory.chatTemplate);
   const asList = (value: number | number[] | undefined) => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
   // The engine's stop tokens (onnx-moderation-engine.ts): config and generation config eos ids, <|im_end|>.

@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_HUB_ENDPOINT, hubCacheDir, hubSettingsFrom } from './hub-settings';
+import { DEFAULT_HUB_ENDPOINT } from '../model-hub/hub-settings';
+import { hubCacheDir, hubSettingsFrom } from './hub-config';
 
 describe('hubSettingsFrom', () => {
   let home: string;
