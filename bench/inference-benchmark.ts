@@ -51,7 +51,7 @@ function parseCommandLine() {
   });
   const lengths = values.length?.map(Number) ?? (values.quick ? [16, 64] : [16, 64, 256, 1024]);
   const concurrencies = values.concurrency?.map(Number) ?? (values.quick ? [1, 16] : [1, 4, 16]);
-  return { ...values, model: resolve(values.model!), dtypes: values.dtype as ModelDtype[], lengths, concurrencies, logitsToKeep: !values['full-logits'] };
+  return { ...values, model: resolve(values.model), dtypes: values.dtype as ModelDtype[], lengths, concurrencies, logitsToKeep: !values['full-logits'] };
 }
 
 /** The dtype names transformers.js gives the same ONNX files (model.onnx, model_fp16.onnx, model_quantized.onnx...). */
@@ -165,8 +165,8 @@ async function main(): Promise<void> {
   const started = new Date().toISOString();
   const variant = options.logitsToKeep ? '' : '-full-logits';
   // The start minute in the name: two runs of the same cells on one day must not overwrite each other.
-  const file = join(options.out!, `inference-${started.slice(0, 16).replace(':', '')}-${options.dtypes.join('-')}-${lengths.join('-')}-c${options.concurrencies.join('-')}${variant}.json`);
-  mkdirSync(options.out!, { recursive: true });
+  const file = join(options.out, `inference-${started.slice(0, 16).replace(':', '')}-${options.dtypes.join('-')}-${lengths.join('-')}-c${options.concurrencies.join('-')}${variant}.json`);
+  mkdirSync(options.out, { recursive: true });
   // Rewritten after every cell: a full run takes an hour or more, and an interrupted one keeps what it measured.
   const write = (complete: boolean) => {
     const result: InferenceResults = {

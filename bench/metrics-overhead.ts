@@ -84,7 +84,11 @@ interface Comparison {
  * the percentiles.
  */
 async function compare(route: string, off: Send, on: Send): Promise<Comparison> {
-  for (let i = 0; i < WARM_UP_REQUESTS; i++) await off(), await on(); // until the JIT has settled on both
+  for (let i = 0; i < WARM_UP_REQUESTS; i++) {
+    // until the JIT has settled on both
+    await off();
+    await on();
+  }
   const all = { off: [] as number[], on: [] as number[] };
   const cpu = { off: 0, on: 0 };
   const wallDiffs: number[] = [];
@@ -214,7 +218,7 @@ async function hookOverhead(): Promise<Comparison[]> {
       fastify.addHook('onRequest', (_request, _reply, done) => done());
       fastify.addHook('onResponse', (_request, _reply, done) => done());
     }
-    fastify.get('/health/live', async () => ({ status: 'ok' }));
+    fastify.get('/health/live', () => ({ status: 'ok' }));
     await fastify.ready();
     return fastify;
   };

@@ -19,13 +19,13 @@ export async function createApp(configOverrides: EnvSource = {}): Promise<NestFa
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(config),
     createFastifyAdapter(config),
-    applicationOptions(config),
+    applicationOptions(),
   );
   configureApp(app, config);
   return app;
 }
 
-export function applicationOptions(config: AppConfig): NestApplicationOptions {
+export function applicationOptions(): NestApplicationOptions {
   return {
     // Held until configureApp hands Nest the pino logger, so start-up lines are JSON like the rest.
     bufferLogs: true,

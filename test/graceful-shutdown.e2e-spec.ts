@@ -86,7 +86,7 @@ describe('graceful shutdown (e2e)', () => {
 
     const notReady = await waitFor('readiness to fail', async () => {
       const probe = await fetch(`${api}/health/ready`);
-      return probe.status === 503 ? ((await probe.json()) as unknown) : undefined;
+      return probe.status === 503 ? ((await probe.json())) : undefined;
     }, 10_000, 20);
     const notReadyAt = Date.now();
     expect(notReady).toMatchObject({ status: 'error', details: { model: { status: 'down', state: 'shutting-down' } } });

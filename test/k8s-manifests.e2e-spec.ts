@@ -68,9 +68,9 @@ async function kubectl(args: string[]): Promise<string> {
     return (await promisify(execFile)('kubectl', args, { cwd: ROOT, maxBuffer: 64 * 1024 * 1024 })).stdout;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new Error(`kubectl is not installed: these tests render k8s/ with \`kubectl kustomize\` (kustomize v${KUSTOMIZE_MAJOR}, kubectl >= 1.27); install kubectl`);
+      throw new Error(`kubectl is not installed: these tests render k8s/ with \`kubectl kustomize\` (kustomize v${KUSTOMIZE_MAJOR}, kubectl >= 1.27); install kubectl`, { cause: error });
     }
-    throw new Error(`kubectl ${args.join(' ')} failed: ${(error as { stderr?: string }).stderr ?? String(error)}`);
+    throw new Error(`kubectl ${args.join(' ')} failed: ${(error as { stderr?: string }).stderr ?? String(error)}`, { cause: error });
   }
 }
 

@@ -64,7 +64,7 @@ describeWithDatabaseServers('several replicas sharing PostgreSQL and Redis (e2e)
   let workDir: string;
   let postgres: PostgresServer;
   let redis: RedisServer;
-  let replicas: BuiltService[] = [];
+  const replicas: BuiltService[] = [];
   let next = 0;
 
   beforeAll(async () => {

@@ -61,7 +61,7 @@ describeWithDatabaseServers('tenant rate limits on Redis (e2e)', () => {
     expect(fallbacks).toEqual([12, 12]);
 
     await redis.resume();
-    await Promise.all(clients.map((client) => (client.status === 'ready' ? undefined : new Promise((resolve) => client.once('ready', resolve)))));
+    await Promise.all(clients.filter((client) => client.status !== 'ready').map((client) => new Promise((resolve) => client.once('ready', resolve))));
     const again = tenant('again');
     const afterwards = [await connect(), await connect()].map((client) => new TenantRateLimiter([again], { redis: client }));
     expect((await allowed(afterwards[0], again, 8)) + (await allowed(afterwards[1], again, 8))).toBe(RATE.requestsPerSecond + RATE.burst);

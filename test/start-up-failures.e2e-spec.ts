@@ -25,6 +25,7 @@ async function runService(env: Record<string, string>): Promise<ServiceRun> {
 }
 
 function expectNoStack(output: string): void {
+  // eslint-disable-next-line no-control-regex -- ESC starts the ANSI colour codes of Nest's own log format
   expect(output).not.toMatch(/\n\s+at |\u001b\[/);
 }
 

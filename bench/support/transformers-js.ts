@@ -8,11 +8,7 @@ export const TRANSFORMERS_JS = '@huggingface/transformers';
 /** The part of transformers.js the benchmark calls. */
 export interface TransformersJs {
   env: { allowRemoteModels: boolean; localModelPath: string };
-  pipeline(
-    task: 'text-generation',
-    model: string,
-    options: { dtype: string; device: 'cpu' },
-  ): Promise<TextGenerator>;
+  pipeline: (task: 'text-generation', model: string, options: { dtype: string; device: 'cpu' }) => Promise<TextGenerator>;
 }
 
 export interface TextGenerator {
@@ -29,6 +25,6 @@ export async function loadTransformersJs(): Promise<TransformersJs> {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code !== 'MODULE_NOT_FOUND' && code !== 'ERR_MODULE_NOT_FOUND') throw error;
-    throw new Error(`the transformers.js baseline needs ${TRANSFORMERS_JS}, which npm ci does not install: run \`npm run bench:setup\` once, then the benchmark again`);
+    throw new Error(`the transformers.js baseline needs ${TRANSFORMERS_JS}, which npm ci does not install: run \`npm run bench:setup\` once, then the benchmark again`, { cause: error });
   }
 }

@@ -49,7 +49,7 @@ export class RequestContext {
  * raw request. Undefined for a request Fastify answered before the context was opened (no route matched).
  */
 export function requestStoreOf(request: FastifyRequest): RequestStore | undefined {
-  return ContextClsStoreMap.getByRaw(request.raw) as RequestStore | undefined;
+  return ContextClsStoreMap.getByRaw(request.raw);
 }
 
 /** The most severe of some levels: a batch is as severe as its worst item for anyone searching the logs. */

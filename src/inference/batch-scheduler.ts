@@ -175,7 +175,7 @@ export class BatchScheduler<T, R> {
     try {
       const results = await this.runBatch(batch.map((pending) => pending.item));
       this.measureBatch((performance.now() - started) / 1000);
-      batch.forEach((pending, i) => (results[i] instanceof Error ? pending.reject(results[i]) : pending.resolve(results[i] as R)));
+      batch.forEach((pending, i) => (results[i] instanceof Error ? pending.reject(results[i]) : pending.resolve(results[i])));
     } catch (error) {
       for (const pending of batch) pending.reject(error);
     }

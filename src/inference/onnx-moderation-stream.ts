@@ -105,15 +105,14 @@ export class OnnxModerationStream implements ModerationStream {
   private async runCheck({ prompt, committedLength, answerChars }: AnswerSnapshot): Promise<StreamCheck> {
     this.assertOpen();
     const check = this.checks + 1;
-    const stream = this;
     this.busy = true;
     try {
       const verdict = await this.runner.check(this.id, {
         prompt,
         committedLength,
         cache: this.cache,
-        keep(cache) {
-          stream.cache = cache;
+        keep: (cache) => {
+          this.cache = cache;
         },
       });
       this.checks = check;

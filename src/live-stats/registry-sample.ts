@@ -44,7 +44,7 @@ interface Value {
 async function valuesOf(registry: Registry, name: string, kind: typeof Counter | typeof Histogram): Promise<Value[]> {
   const metric = registry.getSingleMetric(name);
   if (!(metric instanceof kind)) return [];
-  return (await metric.get()).values as Value[];
+  return (await metric.get()).values;
 }
 
 function total(values: readonly Value[]): number {

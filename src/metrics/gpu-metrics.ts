@@ -71,7 +71,7 @@ export function nvidiaSmiQuery(device: string, timeoutMs = 5000, env: () => Node
   return () =>
     new Promise((resolve, reject) => {
       execFile('nvidia-smi', args, { timeout: timeoutMs, maxBuffer: 64 * 1024, env: env() }, (error, stdout) => {
-        if (error) return reject(error);
+        if (error !== null) return reject(new Error(error.message, { cause: error }));
         try {
           resolve(parseNvidiaSmiCsv(String(stdout)));
         } catch (parseError) {

@@ -33,7 +33,7 @@ export class MetricsLifecycle implements OnApplicationBootstrap, OnApplicationSh
       await this.server.listen(METRICS_PORT, HOST);
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
-      throw new Error(`the metrics listener could not listen on ${HOST}:${METRICS_PORT} (METRICS_PORT): ${reason}`);
+      throw new Error(`the metrics listener could not listen on ${HOST}:${METRICS_PORT} (METRICS_PORT): ${reason}`, { cause: error });
     }
   }
 

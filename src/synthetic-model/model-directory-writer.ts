@@ -47,6 +47,7 @@ export interface WrittenModelDirectory {
  *
  * Synchronous work behind a Promise: callers await it, and the files are complete when it resolves.
  */
+// eslint-disable-next-line @typescript-eslint/require-await -- synchronous work behind a Promise (see above)
 export async function writeSyntheticModelDirectory(
   dir: string,
   spec: SyntheticModelSpec,

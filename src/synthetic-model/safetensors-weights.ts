@@ -105,7 +105,7 @@ function parseHeader(bytes: Uint8Array, path: string): Record<string, unknown> {
   try {
     header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
   } catch (error) {
-    throw new Error(`${path}: the header is not valid UTF-8 JSON (${(error as Error).message})`);
+    throw new Error(`${path}: the header is not valid UTF-8 JSON (${(error as Error).message})`, { cause: error });
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) {
     throw new Error(`${path}: the header is not a JSON object`);

@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { BlocklistMatcher } from './blocklist-matcher';
-import { ANONYMOUS_TENANT_ID, CategoryAction, OTHER_TENANT_LABEL, STRICT_POLICY, Tenant, TenantPolicy } from './tenant';
+import { ANONYMOUS_TENANT_ID, OTHER_TENANT_LABEL, STRICT_POLICY, Tenant, TenantPolicy } from './tenant';
 import { PolicyEntry, TenantSettingsEntry, TenantsFile } from './tenants-file';
 
 interface KeyDigest {
@@ -85,6 +85,6 @@ function policyOf(entry: PolicyEntry | undefined): TenantPolicy {
     controversial: entry.controversial ?? STRICT_POLICY.controversial,
     unsafeThreshold: entry.unsafeThreshold,
     categoryActions: { ...(entry.categories as TenantPolicy['categoryActions'] | undefined) },
-    defaultAction: entry.defaultAction ?? (STRICT_POLICY.defaultAction as CategoryAction),
+    defaultAction: entry.defaultAction ?? (STRICT_POLICY.defaultAction),
   };
 }

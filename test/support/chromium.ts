@@ -23,7 +23,7 @@ export function describeWithChromium(title: string, body: () => void): void {
       });
     });
   } else {
-    // eslint-disable-next-line no-console
+     
     console.warn(`[browser] skipping "${title}": ${message}`);
     describe.skip(`${title} (skipped: ${message})`, body);
   }

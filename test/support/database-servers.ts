@@ -16,7 +16,7 @@ import { freePort, waitFor } from '../monitoring/support/tools';
 /** Debian installs PostgreSQL under /usr/lib/postgresql/<major>/bin, off PATH; the newest major wins. */
 export function findPostgresBin(): string | undefined {
   const root = '/usr/lib/postgresql';
-  let majors: string[] = [];
+  let majors: string[];
   try {
     majors = readdirSync(root).filter((name) => /^\d+$/.test(name));
   } catch {
@@ -53,7 +53,7 @@ export function describeWithDatabaseServers(title: string, body: () => void): vo
     describe(title, () => it('has the servers it needs', () => { throw new Error(`${message} (CI=true: .ci/run must install them)`); }));
     return;
   }
-  // eslint-disable-next-line no-console
+   
   console.warn(`\n*** SKIPPING "${title}": ${message} ***\n`);
   describe.skip(`${title} (skipped: ${message})`, body);
 }

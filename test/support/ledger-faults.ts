@@ -18,7 +18,7 @@ export class LedgerFaults {
     this.spy = jest.spyOn(StatementSync.prototype, 'run').mockImplementation(function (this: StatementSync, ...args: Parameters<StatementSync['run']>) {
       if (faults.readOnly) throw Object.assign(new Error('attempt to write a readonly database'), { code: 'ERR_SQLITE_ERROR', errcode: 8, errstr: 'attempt to write a readonly database' });
       return original.apply(this, args);
-    } as typeof original);
+    });
   }
 
   makeReadOnly(): void {

@@ -36,7 +36,7 @@ export class SessionFaults {
         default:
           return run();
       }
-    } as typeof original);
+    });
   }
 
   inject(fault: SessionFault): void {

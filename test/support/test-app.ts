@@ -59,7 +59,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<NestFa
   if (options.engine) builder.overrideProvider(ModerationEngine).useValue(options.engine);
   if (options.logDestination) builder.overrideProvider(LOG_DESTINATION).useValue(options.logDestination);
   const moduleRef = await builder.compile();
-  const app = moduleRef.createNestApplication<NestFastifyApplication>(createFastifyAdapter(config), applicationOptions(config));
+  const app = moduleRef.createNestApplication<NestFastifyApplication>(createFastifyAdapter(config), applicationOptions());
   configureApp(app, config);
   await app.init();
   await app.getHttpAdapter().getInstance().ready();

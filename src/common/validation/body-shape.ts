@@ -26,7 +26,7 @@ export function assertPlainBodyShape(body: object): void {
       if (!Array.isArray(value) && key in Object.prototype) {
         throw new ApiException(ErrorCode.ValidationFailed, `property ${key} should not exist`, { field: childPath });
       }
-      if (typeof child === 'object' && child !== null) pending.push({ value: child, path: childPath, depth: depth + 1 });
+      if (typeof child === 'object' && child !== null) pending.push({ value: child as object, path: childPath, depth: depth + 1 });
     }
   }
 }

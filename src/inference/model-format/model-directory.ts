@@ -42,7 +42,7 @@ export function readModelDirectory(directory: string, dtype: ModelDtype): ModelD
     dtypeFromFileName,
     config: readDecoderConfig(root),
     generationConfig: existsSync(join(root, 'generation_config.json'))
-      ? (readJson(root, 'generation_config.json') as ModelDirectory['generationConfig'])
+      ? (readJson(root, 'generation_config.json'))
       : null,
     tokenizerJson: readJson(root, 'tokenizer.json'),
     tokenizerConfig,
@@ -77,7 +77,8 @@ function findChatTemplate(root: string, tokenizerConfig: Record<string, unknown>
   const template = tokenizerConfig.chat_template;
   if (typeof template === 'string') return template;
   if (Array.isArray(template)) {
-    const named = template.find((entry) => entry?.name === 'default') ?? template[0];
+    const entries = template as ({ name?: unknown; template?: unknown } | null)[];
+    const named = entries.find((entry) => entry?.name === 'default') ?? entries[0];
     if (typeof named?.template === 'string') return named.template;
   }
   throw invalid(`${root} has no chat template (chat_template.jinja or tokenizer_config.json's chat_template)`);

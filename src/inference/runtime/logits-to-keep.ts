@@ -57,8 +57,9 @@ export function readWithLogitsToKeep(onnxPath: string): LogitsRewrite {
 export function addLogitsToKeep(model: onnx.IModelProto): string | undefined {
   const graph = model.graph;
   if (!graph?.node) return 'it has no graph';
-  const opset = model.opsetImport?.find((entry) => !entry.domain || entry.domain === 'ai.onnx')?.version;
-  if (opset !== undefined && opset !== null && Number(opset) < MIN_OPSET) return `its opset ${String(opset)} has no Slice with inputs`;
+  // int64 in the proto: a number or a Long, whichever protobufjs decoded; Number() reads both.
+  const opset: unknown = model.opsetImport?.find((entry) => !entry.domain || entry.domain === 'ai.onnx')?.version;
+  if (opset !== undefined && opset !== null && Number(opset) < MIN_OPSET) return `its opset ${Number(opset)} has no Slice with inputs`;
   if (graph.input?.some((input) => input.name === LOGITS_TO_KEEP)) return `it already has a \`${LOGITS_TO_KEEP}\` input`;
 
   const nodes = graph.node;

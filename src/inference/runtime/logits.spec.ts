@@ -27,9 +27,9 @@ const CASES: number[][] = [
 
 describe('argmaxVocabulary', () => {
   it.each(CASES.map((values) => [values.slice(0, 6).join(', '), values]))('float32 and float16 agree with a plain scan: [%s]', (_label, values) => {
-    const f32 = new ort.Tensor('float32', Float32Array.from(values as number[]), [1, 1, (values as number[]).length]);
-    expect(argmaxVocabulary(positionLogits(f32, 0, 0))).toBe(slowArgmax([...(f32.data as Float32Array)]));
-    const bits = Uint16Array.from(values as number[], float32ToFloat16Bits);
+    const f32 = new ort.Tensor('float32', Float32Array.from(values), [1, 1, (values).length]);
+    expect(argmaxVocabulary(positionLogits(f32, 0, 0))).toBe(slowArgmax([...(f32.data)]));
+    const bits = Uint16Array.from(values, float32ToFloat16Bits);
     const f16 = new ort.Tensor('float16', bits, [1, 1, bits.length]);
     const row = positionLogits(f16, 0, 0);
     expect(argmaxVocabulary(row)).toBe(slowArgmax(Array.from(bits, (_, id) => row(id))));
@@ -44,7 +44,7 @@ describe('argmaxVocabulary', () => {
     const logits = new ort.Tensor('float32', Float32Array.from([9, 0, 0, 9]), [1, 2, 2]);
     withReadout(logits, Int32Array.from([1, 0]));
     expect([argmaxVocabulary(positionLogits(logits, 0, 0)), argmaxVocabulary(positionLogits(logits, 0, 1))]).toEqual([1, 0]);
-    const replaced = new ort.Tensor('float32', logits.data as Float32Array, logits.dims);
+    const replaced = new ort.Tensor('float32', logits.data, logits.dims);
     expect([argmaxVocabulary(positionLogits(replaced, 0, 0)), argmaxVocabulary(positionLogits(replaced, 0, 1))]).toEqual([0, 1]);
   });
 });

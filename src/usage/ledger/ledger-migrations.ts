@@ -34,6 +34,6 @@ const provider: MigrationProvider = { getMigrations: () => Promise.resolve(MIGRA
  */
 export async function migrateLedger(db: Kysely<unknown>): Promise<string[]> {
   const { error, results = [] } = await new Migrator({ db, provider }).migrateToLatest();
-  if (error) throw error instanceof Error ? error : new Error(String(error));
+  if (error) throw error instanceof Error ? error : new Error(`the ledger migration failed: ${JSON.stringify(error)}`);
   return results.filter((result) => result.status === 'Success').map((result) => result.migrationName);
 }

@@ -9,7 +9,6 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
-import type { Tensor } from 'onnxruntime-node';
 import { DecoderSession, greedyGenerate, prefill, PREFILL_CHUNK_TOKENS, lastPositionLogits, LogitsRow, vocabularySize, ModelDirectory, readModelDirectory, ModelDtype, PromptEncoder, ChatMessage } from '../../../src/inference';
 
 export const REPO_ROOT = resolve(__dirname, '../../..');
@@ -214,7 +213,7 @@ export async function stepLogitsMaxDiff(model: OpenedModel, conversation: Refere
   let { step } = await promptLogits(model, conversation.input_ids);
   let worst = 0;
   for (const [index, reference] of conversation.steps.entries()) {
-    const row = lastPositionLogits(step.logits as Tensor);
+    const row = lastPositionLogits(step.logits);
     reference.top_ids.forEach((id, i) => {
       const diff = Math.abs(row(id) - reference.top_values[i]);
       if (!(diff <= worst)) worst = diff;

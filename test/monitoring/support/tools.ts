@@ -67,7 +67,7 @@ export function describeWithTools(title: string, tools: Tool[], body: (paths: Re
       });
     });
   } else {
-    // eslint-disable-next-line no-console
+     
     console.warn(`[monitoring] skipping "${title}": ${message}`);
     describe.skip(`${title} (skipped: ${message})`, () => body(paths));
   }

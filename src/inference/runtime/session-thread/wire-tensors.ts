@@ -5,7 +5,7 @@ import { KeepLastPositions, WireTensor, WireTensors } from './session-messages';
 /** Tensors as they cross the thread boundary: type, dims and the typed array itself. */
 export function toWire(tensors: Readonly<Record<string, ort.Tensor>>): WireTensors {
   const wire: WireTensors = {};
-  for (const [name, { type, dims, data }] of Object.entries(tensors)) wire[name] = { type, dims, data } as WireTensor;
+  for (const [name, { type, dims, data }] of Object.entries(tensors)) wire[name] = { type, dims, data };
   return wire;
 }
 
