@@ -9,6 +9,7 @@ import { EnvSource, loadAppConfig } from './config/load-app-config';
 import { installFastifyHooks } from './http/http-pipeline';
 import { requestIdFor } from './http/request-id';
 import { servePlayground } from './playground/playground-assets';
+import { STREAM_SOCKET_DOCS, StreamSocket } from './streaming/stream-socket';
 
 /**
  * Builds the application exactly as the binary runs it; e2e tests call the same functions. Nothing
@@ -53,11 +54,12 @@ export function createFastifyAdapter(config: AppConfig): FastifyAdapter {
   });
 }
 
-/** Everything applied to a created application before it starts: the logger, the request pipeline's Fastify hooks (src/http/http-pipeline.ts), docs, playground. */
+/** Everything applied to a created application before it starts: the logger, the request pipeline's Fastify hooks (src/http/http-pipeline.ts), the stream WebSocket, docs, playground. */
 export function configureApp(app: NestFastifyApplication, config: AppConfig): void {
   app.useLogger(app.get(Logger));
   app.flushLogs();
   installFastifyHooks(app, config);
-  if (config.DOCS_ENABLED) setupApiDocs(app);
+  app.get(StreamSocket).register(app, config);
+  if (config.DOCS_ENABLED) setupApiDocs(app, STREAM_SOCKET_DOCS);
   if (config.PLAYGROUND_ENABLED) servePlayground(app);
 }

@@ -18,7 +18,8 @@ describe('API docs (e2e)', () => {
       expect(response.statusCode).toBe(200);
       const document = response.json();
       expect(document.info.title).toBe('Qwen3Guard-Gen-WEB');
-      expect(Object.keys(document.paths).sort()).toEqual(['/health/live', '/health/ready', '/predict', '/v1/moderate', '/v1/moderations', '/v1/stats', '/v1/streams', '/v1/streams/{id}', '/v1/streams/{id}/chunks', '/v1/streams/{id}/close', '/v1/usage']);
+      expect(Object.keys(document.paths).sort()).toEqual(['/health/live', '/health/ready', '/predict', '/v1/moderate', '/v1/moderations', '/v1/stats', '/v1/streams', '/v1/streams/ws', '/v1/streams/{id}', '/v1/streams/{id}/chunks', '/v1/streams/{id}/close', '/v1/usage']);
+      expect(document.paths['/v1/streams/ws'].get.responses).toHaveProperty('101');
       expect(document.paths['/predict'].post.tags).toEqual(['predict']);
       expect(document.paths['/v1/moderate'].post.tags).toEqual(['moderation']);
       expect(document.paths['/v1/moderations'].post.tags).toEqual(['openai-compatible']);

@@ -11,6 +11,7 @@ jest.setTimeout(180_000);
 
 const alice = testTenant('alice');
 const bob = testTenant('bob');
+const carol = testTenant('carol', { blocklist: { terms: ['Rotten Fish'] } });
 const PROMPT = 'Tell me a story about a market.';
 
 /**
@@ -28,7 +29,7 @@ describe('streaming moderation (e2e)', () => {
     app = await startTestApp({
       env: {
         QWEN3GUARD_CACHE_DIR: cacheDir,
-        QWEN3GUARD_TENANTS_FILE: writeTenantsFile(workDir, [alice, bob]),
+        QWEN3GUARD_TENANTS_FILE: writeTenantsFile(workDir, [alice, bob, carol]),
         ALLOW_ANONYMOUS: 'false',
         STREAM_MAX_SESSIONS_PER_TENANT: '3',
         STREAM_MAX_SESSIONS: '5',
@@ -102,6 +103,23 @@ describe('streaming moderation (e2e)', () => {
     expect((await close(id, bob)).statusCode).toBe(404);
     expect((await append(id, { text: 'hello' })).statusCode).toBe(200);
     await close(id);
+  });
+
+  it('applies the tenant\'s blocklist to the answer so far at each check, deciding as /v1/moderate does', async () => {
+    const { id } = (await open({ prompt: PROMPT }, carol)).json();
+    const before = (await append(id, { text: 'The market sold rotten', check: true }, carol)).json().check.result;
+    expect(before.decision).toEqual({ action: 'allow', flagged: false, source: 'model' });
+    // The term spans two chunks, in another case and full width.
+    const hit = (await append(id, { text: ' ＦＩＳＨ and bread', check: true }, carol)).json().check.result;
+    expect(hit.decision).toEqual({ action: 'block', flagged: true, source: 'blocklist' });
+    expect(hit.safety_level).toBe(before.safety_level); // the model still judged the answer
+    const full = (await postJson(app, '/v1/moderate', { prompt: PROMPT, response: 'The market sold rotten ＦＩＳＨ and bread' }, bearer(carol))).json();
+    expect(full.decision).toEqual(hit.decision);
+    // Another tenant's stream of the same text is not blocked by carol's list.
+    const other = (await open({ prompt: PROMPT })).json().id;
+    expect((await append(other, { text: 'The market sold rotten fish', check: true })).json().check.result.decision.source).toBe('model');
+    await close(other);
+    await close(id, carol);
   });
 
   it('refuses bad input with a clear 4xx', async () => {

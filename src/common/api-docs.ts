@@ -1,5 +1,5 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 
 export const DOCS_PATH = '/docs';
 /** The version of the HTTP contract (the `/v1` routes), not of the package. */
@@ -12,8 +12,11 @@ const DESCRIPTION = [
   'Send your tenant\'s API key as `Authorization: Bearer <key>` or `X-API-Key: <key>` (probes under /health need none).',
 ].join(' ');
 
-/** The OpenAPI document at /docs-json and Swagger UI at /docs (its assets through @fastify/static). */
-export function setupApiDocs(app: NestFastifyApplication): void {
+/**
+ * The OpenAPI document at /docs-json and Swagger UI at /docs (its assets through @fastify/static). `extraPaths`
+ * describe routes no controller declares (the stream WebSocket).
+ */
+export function setupApiDocs(app: NestFastifyApplication, extraPaths: OpenAPIObject['paths'] = {}): void {
   const config = new DocumentBuilder()
     .setTitle('Qwen3Guard-Gen-WEB')
     .setDescription(DESCRIPTION)
@@ -24,5 +27,9 @@ export function setupApiDocs(app: NestFastifyApplication): void {
     .addSecurityRequirements('bearer')
     .addSecurityRequirements('api-key')
     .build();
-  SwaggerModule.setup(DOCS_PATH, app, () => SwaggerModule.createDocument(app, config), { raw: ['json'] });
+  const createDocument = (): OpenAPIObject => {
+    const document = SwaggerModule.createDocument(app, config);
+    return { ...document, paths: { ...document.paths, ...extraPaths } };
+  };
+  SwaggerModule.setup(DOCS_PATH, app, createDocument, { raw: ['json'] });
 }

@@ -7,6 +7,8 @@ export const ROUTES = {
   moderate: '/v1/moderate',
   moderations: '/v1/moderations',
   streams: '/v1/streams',
+  /** The WebSocket way into streams (src/streaming/stream-socket.ts). */
+  streamSocket: '/v1/streams/ws',
   usage: '/v1/usage',
   stats: '/v1/stats',
   health: '/health',

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { ClsService, ClsStore, ContextClsStoreMap } from 'nestjs-cls';
+import { CLS_ID, ClsService, ClsStore, ContextClsStoreMap } from 'nestjs-cls';
 import { SAFETY_LEVELS, SafetyLevel } from '../inference';
 import type { Tenant } from '../tenant/tenant';
 
@@ -35,6 +35,15 @@ export class RequestContext {
 
   set tenant(tenant: Tenant) {
     this.cls.set('tenant', tenant);
+  }
+
+  /** Runs work in a context of its own, for calls that are no HTTP request (a stream socket's messages). */
+  run<T>(requestId: string, tenant: Tenant, work: () => T): T {
+    return this.cls.run(() => {
+      this.cls.set(CLS_ID, requestId);
+      this.cls.set('tenant', tenant);
+      return work();
+    });
   }
 
   /** Records the levels a response reports; the request's verdict is the most severe of them. */

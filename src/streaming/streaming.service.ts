@@ -125,7 +125,7 @@ export class StreamingService implements OnModuleDestroy {
     const messages: ChatMessage[] = [...session.messages, { role: 'assistant', content: session.answer }];
     const check = await session.stream.check();
     const tenant = this.context.tenant;
-    const outcome = modelOutcome({ messages }, check.verdict, tenant.policy);
+    const outcome = modelOutcome({ messages }, check.verdict, tenant.policy, this.blocklistHit(messages));
     await this.usage.record(tenant, ROUTES.streams, [outcome]);
     this.context.recordVerdict([check.verdict.safetyLevel]);
     this.metrics?.streamChecks.inc();
@@ -134,6 +134,15 @@ export class StreamingService implements OnModuleDestroy {
     if (session.closeOnUnsafe && check.verdict.safetyLevel === 'unsafe') this.closeSession(session);
     this.keepKvWithinBudget(session);
     return { check, outcome };
+  }
+
+  /**
+   * Whether the tenant's blocklist matches the conversation and the answer so far: a hit decides `block` as on
+   * /v1/moderate. The model still runs (no short circuit): a stream's checks build on each other's cache, and
+   * its first_flag stays the model's.
+   */
+  private blocklistHit(messages: readonly ChatMessage[]): boolean {
+    return this.context.tenant.blocklist?.matcher.matchesAny(messages.map(({ content }) => content)) ?? false;
   }
 
   /** Drops the least recently used streams' caches until all of them fit STREAM_MAX_KV_TOKENS. */

@@ -2,6 +2,7 @@ import { Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
 import Redis from 'ioredis';
 import { AppConfig } from '../config/app-config';
 import { ServiceMetrics } from '../metrics/service-metrics';
+import { TenantAuthenticator } from './tenant-authenticator';
 import { TenantDirectory } from './tenant-directory';
 import { TenantRateLimiter } from './tenant-rate-limiter';
 import { readTenantsFile } from './tenants-file';
@@ -11,8 +12,8 @@ const RATE_LIMIT_REDIS = Symbol('RATE_LIMIT_REDIS');
 
 /**
  * Tenants: the directory read from QWEN3GUARD_TENANTS_FILE at start-up (a bad file stops the service) and the
- * rate limiter (limits shared through Redis when QWEN3GUARD_REDIS_URL is set). The guard that uses both is
- * part of the request pipeline (src/http), and the request's tenant travels in its request context.
+ * rate limiter (limits shared through Redis when QWEN3GUARD_REDIS_URL is set), and the authenticator that applies
+ * both. The guard that uses it is part of the request pipeline (src/http), and the request's tenant travels in its request context.
  */
 @Module({
   providers: [
@@ -31,8 +32,9 @@ const RATE_LIMIT_REDIS = Symbol('RATE_LIMIT_REDIS');
       useFactory: (directory: TenantDirectory, redis: Redis | undefined, metrics?: ServiceMetrics) =>
         new TenantRateLimiter([...directory.tenants, directory.anonymous], { redis, onFallback: () => metrics?.rateLimitFallbacks.inc() }),
     },
+    TenantAuthenticator,
   ],
-  exports: [TenantDirectory, TenantRateLimiter],
+  exports: [TenantDirectory, TenantRateLimiter, TenantAuthenticator],
 })
 export class TenantModule implements OnApplicationShutdown {
   constructor(@Inject(RATE_LIMIT_REDIS) private readonly redis: Redis | undefined) {}
