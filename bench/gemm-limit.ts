@@ -33,8 +33,16 @@ export async function measureGemmLimit(options: { m?: number; k?: number; n?: nu
       ...(threads > 0 ? { intraOpNumThreads: threads } : {}),
     });
     const feeds = {
-      a: new ort.Tensor('float32', Float32Array.from({ length: m * k }, (_, i) => (i % 7) / 7), [m, k]),
-      b: new ort.Tensor('float32', Float32Array.from({ length: k * n }, (_, i) => (i % 5) / 5), [k, n]),
+      a: new ort.Tensor(
+        'float32',
+        Float32Array.from({ length: m * k }, (_, i) => (i % 7) / 7),
+        [m, k],
+      ),
+      b: new ort.Tensor(
+        'float32',
+        Float32Array.from({ length: k * n }, (_, i) => (i % 5) / 5),
+        [k, n],
+      ),
     };
     await session.run(feeds); // warm-up
     const rates: number[] = [];

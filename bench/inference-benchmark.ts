@@ -19,7 +19,21 @@ import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Tokenizer } from '@huggingface/tokenizers';
-import { AnswerGrammar, DecoderSession, BatchReport, EngineObserver, prefill, argmaxVocabulary, lastPositionLogits, readModelDirectory, ModelDtype, OnnxModerationEngine, PromptEncoder, ChatMessage, ModerationInput } from '../src/inference';
+import {
+  AnswerGrammar,
+  DecoderSession,
+  BatchReport,
+  EngineObserver,
+  prefill,
+  argmaxVocabulary,
+  lastPositionLogits,
+  readModelDirectory,
+  ModelDtype,
+  OnnxModerationEngine,
+  PromptEncoder,
+  ChatMessage,
+  ModerationInput,
+} from '../src/inference';
 import { writeSyntheticModelDirectory } from '../src/synthetic-model/model-directory-writer';
 import { getModelPreset } from '../src/synthetic-model/model-presets';
 import { Qwen3Config } from '../src/synthetic-model/qwen3-config';
@@ -29,10 +43,11 @@ import { measureGemmLimit } from './gemm-limit';
 import { BenchMode, InferenceCell, InferenceResults } from './support/inference-results';
 import { loadTransformersJs } from './support/transformers-js';
 
-
-const WORDS = ('the a river morning garden quiet market window letter travel music paper yellow table story ' +
+const WORDS = (
+  'the a river morning garden quiet market window letter travel music paper yellow table story ' +
   'friend simple light winter coffee station mountain evening people city answer bridge summer orange ' +
-  'minute number picture garden village ocean pencil library kitchen forest holiday weather').split(' ');
+  'minute number picture garden village ocean pencil library kitchen forest holiday weather'
+).split(' ');
 
 function parseCommandLine() {
   const { values } = parseArgs({
@@ -68,11 +83,15 @@ async function ensureBenchmarkModel(dir: string, dtypes: ModelDtype[]): Promise<
   const unbuildable = missing.filter((dtype) => dtype !== 'fp32' && dtype !== 'fp16');
   if (unbuildable.length > 0) throw new Error(`${dir} has no ${unbuildable.join(', ')} file, and only fp32 and fp16 can be built here`);
   console.error(`building ${dir} (${missing.join(', ')}) ...`);
-  await writeSyntheticModelDirectory(dir, {
-    config: getModelPreset('qwen3guard-gen-0.6b'),
-    weights: createSeededWeights({ seed: 0 }),
-    variants: missing.map((dtype) => ({ dtype: dtype as 'fp32' | 'fp16', io: 'optimum' as const })),
-  }, { externalData: true });
+  await writeSyntheticModelDirectory(
+    dir,
+    {
+      config: getModelPreset('qwen3guard-gen-0.6b'),
+      weights: createSeededWeights({ seed: 0 }),
+      variants: missing.map((dtype) => ({ dtype: dtype as 'fp32' | 'fp16', io: 'optimum' as const })),
+    },
+    { externalData: true },
+  );
 }
 
 /** A deterministic text of about `tokens` tokens (exactly, as the tokenizer counts it). */
@@ -165,7 +184,10 @@ async function main(): Promise<void> {
   const started = new Date().toISOString();
   const variant = options.logitsToKeep ? '' : '-full-logits';
   // The start minute in the name: two runs of the same cells on one day must not overwrite each other.
-  const file = join(options.out, `inference-${started.slice(0, 16).replace(':', '')}-${options.dtypes.join('-')}-${lengths.join('-')}-c${options.concurrencies.join('-')}${variant}.json`);
+  const file = join(
+    options.out,
+    `inference-${started.slice(0, 16).replace(':', '')}-${options.dtypes.join('-')}-${lengths.join('-')}-c${options.concurrencies.join('-')}${variant}.json`,
+  );
   mkdirSync(options.out, { recursive: true });
   // Rewritten after every cell: a full run takes an hour or more, and an interrupted one keeps what it measured.
   const write = (complete: boolean) => {
@@ -212,7 +234,13 @@ async function main(): Promise<void> {
     const prefillFlopsPerToken = lmHead === 'kept-positions' ? flopsPerToken - headFlops : flopsPerToken;
     console.error(`${dtype}: (a) computes the LM head on ${lmHead === 'kept-positions' ? 'the positions it reads' : 'every position'}`);
     const plainDirectory = readModelDirectory(options.model, dtype);
-    const plain = await DecoderSession.open({ onnxPath: plainDirectory.onnxPath, config: plainDirectory.config, provider: 'cpu', intraOpThreads: 0, logger: silent });
+    const plain = await DecoderSession.open({
+      onnxPath: plainDirectory.onnxPath,
+      config: plainDirectory.config,
+      provider: 'cpu',
+      intraOpThreads: 0,
+      logger: silent,
+    });
     env.allowRemoteModels = false;
     env.localModelPath = '/';
     const generator = await pipeline('text-generation', options.model, { dtype: TRANSFORMERS_JS_DTYPES[dtype], device: 'cpu' });
@@ -224,10 +252,19 @@ async function main(): Promise<void> {
           const inputs: ModerationInput[] = Array.from({ length: requests }, (_, i) => ({ messages: conversation(encoder, mode, textTokens, i) }));
           await engine.moderate([inputs[0]]); // warm this shape
           prefillLog.reset();
-          const measured = await runConcurrently(inputs.map((input) => () => engine.moderate([input])), concurrency);
+          const measured = await runConcurrently(
+            inputs.map((input) => () => engine.moderate([input])),
+            concurrency,
+          );
           const prefillTokensPerSecond = prefillLog.tokensPerSecond();
           record({
-            system: 'a-engine', dtype, textTokens, mode, concurrency, requests, ...measured,
+            system: 'a-engine',
+            dtype,
+            textTokens,
+            mode,
+            concurrency,
+            requests,
+            ...measured,
             lmHead,
             prefillTokensPerSecond,
             prefillGflops: (prefillTokensPerSecond * prefillFlopsPerToken) / 1e9,
@@ -243,15 +280,31 @@ async function main(): Promise<void> {
           const prompts = inputs.map((input) => encoder.encode(input.messages));
           const answerTokens = answerLengths.reduce((sum, length) => sum + length, 0) / answerLengths.length;
           record({
-            system: 'b-plain-greedy', dtype, textTokens, mode, concurrency, requests, answerTokens,
-            ...(await runConcurrently(prompts.map((prompt, i) => () => plainGreedy(plain, prompt, answerLengths[i])), 1)),
+            system: 'b-plain-greedy',
+            dtype,
+            textTokens,
+            mode,
+            concurrency,
+            requests,
+            answerTokens,
+            ...(await runConcurrently(
+              prompts.map((prompt, i) => () => plainGreedy(plain, prompt, answerLengths[i])),
+              1,
+            )),
           });
           const rendered = inputs.map((input) => encoder.render(input.messages));
           record({
-            system: 'c-transformers-js', dtype, textTokens, mode, concurrency, requests, answerTokens,
+            system: 'c-transformers-js',
+            dtype,
+            textTokens,
+            mode,
+            concurrency,
+            requests,
+            answerTokens,
             ...(await runConcurrently(
-              rendered.map((text, i) => () =>
-                generator(text, { max_new_tokens: answerLengths[i], min_new_tokens: answerLengths[i], do_sample: false, return_full_text: false }),
+              rendered.map(
+                (text, i) => () =>
+                  generator(text, { max_new_tokens: answerLengths[i], min_new_tokens: answerLengths[i], do_sample: false, return_full_text: false }),
               ),
               1,
             )),

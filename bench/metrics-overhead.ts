@@ -323,7 +323,17 @@ async function scrapeOverHttp(target: number, iterations: number): Promise<Rende
     }
     const cpu = process.cpuUsage(cpuStart);
     const s = stats(times);
-    return { targetSeries: target, cpuMs: round2((cpu.user + cpu.system) / iterations / 1000), series, bytes, iterations, meanMs: round2(s.meanUs / 1000), p50Ms: round2(s.p50Us / 1000), p95Ms: round2(s.p95Us / 1000), maxMs: round2(Math.max(...times) / 1e6) };
+    return {
+      targetSeries: target,
+      cpuMs: round2((cpu.user + cpu.system) / iterations / 1000),
+      series,
+      bytes,
+      iterations,
+      meanMs: round2(s.meanUs / 1000),
+      p50Ms: round2(s.p50Us / 1000),
+      p95Ms: round2(s.p95Us / 1000),
+      maxMs: round2(Math.max(...times) / 1e6),
+    };
   } finally {
     await server.close();
   }
@@ -353,7 +363,9 @@ async function main(): Promise<void> {
   console.log(`(a) request overhead: ${ROUNDS} alternating rounds x ${REQUESTS_PER_ROUND} requests per variant, via inject`);
 
   const hookCost = hookFunctionCost();
-  console.log(`  the hook functions alone: ${(hookCost.bestNsPerRequest / 1000).toFixed(2)} µs per request (best run; median ${(hookCost.medianNsPerRequest / 1000).toFixed(2)} µs)`);
+  console.log(
+    `  the hook functions alone: ${(hookCost.bestNsPerRequest / 1000).toFixed(2)} µs per request (best run; median ${(hookCost.medianNsPerRequest / 1000).toFixed(2)} µs)`,
+  );
   const requestOverhead = [...(await hookOverhead()), ...(await applicationOverhead())];
   for (const r of requestOverhead) {
     console.log(
@@ -366,9 +378,12 @@ async function main(): Promise<void> {
   const render = [await renderTime(1000, QUICK ? 100 : 500), await renderTime(10_000, QUICK ? 20 : 100)];
   const http = [await scrapeOverHttp(1000, QUICK ? 50 : 200)];
   for (const r of render) {
-    console.log(`  registry.metrics() ${r.series} series (${(r.bytes / 1024).toFixed(0)} KiB): mean ${r.meanMs} ms, p50 ${r.p50Ms} ms, p95 ${r.p95Ms} ms, max ${r.maxMs} ms, CPU ${r.cpuMs} ms`);
+    console.log(
+      `  registry.metrics() ${r.series} series (${(r.bytes / 1024).toFixed(0)} KiB): mean ${r.meanMs} ms, p50 ${r.p50Ms} ms, p95 ${r.p95Ms} ms, max ${r.maxMs} ms, CPU ${r.cpuMs} ms`,
+    );
   }
-  for (const r of http) console.log(`  GET /metrics over HTTP, ${r.series} series: mean ${r.meanMs} ms, p50 ${r.p50Ms} ms, p95 ${r.p95Ms} ms, CPU ${r.cpuMs} ms`);
+  for (const r of http)
+    console.log(`  GET /metrics over HTTP, ${r.series} series: mean ${r.meanMs} ms, p50 ${r.p50Ms} ms, p95 ${r.p95Ms} ms, CPU ${r.cpuMs} ms`);
 
   // Judged on the medians over rounds (wall and CPU) and the render p50: single slow outliers on a shared
   // machine say more about the machine than about the code, and are reported beside them.
@@ -389,7 +404,20 @@ async function main(): Promise<void> {
   const date = new Date().toISOString();
   const load = loadavg().map(round2);
   console.log(`load average while measuring: ${load.join(' ')}`);
-  const result = { date, commit: commit(), command: `npx tsx bench/metrics-overhead.ts${QUICK ? ' --quick' : ''}`, machine, loadAverage: load, rounds: ROUNDS, requestsPerRound: REQUESTS_PER_ROUND, hookFunctionCost: hookCost, requestOverhead, render, http, targets };
+  const result = {
+    date,
+    commit: commit(),
+    command: `npx tsx bench/metrics-overhead.ts${QUICK ? ' --quick' : ''}`,
+    machine,
+    loadAverage: load,
+    rounds: ROUNDS,
+    requestsPerRound: REQUESTS_PER_ROUND,
+    hookFunctionCost: hookCost,
+    requestOverhead,
+    render,
+    http,
+    targets,
+  };
   const dir = join(ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `metrics-overhead-${date.slice(0, 10)}${QUICK ? '-quick' : ''}.json`);

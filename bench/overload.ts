@@ -51,7 +51,11 @@ function probe(api: string, clients = 1): { stop: () => Promise<ProbeAnswer[]> }
 
 async function probeOnce(api: string): Promise<ProbeAnswer> {
   const started = performance.now();
-  const response = await fetch(`${api}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: 'probe: is this fine?' }) });
+  const response = await fetch(`${api}/predict`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ text: 'probe: is this fine?' }),
+  });
   const body = (await response.json()) as { code?: string };
   return { status: response.status, code: body.code, ms: round(performance.now() - started) };
 }
@@ -62,8 +66,24 @@ function summarise(answers: readonly ProbeAnswer[]) {
   const codes: Record<string, number> = {};
   for (const { status, code } of refused) codes[`${status} ${code ?? ''}`.trim()] = (codes[`${status} ${code ?? ''}`.trim()] ?? 0) + 1;
   return {
-    accepted: { count: accepted.length, p50Ms: percentile(accepted, 50), p99Ms: percentile(accepted, 99), maxMs: accepted.length ? Math.max(...accepted) : Number.NaN },
-    refused: { count: refused.length, codes, p50Ms: percentile(refused.map((r) => r.ms), 50), p99Ms: percentile(refused.map((r) => r.ms), 99) },
+    accepted: {
+      count: accepted.length,
+      p50Ms: percentile(accepted, 50),
+      p99Ms: percentile(accepted, 99),
+      maxMs: accepted.length ? Math.max(...accepted) : Number.NaN,
+    },
+    refused: {
+      count: refused.length,
+      codes,
+      p50Ms: percentile(
+        refused.map((r) => r.ms),
+        50,
+      ),
+      p99Ms: percentile(
+        refused.map((r) => r.ms),
+        99,
+      ),
+    },
   };
 }
 
@@ -85,7 +105,14 @@ async function main(): Promise<void> {
     const sustainable = (saturated.statusCodeStats['200']?.count ?? 0) / saturated.duration;
 
     const steadyProbe = probe(service.api);
-    const steady = await autocannon({ url: service.api, connections: CONNECTIONS, overallRate: Math.max(1, Math.round(sustainable * 0.8)), duration: PHASE_SECONDS, timeout: 60, requests: PREDICT_REQUESTS });
+    const steady = await autocannon({
+      url: service.api,
+      connections: CONNECTIONS,
+      overallRate: Math.max(1, Math.round(sustainable * 0.8)),
+      duration: PHASE_SECONDS,
+      timeout: 60,
+      requests: PREDICT_REQUESTS,
+    });
     const steadyAnswers = summarise(await steadyProbe.stop());
 
     const overloadProbe = probe(service.api, OVERLOAD_PROBES);
@@ -122,7 +149,12 @@ async function main(): Promise<void> {
 
     const report = {
       date: new Date().toISOString(),
-      machine: { cpus: cpus().length, model: cpus()[0]?.model, loadAverageBefore: loadBefore.map((v) => round(v, 2)), loadAverageAfter: loadavg().map((v) => round(v, 2)) },
+      machine: {
+        cpus: cpus().length,
+        model: cpus()[0]?.model,
+        loadAverageBefore: loadBefore.map((v) => round(v, 2)),
+        loadAverageAfter: loadavg().map((v) => round(v, 2)),
+      },
       settings: {
         phaseSeconds: PHASE_SECONDS,
         maxQueue: queueCapacity,
@@ -132,8 +164,17 @@ async function main(): Promise<void> {
         connectionsOverload: overloadConnections,
         probeClientsOverload: OVERLOAD_PROBES,
       },
-      sustainable: { requestsPerSecond: round(sustainable), latencyMs: { p50: saturated.latency.p50, p99: saturated.latency.p99 }, statuses: statusCounts(saturated) },
-      steady: { offeredPerSecond: Math.round(sustainable * 0.8), servedPerSecond: round(steady.requests.average), statuses: statusCounts(steady), probe: steadyAnswers },
+      sustainable: {
+        requestsPerSecond: round(sustainable),
+        latencyMs: { p50: saturated.latency.p50, p99: saturated.latency.p99 },
+        statuses: statusCounts(saturated),
+      },
+      steady: {
+        offeredPerSecond: Math.round(sustainable * 0.8),
+        servedPerSecond: round(steady.requests.average),
+        statuses: statusCounts(steady),
+        probe: steadyAnswers,
+      },
       overload: {
         targetPerSecond: Math.round(sustainable * FACTOR),
         offeredPerSecond: round(overload.requests.sent / PHASE_SECONDS),
@@ -146,7 +187,11 @@ async function main(): Promise<void> {
         latencyAllMs: { p50: overload.latency.p50, p99: overload.latency.p99, max: overload.latency.max },
         probe: overloadAnswers,
       },
-      recovery: { msUntilAcceptedAtSteadyLatency: recoveryMs, queueDepthAfter: after.qwen3guard_queue_depth, rssAfterMiB: round(after.process_resident_memory_bytes / 2 ** 20) },
+      recovery: {
+        msUntilAcceptedAtSteadyLatency: recoveryMs,
+        queueDepthAfter: after.qwen3guard_queue_depth,
+        rssAfterMiB: round(after.process_resident_memory_bytes / 2 ** 20),
+      },
     };
     const file = join(__dirname, 'results', `overload-${report.date.slice(0, 10)}-queue${queueCapacity}-wait${report.settings.maxQueueWaitMs}.json`);
     writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);

@@ -28,10 +28,14 @@ function main(): void {
   if (inputs.length === 0 || !output) throw new Error('usage: plot-inference.ts <results.json> [...] <chart.svg> [dtype]');
   const results = inputs.map(readInferenceResults);
   const measured = new Map<string, InferenceCell>();
-  for (const cell of results.flatMap((result) => result.cells)) measured.set(`${cell.system} ${cell.dtype} ${cell.textTokens} ${cell.mode} ${cell.concurrency}`, cell);
+  for (const cell of results.flatMap((result) => result.cells))
+    measured.set(`${cell.system} ${cell.dtype} ${cell.textTokens} ${cell.mode} ${cell.concurrency}`, cell);
   const cells = [...measured.values()].filter((c) => c.concurrency === 1 && c.dtype === dtype);
   if (cells.length === 0) throw new Error(`${inputs.join(', ')} have no concurrency-1 cells for ${dtype}`);
-  const date = results.map((result) => result.date.slice(0, 10)).sort().at(-1)!;
+  const date = results
+    .map((result) => result.date.slice(0, 10))
+    .sort()
+    .at(-1)!;
   const commit = [...new Set(results.map((result) => result.commit))].join(', ');
   const groups = [...new Set(cells.map((c) => `${c.textTokens} ${c.mode}`))];
   const at = (group: string, system: string) => cells.find((c) => `${c.textTokens} ${c.mode}` === group && c.system === system);
@@ -56,7 +60,9 @@ function main(): void {
       const cell = at(group, system.key);
       if (!cell) return;
       const top = y(cell.p50Ms);
-      parts.push(`<rect x="${(x0 + s * barWidth).toFixed(1)}" y="${top.toFixed(1)}" width="${(barWidth - 2).toFixed(1)}" height="${(PLOT.top + plotHeight - top).toFixed(1)}" fill="${system.colour}"><title>${system.label}, ${group}: p50 ${Math.round(cell.p50Ms)} ms</title></rect>`);
+      parts.push(
+        `<rect x="${(x0 + s * barWidth).toFixed(1)}" y="${top.toFixed(1)}" width="${(barWidth - 2).toFixed(1)}" height="${(PLOT.top + plotHeight - top).toFixed(1)}" fill="${system.colour}"><title>${system.label}, ${group}: p50 ${Math.round(cell.p50Ms)} ms</title></rect>`,
+      );
     });
     const [tokens, mode] = group.split(' ');
     parts.push(`<text x="${(x0 + groupWidth * 0.4).toFixed(1)}" y="${HEIGHT - PLOT.bottom + 18}" text-anchor="middle">${tokens} tokens</text>`);

@@ -65,11 +65,25 @@ async function main(): Promise<void> {
     const sqlite = await UsageLedger.openSqlite(join(folder, 'usage.sqlite'));
     await benchLedger('SQLite (node:sqlite, WAL, synchronous=NORMAL)', sqlite);
     await sqlite.close();
-    const pg = await UsageLedger.open({ databaseUrl: await postgres.createDatabase('bench'), sqlitePath: ':memory:', poolSize: WRITERS, connectTimeoutMs: 2000, statementTimeoutMs: 2000 });
+    const pg = await UsageLedger.open({
+      databaseUrl: await postgres.createDatabase('bench'),
+      sqlitePath: ':memory:',
+      poolSize: WRITERS,
+      connectTimeoutMs: 2000,
+      statementTimeoutMs: 2000,
+    });
     await benchLedger('PostgreSQL (local, fsync on, synchronous_commit on)', pg);
     await pg.close();
 
-    const tenant: Tenant = { id: 'bench', name: 'bench', enabled: true, admin: false, metricLabel: 'bench', policy: {} as Tenant['policy'], rateLimit: { requestsPerSecond: 1_000_000, burst: 1 } };
+    const tenant: Tenant = {
+      id: 'bench',
+      name: 'bench',
+      enabled: true,
+      admin: false,
+      metricLabel: 'bench',
+      policy: {} as Tenant['policy'],
+      rateLimit: { requestsPerSecond: 1_000_000, burst: 1 },
+    };
     const redis = new Redis(redisServer.url, { enableOfflineQueue: false, commandTimeout: 250, maxRetriesPerRequest: 0 });
     await new Promise((resolve) => redis.once('ready', resolve));
     const inMemory = new TenantRateLimiter([tenant]);

@@ -48,9 +48,21 @@ async function main(): Promise<void> {
     const lags = samples.map((sample) => sample.lagP99Ms);
     const report = {
       date: new Date().toISOString(),
-      machine: { cpus: cpus().length, model: cpus()[0]?.model, loadAverageBefore: loadBefore.map((v) => round(v, 2)), loadAverageAfter: loadavg().map((v) => round(v, 2)) },
+      machine: {
+        cpus: cpus().length,
+        model: cpus()[0]?.model,
+        loadAverageBefore: loadBefore.map((v) => round(v, 2)),
+        loadAverageAfter: loadavg().map((v) => round(v, 2)),
+      },
       settings: { seconds: SECONDS, connections: CONNECTIONS, warmUpSeconds: WARM_UP_SECONDS, endpoint: 'POST /predict (demo model, four texts in turn)' },
-      requests: { total: result.requests.total, perSecond: round(result.requests.average), errors: result.errors, timeouts: result.timeouts, statuses, unexpected5xx },
+      requests: {
+        total: result.requests.total,
+        perSecond: round(result.requests.average),
+        errors: result.errors,
+        timeouts: result.timeouts,
+        statuses,
+        unexpected5xx,
+      },
       latencyMs: { p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99, max: result.latency.max },
       rss: {
         idleMiB: round(idle[RSS] / 2 ** 20),

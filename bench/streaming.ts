@@ -21,7 +21,10 @@ import { SYNTHETIC_CHAT_TEMPLATE } from '../src/synthetic-model/chat-template';
 
 const REAL_RESPONSE_TAIL_TOKENS = 119;
 const PROMPT = [{ role: 'user' as const, content: 'Write a long essay about gardens, rivers and the seasons.' }];
-const WORDS = 'the garden river season morning light water stone path tree leaf flower autumn winter spring summer quiet field hill cloud rain sun evening bird song green warm cool long slow'.split(' ');
+const WORDS =
+  'the garden river season morning light water stone path tree leaf flower autumn winter spring summer quiet field hill cloud rain sun evening bird song green warm cool long slow'.split(
+    ' ',
+  );
 
 function option(name: string, fallback: number): number {
   const at = process.argv.indexOf(`--${name}`);
@@ -59,7 +62,8 @@ async function modelWithRealTail(root: string): Promise<{ dir: string; encoder: 
 /** An answer of exactly `tokens` tokens (plain words, no demo trigger word), cut into `every`-token chunks. */
 function answerChunks(encoder: PromptEncoder, tokens: number, every: number): string[] {
   let text = '';
-  for (let i = 0; encoder.tokenize(text).length < tokens; i++) text += `${i % 17 === 0 ? 'The' : ''} ${WORDS[(i * 7) % WORDS.length]}${i % 13 === 12 ? '.' : ''}`;
+  for (let i = 0; encoder.tokenize(text).length < tokens; i++)
+    text += `${i % 17 === 0 ? 'The' : ''} ${WORDS[(i * 7) % WORDS.length]}${i % 13 === 12 ? '.' : ''}`;
   const ids = encoder.tokenize(text).slice(0, tokens);
   const chunks: string[] = [];
   for (let at = 0; at < ids.length; at += every) chunks.push(encoder.detokenize(ids.slice(at, at + every)));
@@ -109,16 +113,26 @@ async function main(): Promise<void> {
     const later = (values: number[]) => values.slice(1);
     const same = streamed.every((check, i) => {
       const full = scratch[i];
-      return check.verdict.safetyLevel === full.safetyLevel && check.verdict.categories.join() === full.categories.join() && check.verdict.refusal === full.refusal;
+      return (
+        check.verdict.safetyLevel === full.safetyLevel && check.verdict.categories.join() === full.categories.join() && check.verdict.refusal === full.refusal
+      );
     });
     const last = streamed.length - 1;
     const report = {
       answerTokens: stream.answerTokens,
       checks: streamed.length,
       tailTokens,
-      computeVsBound: { total: sum(later(streamComputed)) / sum(later(bounds)), worstCheck: Math.max(...later(streamComputed).map((c, i) => c / later(bounds)[i])) },
+      computeVsBound: {
+        total: sum(later(streamComputed)) / sum(later(bounds)),
+        worstCheck: Math.max(...later(streamComputed).map((c, i) => c / later(bounds)[i])),
+      },
       positionsComputed: { stream: sum(streamComputed), scratch: sum(scratchComputed) },
-      lastCheck: { streamPositions: streamComputed[last], scratchPositions: scratchComputed[last], positionSpeedUp: scratchComputed[last] / streamComputed[last], wallSpeedUp: scratchSeconds[last] / streamSeconds[last] },
+      lastCheck: {
+        streamPositions: streamComputed[last],
+        scratchPositions: scratchComputed[last],
+        positionSpeedUp: scratchComputed[last] / streamComputed[last],
+        wallSpeedUp: scratchSeconds[last] / streamSeconds[last],
+      },
       totalWallSeconds: { stream: sum(streamSeconds), scratch: sum(scratchSeconds) },
       streamCheckMs: { p50: percentile(streamSeconds, 50) * 1000, p99: percentile(streamSeconds, 99) * 1000 },
       scratchCheckMs: { p50: percentile(scratchSeconds, 50) * 1000, p99: percentile(scratchSeconds, 99) * 1000 },

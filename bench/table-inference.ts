@@ -9,7 +9,8 @@
  */
 import { InferenceCell, readInferenceResults } from './support/inference-results';
 
-const key = (c: { system: string; dtype: string; textTokens: number; mode: string; concurrency: number }) => `${c.system} ${c.dtype} ${c.textTokens} ${c.mode} ${c.concurrency}`;
+const key = (c: { system: string; dtype: string; textTokens: number; mode: string; concurrency: number }) =>
+  `${c.system} ${c.dtype} ${c.textTokens} ${c.mode} ${c.concurrency}`;
 const ratio = (value: number | undefined) => (value === undefined || !Number.isFinite(value) ? '–' : `${value.toFixed(2)}x`);
 
 function main(): void {
@@ -19,7 +20,9 @@ function main(): void {
   for (const file of files) {
     const result = readInferenceResults(file);
     // Files from before the engine could trim its LM head have no lmHead: it ran on every position then.
-    const heads = new Set(result.cells.filter((cell) => cell.system === 'a-engine').map((cell) => (cell.lmHead === 'kept-positions' ? 'the positions read' : 'every position')));
+    const heads = new Set(
+      result.cells.filter((cell) => cell.system === 'a-engine').map((cell) => (cell.lmHead === 'kept-positions' ? 'the positions read' : 'every position')),
+    );
     console.log(
       `- \`${file}\`: ${result.date}, commit \`${result.commit}\`, GEMM limit best ${result.gemm.bestGflops.toFixed(1)} GFLOP/s (median ${result.gemm.medianGflops.toFixed(1)}), ` +
         `(a)'s LM head on ${[...heads].join(' / ')}${result.complete === false ? ', **interrupted** (the cells it finished)' : ''}`,
@@ -28,11 +31,15 @@ function main(): void {
   }
   const all = [...cells.values()];
 
-  console.log('\n| dtype | text tokens | mode | system | concurrency | requests | p50 ms | p95 ms | req/s | prefill GFLOP/s (% of GEMM best) | tokens generated |');
+  console.log(
+    '\n| dtype | text tokens | mode | system | concurrency | requests | p50 ms | p95 ms | req/s | prefill GFLOP/s (% of GEMM best) | tokens generated |',
+  );
   console.log('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const c of all) {
     const prefill = c.prefillGflops === undefined ? '–' : `${c.prefillGflops.toFixed(1)} (${Math.round((100 * c.prefillGflops) / c.gemmBest)} %)`;
-    console.log(`| ${c.dtype} | ${c.textTokens} | ${c.mode} | ${c.system} | ${c.concurrency} | ${c.requests} | ${Math.round(c.p50Ms)} | ${Math.round(c.p95Ms)} | ${c.throughputPerSecond.toFixed(2)} | ${prefill} | ${c.answerTokens?.toFixed(1) ?? '–'} |`);
+    console.log(
+      `| ${c.dtype} | ${c.textTokens} | ${c.mode} | ${c.system} | ${c.concurrency} | ${c.requests} | ${Math.round(c.p50Ms)} | ${Math.round(c.p95Ms)} | ${c.throughputPerSecond.toFixed(2)} | ${prefill} | ${c.answerTokens?.toFixed(1) ?? '–'} |`,
+    );
   }
 
   console.log('\n| dtype | text tokens | mode | (b)/(a) p50 | (c)/(a) p50 | (a) req/s c4 / c1 | (a) req/s c16 / c1 |');
@@ -43,8 +50,11 @@ function main(): void {
     const at = (system: string, concurrency: number) => cells.get(key({ system, dtype, textTokens: Number(tokens), mode, concurrency }));
     const a1 = at('a-engine', 1)!;
     const over = (system: string) => (at(system, 1) ? at(system, 1)!.p50Ms / a1.p50Ms : undefined);
-    const scaling = (concurrency: number) => (at('a-engine', concurrency) ? at('a-engine', concurrency)!.throughputPerSecond / a1.throughputPerSecond : undefined);
-    console.log(`| ${dtype} | ${tokens} | ${mode} | ${ratio(over('b-plain-greedy'))} | ${ratio(over('c-transformers-js'))} | ${ratio(scaling(4))} | ${ratio(scaling(16))} |`);
+    const scaling = (concurrency: number) =>
+      at('a-engine', concurrency) ? at('a-engine', concurrency)!.throughputPerSecond / a1.throughputPerSecond : undefined;
+    console.log(
+      `| ${dtype} | ${tokens} | ${mode} | ${ratio(over('b-plain-greedy'))} | ${ratio(over('c-transformers-js'))} | ${ratio(scaling(4))} | ${ratio(scaling(16))} |`,
+    );
   }
 }
 

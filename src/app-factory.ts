@@ -17,11 +17,7 @@ import { STREAM_SOCKET_DOCS, StreamSocket } from './streaming/stream-socket';
  */
 export async function createApp(configOverrides: EnvSource = {}): Promise<NestFastifyApplication> {
   const config = loadAppConfig({ ...process.env, ...configOverrides });
-  const app = await NestFactory.create<NestFastifyApplication>(
-    AppModule.forRoot(config),
-    createFastifyAdapter(config),
-    applicationOptions(),
-  );
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), createFastifyAdapter(config), applicationOptions());
   configureApp(app, config);
   return app;
 }

@@ -20,7 +20,18 @@ export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), LoggingModule, MetricsModule.forRoot(config), LifecycleModule, HttpPipelineModule, ModerationModule, StreamingModule, UsageModule, HealthModule, LiveStatsModule],
+      imports: [
+        ConfigModule.forRoot(config),
+        LoggingModule,
+        MetricsModule.forRoot(config),
+        LifecycleModule,
+        HttpPipelineModule,
+        ModerationModule,
+        StreamingModule,
+        UsageModule,
+        HealthModule,
+        LiveStatsModule,
+      ],
     };
   }
 }

@@ -18,7 +18,20 @@ describe('API docs (e2e)', () => {
       expect(response.statusCode).toBe(200);
       const document = response.json();
       expect(document.info.title).toBe('Qwen3Guard-Gen-WEB');
-      expect(Object.keys(document.paths).sort()).toEqual(['/health/live', '/health/ready', '/predict', '/v1/moderate', '/v1/moderations', '/v1/stats', '/v1/streams', '/v1/streams/ws', '/v1/streams/{id}', '/v1/streams/{id}/chunks', '/v1/streams/{id}/close', '/v1/usage']);
+      expect(Object.keys(document.paths).sort()).toEqual([
+        '/health/live',
+        '/health/ready',
+        '/predict',
+        '/v1/moderate',
+        '/v1/moderations',
+        '/v1/stats',
+        '/v1/streams',
+        '/v1/streams/ws',
+        '/v1/streams/{id}',
+        '/v1/streams/{id}/chunks',
+        '/v1/streams/{id}/close',
+        '/v1/usage',
+      ]);
       expect(document.paths['/v1/streams/ws'].get.responses).toHaveProperty('101');
       expect(document.paths['/predict'].post.tags).toEqual(['predict']);
       expect(document.paths['/v1/moderate'].post.tags).toEqual(['moderation']);
@@ -30,7 +43,10 @@ describe('API docs (e2e)', () => {
 
     it('documents the two ways to send an API key, and the auth and rate-limit errors', async () => {
       const { components, security, paths } = (await app.inject({ method: 'GET', url: '/docs-json' })).json();
-      expect(components.securitySchemes).toMatchObject({ bearer: { type: 'http', scheme: 'bearer' }, 'api-key': { type: 'apiKey', in: 'header', name: 'X-API-Key' } });
+      expect(components.securitySchemes).toMatchObject({
+        bearer: { type: 'http', scheme: 'bearer' },
+        'api-key': { type: 'apiKey', in: 'header', name: 'X-API-Key' },
+      });
       expect(security).toEqual([{ bearer: [] }, { 'api-key': [] }]);
       expect(Object.keys(paths['/v1/moderations'].post.responses)).toEqual(expect.arrayContaining(['401', '403', '429']));
       expect(components.schemas.DecisionDto.properties.action.enum).toEqual(['block', 'flag', 'allow']);

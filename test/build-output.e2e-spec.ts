@@ -41,7 +41,11 @@ describe('the build output (e2e)', () => {
   });
 
   it('holds the compiled src/ only: no bench/, no tools/, nothing left from an earlier build', () => {
-    expect(readdirSync(join(ROOT, 'dist'), { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => entry.name)).toEqual(['src']);
+    expect(
+      readdirSync(join(ROOT, 'dist'), { withFileTypes: true })
+        .filter((entry) => entry.isDirectory())
+        .map((entry) => entry.name),
+    ).toEqual(['src']);
   });
 
   it("nest-cli.json declares the same output: an emptied dist/, the playground's files as assets next to the code", () => {
@@ -70,7 +74,16 @@ describe('the build output (e2e)', () => {
     // A process group of its own: npm runs the service in a shell of its own, and stop() ends them all.
     const child = spawn(command, args, {
       cwd: ROOT,
-      env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), METRICS_PORT: '0', QWEN3GUARD_CACHE_DIR: cacheDir, QWEN3GUARD_USAGE_DB: ':memory:', LOG_LEVEL: 'warn', NODE_ENV: 'test' },
+      env: {
+        ...process.env,
+        HOST: '127.0.0.1',
+        PORT: String(port),
+        METRICS_PORT: '0',
+        QWEN3GUARD_CACHE_DIR: cacheDir,
+        QWEN3GUARD_USAGE_DB: ':memory:',
+        LOG_LEVEL: 'warn',
+        NODE_ENV: 'test',
+      },
       stdio: 'ignore',
       detached: true,
     });
@@ -89,7 +102,11 @@ describe('the build output (e2e)', () => {
     const run = await promisify(execFile)(process.execPath, [join('bin', 'qwen3guard.js'), 'serve', '--model', 'not-a-repo-id'], { cwd: ROOT }).catch(
       (error: { code: number; stderr: string }) => error,
     );
-    expect(run).toMatchObject({ code: 3, stderr: 'Qwen3Guard-Gen-WEB did not start: invalid configuration: QWEN3GUARD_MODEL must be a Hugging Face repo id, owner/name (not-a-repo-id is not one)\n' });
+    expect(run).toMatchObject({
+      code: 3,
+      stderr:
+        'Qwen3Guard-Gen-WEB did not start: invalid configuration: QWEN3GUARD_MODEL must be a Hugging Face repo id, owner/name (not-a-repo-id is not one)\n',
+    });
   });
 });
 

@@ -91,7 +91,13 @@ describe('qwen3guard CLI (e2e)', () => {
     it('prints the verdict as JSON and exits 1 for unsafe', async () => {
       const run = await result('unsafe');
       expect(run.code).toBe(1);
-      expect(verdictOf(run.stdout)).toMatchObject({ model: 'qwen3guard-gen-demo', mode: 'prompt', safety_level: 'unsafe', categories: ['Violent'], refusal: null });
+      expect(verdictOf(run.stdout)).toMatchObject({
+        model: 'qwen3guard-gen-demo',
+        mode: 'prompt',
+        safety_level: 'unsafe',
+        categories: ['Violent'],
+        refusal: null,
+      });
       expect(run.stderr).toContain('demo model: verdicts are synthetic');
     });
 
@@ -106,7 +112,17 @@ describe('qwen3guard CLI (e2e)', () => {
       expect(run.code).toBe(0);
       const verdict = verdictOf(run.stdout);
       expect(verdict).toMatchObject({ mode: 'response', safety_level: 'safe', categories: [], refusal: true });
-      expect(Object.keys(verdict).sort()).toEqual(['categories', 'decision', 'mode', 'model', 'probabilities', 'refusal', 'safety_level', 'timing_ms', 'usage']);
+      expect(Object.keys(verdict).sort()).toEqual([
+        'categories',
+        'decision',
+        'mode',
+        'model',
+        'probabilities',
+        'refusal',
+        'safety_level',
+        'timing_ms',
+        'usage',
+      ]);
     });
 
     // Nothing to moderate is a usage error, reported as commander reports a bad option: `git diff --cached |
@@ -164,7 +180,10 @@ describe('qwen3guard CLI (e2e)', () => {
     });
 
     it('exits 3 with the reason when the pull fails', async () => {
-      const [offline, unnamed] = await Promise.all([runCli(['pull', 'qwen-test/elsewhere'], { env: { ...hubEnv, HF_HUB_OFFLINE: '1' } }), runCli(['pull'], { env: hubEnv })]);
+      const [offline, unnamed] = await Promise.all([
+        runCli(['pull', 'qwen-test/elsewhere'], { env: { ...hubEnv, HF_HUB_OFFLINE: '1' } }),
+        runCli(['pull'], { env: hubEnv }),
+      ]);
       expect(offline.code).toBe(3);
       expect(offline.stderr).toMatch(/^qwen3guard: HF_HUB_OFFLINE is set and qwen-test\/elsewhere \(main\) is not in the Hugging Face cache/m);
       expect(unnamed.code).toBe(3);
@@ -186,7 +205,10 @@ describe('qwen3guard CLI (e2e)', () => {
       clone = freshClone();
       const prefix = join(workDir, 'npm-prefix');
       // Linked before node_modules exists, so that npm has no tree to touch but the prefix's.
-      const link = await runCommand('npm', ['link', '--offline', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: clone, env: { npm_config_prefix: prefix } });
+      const link = await runCommand('npm', ['link', '--offline', '--ignore-scripts', '--no-audit', '--no-fund'], {
+        cwd: clone,
+        env: { npm_config_prefix: prefix },
+      });
       expect(link).toMatchObject({ code: 0 });
       linkedBin = join(prefix, 'bin');
       linkDependencies(clone);

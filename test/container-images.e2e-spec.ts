@@ -26,7 +26,9 @@ interface Stage {
  * the images themselves are not built by this suite.
  */
 function readDockerfile(file: string): Stage[] {
-  const lines = readFileSync(join(ROOT, file), 'utf8').split('\n').filter((line) => !/^\s*#/.test(line));
+  const lines = readFileSync(join(ROOT, file), 'utf8')
+    .split('\n')
+    .filter((line) => !/^\s*#/.test(line));
   const instructions: Instruction[] = [];
   let pending = '';
   for (const line of lines) {
@@ -63,7 +65,11 @@ function environment(stage: Stage): Record<string, string> {
 
 function deploymentPodSpec() {
   const deployment = parse(readFileSync(join(ROOT, 'k8s', 'base', 'deployment.yaml'), 'utf8')) as {
-    spec: { template: { spec: { securityContext: { runAsUser: number; runAsGroup: number }; containers: Array<{ args: string[] }>; initContainers: Array<{ args: string[] }> } } };
+    spec: {
+      template: {
+        spec: { securityContext: { runAsUser: number; runAsGroup: number }; containers: Array<{ args: string[] }>; initContainers: Array<{ args: string[] }> };
+      };
+    };
   };
   return deployment.spec.template.spec;
 }
@@ -102,7 +108,10 @@ describe.each([
       sh(/find node_modules\/onnxruntime-node\/.*$/.exec(runs.find((run) => run.includes('npm prune --omit=dev'))!)![0]);
       // npm prune removes the dev dependency; the runtime stage copies the kept files back in its place.
       rmSync(join(app, 'node_modules', QWEN3_TOKENIZER_PACKAGE), { recursive: true });
-      const [source, target] = all(runtime, 'COPY').find((args) => args.startsWith('--from=build /qwen3-tokenizer '))!.split(/\s+/).slice(1);
+      const [source, target] = all(runtime, 'COPY')
+        .find((args) => args.startsWith('--from=build /qwen3-tokenizer '))!
+        .split(/\s+/)
+        .slice(1);
       cpSync(source.replace('/qwen3-tokenizer', keptTokenizer), join(app, target), { recursive: true });
 
       const tokenizer = qwen3TokenizerFile('tokenizer.json', app);
@@ -152,9 +161,13 @@ describe.each([
   });
 
   it('sends only what the build copies in the build context (.dockerignore)', () => {
-    const rules = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n').filter((line) => line.trim() && !line.startsWith('#'));
+    const rules = readFileSync(join(ROOT, '.dockerignore'), 'utf8')
+      .split('\n')
+      .filter((line) => line.trim() && !line.startsWith('#'));
     expect(rules[0]).toBe('**');
-    const sources = all(build, 'COPY').filter((args) => !args.startsWith('--from')).flatMap((args) => args.split(/\s+/).slice(0, -1));
+    const sources = all(build, 'COPY')
+      .filter((args) => !args.startsWith('--from'))
+      .flatMap((args) => args.split(/\s+/).slice(0, -1));
     for (const source of sources) {
       expect(existsSync(join(ROOT, source))).toBe(true);
       expect(rules).toContain(statSync(join(ROOT, source)).isDirectory() ? `!${source}/**` : `!${source}`);

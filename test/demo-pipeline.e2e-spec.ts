@@ -89,9 +89,7 @@ describe('demo model pipeline (e2e)', () => {
       const response = await postJson(app, '/v1/moderate', { prompt: 'Who should win the election?' });
       expect(response.statusCode).toBe(200);
       const body = response.json();
-      expect(Object.keys(body).sort()).toEqual(
-        ['categories', 'decision', 'mode', 'model', 'probabilities', 'refusal', 'safety_level', 'timing_ms', 'usage'],
-      );
+      expect(Object.keys(body).sort()).toEqual(['categories', 'decision', 'mode', 'model', 'probabilities', 'refusal', 'safety_level', 'timing_ms', 'usage']);
       expect(body).toMatchObject({
         model: 'qwen3guard-gen-demo',
         mode: 'prompt',

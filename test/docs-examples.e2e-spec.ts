@@ -84,7 +84,11 @@ function runProcess(file: string, args: readonly string[], env: NodeJS.ProcessEn
  */
 async function runShellExample(example: DocExample, target: Target): Promise<string[]> {
   // A failed command ends the script: what follows it may rely on it (a `cd`, a file it writes).
-  const script = example.commands.map((command) => `${aimedAt(command.source, target.service)}\nstatus=$?; printf '\\n${STATUS_MARK} %s\\n' "$status"; [ "$status" = 0 ] || exit "$status"\n`).join('');
+  const script = example.commands
+    .map(
+      (command) => `${aimedAt(command.source, target.service)}\nstatus=$?; printf '\\n${STATUS_MARK} %s\\n' "$status"; [ "$status" = 0 ] || exit "$status"\n`,
+    )
+    .join('');
   const run = await runProcess('bash', ['-c', script], target.env);
   if (run.timedOut) return [`timed out after ${EXAMPLE_TIMEOUT_MS} ms; stderr:\n${run.stderr}`];
   const parts = run.stdout.split(new RegExp(`\\n${STATUS_MARK} (\\d+)\\n`));
@@ -134,7 +138,13 @@ describe('the documentation examples, run (e2e)', () => {
     chmodSync(join(binDir, 'qwen3guard'), 0o755);
 
     const base = { ...exampleEnvironment(), QWEN3GUARD_CACHE_DIR: cacheDir, LOG_LEVEL: 'warn', QWEN3GUARD_USAGE_DB: ':memory:' };
-    const exampleEnv = { ...exampleEnvironment(), PATH: `${binDir}:${process.env.PATH}`, QWEN3GUARD_CACHE_DIR: cacheDir, HF_HOME: join(workDir, 'huggingface'), HF_ENDPOINT: hub.endpoint };
+    const exampleEnv = {
+      ...exampleEnvironment(),
+      PATH: `${binDir}:${process.env.PATH}`,
+      QWEN3GUARD_CACHE_DIR: cacheDir,
+      HF_HOME: join(workDir, 'huggingface'),
+      HF_ENDPOINT: hub.endpoint,
+    };
 
     const service = await startBuiltService(base);
     plain = { service, env: exampleEnv };
@@ -167,7 +177,9 @@ describe('the documentation examples, run (e2e)', () => {
     const target = example.run.kind === 'with-tenants' ? withTenants : plain;
     const failures = example.language === 'shell' ? await runShellExample(example, target) : await runTypeScriptExample(example, target, scriptsDir);
     if (failures.length > 0) {
-      throw new Error(`${example.where}: the example does not do what the document shows:\n${failures.join('\n')}\n--- the service's log:\n${target.service.output().slice(-2000)}`);
+      throw new Error(
+        `${example.where}: the example does not do what the document shows:\n${failures.join('\n')}\n--- the service's log:\n${target.service.output().slice(-2000)}`,
+      );
     }
   });
 });

@@ -101,7 +101,18 @@ describe('fast inference equivalence (e2e)', () => {
     });
 
     it('the exact path gives the documented demo verdicts', () => {
-      expect(exact.map((v) => v.safetyLevel)).toEqual(['safe', 'unsafe', 'controversial', 'unsafe', 'safe', 'unsafe', 'safe', 'controversial', 'unsafe', 'controversial']);
+      expect(exact.map((v) => v.safetyLevel)).toEqual([
+        'safe',
+        'unsafe',
+        'controversial',
+        'unsafe',
+        'safe',
+        'unsafe',
+        'safe',
+        'controversial',
+        'unsafe',
+        'controversial',
+      ]);
       expect(exact.every((v) => v.cachedTokens === 0)).toBe(true);
     });
 
@@ -145,7 +156,11 @@ describe('bounded queue (e2e)', () => {
     expect(response.statusCode).toBe(503);
     expect(response.headers['retry-after']).toBe('1');
     expect(response.json()).toMatchObject({ code: 'QUEUE_FULL' });
-    expect((await postJson(app, '/v1/moderate', { items: [{ prompt: 'a gun' }, { prompt: 'hello' }] })).json().results.map((r: { safety_level: string }) => r.safety_level)).toEqual(['unsafe', 'safe']);
+    expect(
+      (await postJson(app, '/v1/moderate', { items: [{ prompt: 'a gun' }, { prompt: 'hello' }] }))
+        .json()
+        .results.map((r: { safety_level: string }) => r.safety_level),
+    ).toEqual(['unsafe', 'safe']);
   });
 
   it('reports cached prompt tokens and the queue wait', async () => {

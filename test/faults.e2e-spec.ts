@@ -114,7 +114,9 @@ describe('faults (e2e)', () => {
     afterAll(() => rmSync(join(brokenDir, '..'), { recursive: true, force: true }));
 
     it('a missing directory stops start-up with a message naming the variable', () => {
-      expect(() => loadAppConfig({ ...TEST_ENV, QWEN3GUARD_MODEL_DIR: join(brokenDir, 'no-such-dir') })).toThrow(/QWEN3GUARD_MODEL_DIR must name an existing directory/);
+      expect(() => loadAppConfig({ ...TEST_ENV, QWEN3GUARD_MODEL_DIR: join(brokenDir, 'no-such-dir') })).toThrow(
+        /QWEN3GUARD_MODEL_DIR must name an existing directory/,
+      );
     });
 
     it.each([
@@ -131,7 +133,9 @@ describe('faults (e2e)', () => {
         expect((await broken.inject({ method: 'GET', url: '/health/live' })).statusCode).toBe(200);
         const ready = await broken.inject({ method: 'GET', url: '/health/ready' });
         expect(ready.statusCode).toBe(503);
-        expect(ready.json()).toMatchObject({ error: { model: { status: 'down', state: 'failed', code: 'MODEL_INVALID', reason: expect.stringMatching(reason) } } });
+        expect(ready.json()).toMatchObject({
+          error: { model: { status: 'down', state: 'failed', code: 'MODEL_INVALID', reason: expect.stringMatching(reason) } },
+        });
         const refused = await postJson(broken, '/predict', { text: 'hello' });
         expectModelFailed(refused, reason);
         expect(refused.body).not.toContain(brokenDir);

@@ -65,10 +65,14 @@ describe('graceful shutdown (e2e)', () => {
     child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
     child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
     exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-    await waitFor('the model to be ready', async () => {
-      if (child.exitCode !== null) throw new Error(`the service exited with ${child.exitCode}:\n${output}`);
-      return (await fetch(`${api}/health/ready`).catch(() => undefined))?.status === 200 ? true : undefined;
-    }, 120_000).catch((error: Error) => {
+    await waitFor(
+      'the model to be ready',
+      async () => {
+        if (child.exitCode !== null) throw new Error(`the service exited with ${child.exitCode}:\n${output}`);
+        return (await fetch(`${api}/health/ready`).catch(() => undefined))?.status === 200 ? true : undefined;
+      },
+      120_000,
+    ).catch((error: Error) => {
       throw new Error(`${error.message}\n${output.slice(-4000)}`);
     });
   });
@@ -84,10 +88,15 @@ describe('graceful shutdown (e2e)', () => {
     await waitFor('every request to reach the service', async () => ((await requestsReceived()) >= IN_FLIGHT ? true : undefined), 60_000, 50);
     expect(child.kill('SIGTERM')).toBe(true);
 
-    const notReady = await waitFor('readiness to fail', async () => {
-      const probe = await fetch(`${api}/health/ready`);
-      return probe.status === 503 ? ((await probe.json())) : undefined;
-    }, 10_000, 20);
+    const notReady = await waitFor(
+      'readiness to fail',
+      async () => {
+        const probe = await fetch(`${api}/health/ready`);
+        return probe.status === 503 ? await probe.json() : undefined;
+      },
+      10_000,
+      20,
+    );
     const notReadyAt = Date.now();
     expect(notReady).toMatchObject({ status: 'error', details: { model: { status: 'down', state: 'shutting-down' } } });
     expect((await fetch(`${api}/health/live`)).status).toBe(200);
@@ -95,7 +104,12 @@ describe('graceful shutdown (e2e)', () => {
     const refused = await fetch(`${api}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: 'hello' }) });
     expect(refused.status).toBe(503);
     expect(refused.headers.get('connection')).toBe('close');
-    expect(await refused.json()).toEqual({ statusCode: 503, error: 'Service Unavailable', code: 'SHUTTING_DOWN', message: 'the service is shutting down; retry on another instance' });
+    expect(await refused.json()).toEqual({
+      statusCode: 503,
+      error: 'Service Unavailable',
+      code: 'SHUTTING_DOWN',
+      message: 'the service is shutting down; retry on another instance',
+    });
 
     const answers = await Promise.all(inFlight);
     expect(answers.map((answer) => answer.status)).toEqual(Array(IN_FLIGHT).fill(200));
@@ -117,7 +131,10 @@ describe('graceful shutdown (e2e)', () => {
   async function requestsReceived(): Promise<number> {
     const text = await (await fetch(metrics)).text();
     const inFlight = Number(/^qwen3guard_inflight_requests (\S+)$/m.exec(text)?.[1] ?? 0);
-    const answered = [...text.matchAll(/^qwen3guard_request_count_total\{[^}]*endpoint="\/predict"[^}]*\} (\S+)$/gm)].reduce((sum, match) => sum + Number(match[1]), 0);
+    const answered = [...text.matchAll(/^qwen3guard_request_count_total\{[^}]*endpoint="\/predict"[^}]*\} (\S+)$/gm)].reduce(
+      (sum, match) => sum + Number(match[1]),
+      0,
+    );
     return inFlight + answered;
   }
 });

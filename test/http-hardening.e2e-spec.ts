@@ -71,7 +71,12 @@ describe('HTTP hardening (e2e)', () => {
 
     beforeAll(async () => {
       app = await startTestApp({
-        env: { CORS_ORIGINS: 'https://app.example, http://localhost:3000', REQUEST_TIMEOUT_MS: '5000', CONNECTION_TIMEOUT_MS: '0', KEEP_ALIVE_TIMEOUT_MS: '61000' },
+        env: {
+          CORS_ORIGINS: 'https://app.example, http://localhost:3000',
+          REQUEST_TIMEOUT_MS: '5000',
+          CONNECTION_TIMEOUT_MS: '0',
+          KEEP_ALIVE_TIMEOUT_MS: '61000',
+        },
         engine: engineThatFailsToLoad(),
       });
     });

@@ -68,7 +68,10 @@ async function kubectl(args: string[]): Promise<string> {
     return (await promisify(execFile)('kubectl', args, { cwd: ROOT, maxBuffer: 64 * 1024 * 1024 })).stdout;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new Error(`kubectl is not installed: these tests render k8s/ with \`kubectl kustomize\` (kustomize v${KUSTOMIZE_MAJOR}, kubectl >= 1.27); install kubectl`, { cause: error });
+      throw new Error(
+        `kubectl is not installed: these tests render k8s/ with \`kubectl kustomize\` (kustomize v${KUSTOMIZE_MAJOR}, kubectl >= 1.27); install kubectl`,
+        { cause: error },
+      );
     }
     throw new Error(`kubectl ${args.join(' ')} failed: ${(error as { stderr?: string }).stderr ?? String(error)}`, { cause: error });
   }
@@ -79,7 +82,9 @@ async function render(directory: string): Promise<K8sObject[]> {
   const { kustomizeVersion } = JSON.parse(await kubectl(['version', '--client', '-o', 'json'])) as { kustomizeVersion?: string };
   const major = Number(/^v(\d+)\./.exec(kustomizeVersion ?? '')?.[1] ?? 0);
   if (major < KUSTOMIZE_MAJOR) {
-    throw new Error(`kubectl's kustomize is ${kustomizeVersion ?? 'unknown'}; k8s/ needs kustomize v${KUSTOMIZE_MAJOR} (kubectl >= 1.27): install a newer kubectl`);
+    throw new Error(
+      `kubectl's kustomize is ${kustomizeVersion ?? 'unknown'}; k8s/ needs kustomize v${KUSTOMIZE_MAJOR} (kubectl >= 1.27): install a newer kubectl`,
+    );
   }
   const output = await kubectl(['kustomize', directory]);
   return parseAllDocuments(output).map((document) => document.toJS() as K8sObject);
@@ -91,7 +96,15 @@ async function renderWithSharedState(overlay: string, workDir: string): Promise<
   const from = (path: string) => relative(directory, join(ROOT, path));
   writeFileSync(
     join(directory, 'kustomization.yaml'),
-    ['apiVersion: kustomize.config.k8s.io/v1beta1', 'kind: Kustomization', 'resources:', `  - ${from(join('k8s', 'overlays', overlay))}`, 'components:', `  - ${from(SHARED_STATE_COMPONENT)}`, ''].join('\n'),
+    [
+      'apiVersion: kustomize.config.k8s.io/v1beta1',
+      'kind: Kustomization',
+      'resources:',
+      `  - ${from(join('k8s', 'overlays', overlay))}`,
+      'components:',
+      `  - ${from(SHARED_STATE_COMPONENT)}`,
+      '',
+    ].join('\n'),
   );
   return render(directory);
 }
@@ -140,7 +153,11 @@ function selects(selector: Record<string, string> | undefined, labels: Record<st
 
 /** AppConfig's variables, as loadAppConfig reads them (the properties class-validator knows). */
 function appConfigVariables(): Set<string> {
-  return new Set(getMetadataStorage().getTargetValidationMetadatas(AppConfig, '', true, false).map((entry) => entry.propertyName));
+  return new Set(
+    getMetadataStorage()
+      .getTargetValidationMetadatas(AppConfig, '', true, false)
+      .map((entry) => entry.propertyName),
+  );
 }
 
 describe('Kubernetes manifests (e2e)', () => {
@@ -200,7 +217,9 @@ describe('Kubernetes manifests (e2e)', () => {
     const container = () => podSpec().containers.find((candidate: { name: string }) => candidate.name === 'qwen3guard');
     /** The service's environment: the ConfigMap the container's envFrom names. */
     const environment = (): Record<string, string> => {
-      const references = container().envFrom.map((source: { configMapRef?: { name: string } }) => source.configMapRef?.name).filter(Boolean);
+      const references = container()
+        .envFrom.map((source: { configMapRef?: { name: string } }) => source.configMapRef?.name)
+        .filter(Boolean);
       expect(references).toHaveLength(1);
       return named(objects(), 'ConfigMap', references[0]).data;
     };
@@ -215,13 +234,19 @@ describe('Kubernetes manifests (e2e)', () => {
       expect(deployment().spec.replicas).toBe(1);
       expect(kinds(objects()).has('HorizontalPodAutoscaler')).toBe(false);
       const env = environment();
-      for (const name of Object.keys(SHARED_STATE_VARIABLES)) expect([name, env[name], container().env?.some((entry: { name: string }) => entry.name === name)]).toEqual([name, undefined, undefined]);
+      for (const name of Object.keys(SHARED_STATE_VARIABLES))
+        expect([name, env[name], container().env?.some((entry: { name: string }) => entry.name === name)]).toEqual([name, undefined, undefined]);
     });
 
     it("listens on the configuration's default ports, named http and metrics, and the ConfigMap says the same", () => {
       const ports = Object.fromEntries(container().ports.map((port: { name: string; containerPort: number }) => [port.name, port.containerPort]));
       expect(ports).toEqual({ http: CONFIG_DEFAULTS.PORT, metrics: CONFIG_DEFAULTS.METRICS_PORT });
-      expect(environment()).toMatchObject({ PORT: String(CONFIG_DEFAULTS.PORT), METRICS_PORT: String(CONFIG_DEFAULTS.METRICS_PORT), METRICS_MODE: 'separate', NODE_ENV: 'production' });
+      expect(environment()).toMatchObject({
+        PORT: String(CONFIG_DEFAULTS.PORT),
+        METRICS_PORT: String(CONFIG_DEFAULTS.METRICS_PORT),
+        METRICS_MODE: 'separate',
+        NODE_ENV: 'production',
+      });
     });
 
     it('configures only variables AppConfig declares, with values it accepts', () => {
@@ -253,7 +278,10 @@ describe('Kubernetes manifests (e2e)', () => {
       expect(pod.securityContext).toMatchObject({ runAsNonRoot: true });
       expect(pod.securityContext.runAsUser).toBeGreaterThan(0);
       for (const each of [...pod.initContainers, ...pod.containers]) {
-        expect([each.name, each.securityContext]).toEqual([each.name, { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } }]);
+        expect([each.name, each.securityContext]).toEqual([
+          each.name,
+          { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
+        ]);
       }
       const env = environment();
       const writable = (path: string) =>
@@ -287,7 +315,11 @@ describe('Kubernetes manifests (e2e)', () => {
     it('has a Service that selects the pods and names both ports', () => {
       expect(selects(service().spec.selector, deployment().spec.template.metadata.labels)).toBe(true);
       const containerPorts = new Set(container().ports.map((port: { name: string }) => port.name));
-      const ports = service().spec.ports.map((port: { name: string; port: number; targetPort: string }) => [port.name, port.port, containerPorts.has(port.targetPort) ? port.targetPort : undefined]);
+      const ports = service().spec.ports.map((port: { name: string; port: number; targetPort: string }) => [
+        port.name,
+        port.port,
+        containerPorts.has(port.targetPort) ? port.targetPort : undefined,
+      ]);
       expect(ports).toEqual([
         ['http', CONFIG_DEFAULTS.PORT, 'http'],
         ['metrics', CONFIG_DEFAULTS.METRICS_PORT, 'metrics'],
@@ -335,7 +367,12 @@ describe('Kubernetes manifests (e2e)', () => {
       const admits = (rule: { ports?: Array<{ port: string | number }> }, name: string) =>
         (rule.ports ?? []).some((entry) => entry.port === name || entry.port === containerPorts[name]) || rule.ports === undefined;
       const metricsRules = policy.spec.ingress.filter((rule: never) => admits(rule, 'metrics'));
-      expect(metricsRules).toEqual([{ from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': MONITORING_NAMESPACE } } }], ports: [{ port: 'metrics', protocol: 'TCP' }] }]);
+      expect(metricsRules).toEqual([
+        {
+          from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': MONITORING_NAMESPACE } } }],
+          ports: [{ port: 'metrics', protocol: 'TCP' }],
+        },
+      ]);
       expect(policy.spec.ingress.filter((rule: { from?: unknown }) => admits(rule as never, 'http') && rule.from === undefined)).toHaveLength(1);
     });
 
@@ -351,15 +388,20 @@ describe('Kubernetes manifests (e2e)', () => {
       for (const constraint of constraints) expect(selects(constraint.labelSelector.matchLabels, deployment().spec.template.metadata.labels)).toBe(true);
     });
 
-    it(overlay === 'gpu' ? 'asks for one NVIDIA GPU on GPU nodes and runs the CUDA provider from the GPU image' : 'runs the CPU provider from the CPU image, without GPUs', () => {
-      const gpu = overlay === 'gpu';
-      expect(environment().QWEN3GUARD_PROVIDER).toBe(gpu ? 'cuda' : 'cpu');
-      expect(container().resources.limits['nvidia.com/gpu']).toBe(gpu ? 1 : undefined);
-      expect(container().image.split(':')[0].endsWith('-gpu')).toBe(gpu);
-      for (const each of podSpec().initContainers) expect(each.image).toBe(container().image);
-      expect((podSpec().tolerations ?? []).some((toleration: { key: string }) => toleration.key === 'nvidia.com/gpu')).toBe(gpu);
-      expect(Object.keys(podSpec().nodeSelector ?? {}).length > 0).toBe(gpu);
-    });
+    it(
+      overlay === 'gpu'
+        ? 'asks for one NVIDIA GPU on GPU nodes and runs the CUDA provider from the GPU image'
+        : 'runs the CPU provider from the CPU image, without GPUs',
+      () => {
+        const gpu = overlay === 'gpu';
+        expect(environment().QWEN3GUARD_PROVIDER).toBe(gpu ? 'cuda' : 'cpu');
+        expect(container().resources.limits['nvidia.com/gpu']).toBe(gpu ? 1 : undefined);
+        expect(container().image.split(':')[0].endsWith('-gpu')).toBe(gpu);
+        for (const each of podSpec().initContainers) expect(each.image).toBe(container().image);
+        expect((podSpec().tolerations ?? []).some((toleration: { key: string }) => toleration.key === 'nvidia.com/gpu')).toBe(gpu);
+        expect(Object.keys(podSpec().nodeSelector ?? {}).length > 0).toBe(gpu);
+      },
+    );
   });
 
   describe.each(OVERLAYS)('overlay %s with the shared-state component', (overlay) => {
@@ -403,7 +445,11 @@ describe('Kubernetes manifests (e2e)', () => {
         return { ...object, spec: { ...spec, template: { ...spec.template, spec: { ...spec.template.spec, containers } } } };
       };
       const plain = rendered.get(overlay)!.map(withoutSharedState);
-      expect(objects().filter((object) => object.kind !== 'HorizontalPodAutoscaler').map(withoutSharedState)).toEqual(plain);
+      expect(
+        objects()
+          .filter((object) => object.kind !== 'HorizontalPodAutoscaler')
+          .map(withoutSharedState),
+      ).toEqual(plain);
     });
 
     it('scales on CPU and on the queue-depth metric that prometheus-adapter serves', () => {
@@ -437,7 +483,8 @@ describe('Kubernetes manifests (e2e)', () => {
     const [pull] = pod.initContainers;
     expect(pull.args).toEqual(['pull']);
     const env = named(objects, 'ConfigMap', pod.containers[0].envFrom[0].configMapRef.name).data as Record<string, string>;
-    const modelsMount = (mounts: Array<{ name: string; mountPath: string; readOnly?: boolean }>) => mounts.find((mount) => hubCacheDir(env).startsWith(`${mount.mountPath}/`));
+    const modelsMount = (mounts: Array<{ name: string; mountPath: string; readOnly?: boolean }>) =>
+      mounts.find((mount) => hubCacheDir(env).startsWith(`${mount.mountPath}/`));
     expect(modelsMount(pull.volumeMounts)).toMatchObject({ name: 'models' });
     expect(modelsMount(pull.volumeMounts)?.readOnly).toBeUndefined();
     expect(modelsMount(pod.containers[0].volumeMounts)).toMatchObject({ name: 'models', readOnly: true });

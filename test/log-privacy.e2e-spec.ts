@@ -75,9 +75,22 @@ describe('log privacy (e2e)', () => {
     const json = (body: unknown) => JSON.stringify(body);
     const acme = TENANT.id;
     await send('POST', '/predict', { payload: json({ text: `${zebra} how do I build a bomb` }), verdict: 'unsafe', tenant: acme });
-    await send('POST', '/v1/moderate', { payload: json({ prompt: `${quokka} my password`, response: `${narwhal} sorry, I cannot` }), verdict: 'unsafe', tenant: acme });
-    await send('POST', '/v1/moderate', { payload: json({ messages: [{ role: 'user', content: `${ocelot} hello` }] }), verdict: 'safe', auth: 'x-api-key', tenant: acme });
-    await send('POST', '/v1/moderate', { payload: json({ items: [{ prompt: `${tapir} hi` }, { prompt: `${ibis} an election` }] }), verdict: 'controversial', tenant: acme });
+    await send('POST', '/v1/moderate', {
+      payload: json({ prompt: `${quokka} my password`, response: `${narwhal} sorry, I cannot` }),
+      verdict: 'unsafe',
+      tenant: acme,
+    });
+    await send('POST', '/v1/moderate', {
+      payload: json({ messages: [{ role: 'user', content: `${ocelot} hello` }] }),
+      verdict: 'safe',
+      auth: 'x-api-key',
+      tenant: acme,
+    });
+    await send('POST', '/v1/moderate', {
+      payload: json({ items: [{ prompt: `${tapir} hi` }, { prompt: `${ibis} an election` }] }),
+      verdict: 'controversial',
+      tenant: acme,
+    });
     await send('POST', '/v1/moderations', { payload: json({ input: [zebra, `${quokka} a gun`] }), verdict: 'unsafe', tenant: acme });
     await send('POST', '/predict', { payload: json({ text: `${tapir} hello` }), verdict: 'safe', auth: 'none' });
     await send('POST', '/predict', { payload: json({ text: `${ibis} hello` }), auth: 'unknown' }); // 401

@@ -173,7 +173,9 @@ describe('metrics on their own port (METRICS_MODE=separate, the default)', () =>
   it('does not count its own scrapes', async () => {
     const again = parseExposition(await (await fetch(metricsUrl)).text());
     expect(samplesOf(again, METRICS.requestCount.name).some((s) => s.labels.endpoint === '/metrics')).toBe(false);
-    expect(count('GET', UNMATCHED_ENDPOINT, '404')).toBe(valueOf(again, METRICS.requestCount.name, { method: 'GET', endpoint: UNMATCHED_ENDPOINT, code: '404' }));
+    expect(count('GET', UNMATCHED_ENDPOINT, '404')).toBe(
+      valueOf(again, METRICS.requestCount.name, { method: 'GET', endpoint: UNMATCHED_ENDPOINT, code: '404' }),
+    );
   });
 
   it('closes the metrics listener with the application', async () => {

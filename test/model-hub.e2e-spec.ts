@@ -84,7 +84,18 @@ describe('pulling a model from the Hugging Face Hub (e2e, mock hub)', () => {
         const listed = hub.fileOf(REPO, file);
         const etag = listed.lfs?.oid ?? listed.oid;
         expect(lstatSync(join(snapshot, file)).isSymbolicLink()).toBe(true);
-        expect(readlinkSync(join(snapshot, file))).toBe(join(...file.split('/').slice(1).map(() => '..'), '..', '..', 'blobs', etag));
+        expect(readlinkSync(join(snapshot, file))).toBe(
+          join(
+            ...file
+              .split('/')
+              .slice(1)
+              .map(() => '..'),
+            '..',
+            '..',
+            'blobs',
+            etag,
+          ),
+        );
         expect(statSync(join(repoFolder, 'blobs', etag)).size).toBe(listed.size);
       }
       expect(sha256(join(snapshot, WEIGHTS))).toBe(hub.fileOf(REPO, WEIGHTS).lfs?.oid);

@@ -187,7 +187,9 @@ describeWithDatabaseServers('several replicas sharing PostgreSQL and Redis (e2e)
     const burstWindow = Math.max(1, Math.ceil(LIMIT.burst / LIMIT.requestsPerSecond));
     const fleetAllowance = LIMIT.requestsPerSecond * (Math.ceil(seconds) + 1) + LIMIT.burst * (Math.ceil(seconds / burstWindow) + 1);
     const { acknowledged: allowed, retryAfters } = tallies.get(limited.id)!;
-    process.stdout.write(`limited tenant: ${allowed} allowed, ${retryAfters.length} refused of ${LIMITED_REQUESTS} over ${seconds.toFixed(1)} s; fleet allowance ${fleetAllowance}\n`);
+    process.stdout.write(
+      `limited tenant: ${allowed} allowed, ${retryAfters.length} refused of ${LIMITED_REQUESTS} over ${seconds.toFixed(1)} s; fleet allowance ${fleetAllowance}\n`,
+    );
     expect(allowed).toBeGreaterThanOrEqual(LIMIT.requestsPerSecond + LIMIT.burst);
     expect(allowed).toBeLessThanOrEqual(fleetAllowance);
     expect(fleetAllowance).toBeLessThan(REPLICAS * LIMIT.requestsPerSecond * Math.floor(seconds));
@@ -224,7 +226,9 @@ describeWithDatabaseServers('several replicas sharing PostgreSQL and Redis (e2e)
     }
     expect(exitedOutput()).toEqual([]);
     expect(await everyReplicaReports(alpha)).toEqual(Array(REPLICAS).fill(tally.acknowledged));
-    process.stdout.write(`PostgreSQL outage: statuses while stopped ${JSON.stringify(Object.fromEntries(outage))}; ledger = acknowledged = ${tally.acknowledged}\n`);
+    process.stdout.write(
+      `PostgreSQL outage: statuses while stopped ${JSON.stringify(Object.fromEntries(outage))}; ledger = acknowledged = ${tally.acknowledged}\n`,
+    );
   });
 
   it('loses no acknowledged request when a replica is SIGKILLed mid-run', async () => {

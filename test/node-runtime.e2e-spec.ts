@@ -6,12 +6,15 @@ import * as semver from 'semver';
 // installs (tools/node-toolchain/install.sh), and no locked dependency refuses that release (npm ci would warn).
 const ROOT = join(__dirname, '..');
 const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { engines: { node: string; npm: string }; packageManager: string };
-const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { engines?: { node?: string } | string[]; os?: string[]; cpu?: string[] }> };
+const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as {
+  packages: Record<string, { engines?: { node?: string } | string[]; os?: string[]; cpu?: string[] }>;
+};
 const release = readFileSync(join(ROOT, '.nvmrc'), 'utf8').trim();
 
 // npm skips a platform package (sharp's win32 builds, say) on other systems, engines field and all.
 function installsHere({ os, cpu }: { os?: string[]; cpu?: string[] }): boolean {
-  const allows = (list: string[] | undefined, value: string) => !list || list.includes(value) || (list.some((item) => item.startsWith('!')) && !list.includes(`!${value}`));
+  const allows = (list: string[] | undefined, value: string) =>
+    !list || list.includes(value) || (list.some((item) => item.startsWith('!')) && !list.includes(`!${value}`));
   return allows(os, process.platform) && allows(cpu, process.arch);
 }
 

@@ -34,7 +34,11 @@ describe('OpenAI SDK against /v1/moderations (e2e)', () => {
 
     beforeAll(async () => {
       const tenant = testTenant('sdk-client');
-      const started = await listeningApp({ QWEN3GUARD_CACHE_DIR: cacheDir, QWEN3GUARD_TENANTS_FILE: writeTenantsFile(cacheDir, [tenant]), ALLOW_ANONYMOUS: 'false' });
+      const started = await listeningApp({
+        QWEN3GUARD_CACHE_DIR: cacheDir,
+        QWEN3GUARD_TENANTS_FILE: writeTenantsFile(cacheDir, [tenant]),
+        ALLOW_ANONYMOUS: 'false',
+      });
       app = started.app;
       client = new OpenAI({ apiKey: tenant.key, baseURL: started.baseURL, maxRetries: 0 });
       await waitUntilReady(app);
@@ -139,7 +143,12 @@ describe('OpenAI SDK against /v1/moderations (e2e)', () => {
       try {
         const client = new OpenAI({ baseURL: closed.baseURL, apiKey: 'unused', maxRetries: 0 });
         await expect(client.moderations.create({ input: 'hello' })).rejects.toBeInstanceOf(OpenAI.AuthenticationError);
-        const response = await closed.app.inject({ method: 'POST', url: '/v1/moderations', headers: { authorization: 'Bearer unused' }, payload: { input: 'hello' } });
+        const response = await closed.app.inject({
+          method: 'POST',
+          url: '/v1/moderations',
+          headers: { authorization: 'Bearer unused' },
+          payload: { input: 'hello' },
+        });
         expect(response.json()).toMatchObject({
           statusCode: 401,
           code: 'UNAUTHORIZED',

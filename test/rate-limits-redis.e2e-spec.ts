@@ -11,7 +11,15 @@ import { bearer, testTenant, writeTenantsFile } from './support/tenants';
 jest.setTimeout(120_000);
 
 const RATE = { requestsPerSecond: 5, burst: 5 };
-const tenant = (id: string): Tenant => ({ id, name: id, enabled: true, admin: false, metricLabel: id, policy: { flagged: [], blocked: [] } as unknown as Tenant['policy'], rateLimit: RATE });
+const tenant = (id: string): Tenant => ({
+  id,
+  name: id,
+  enabled: true,
+  admin: false,
+  metricLabel: id,
+  policy: { flagged: [], blocked: [] } as unknown as Tenant['policy'],
+  rateLimit: RATE,
+});
 
 /** Requests one limiter lets through out of `count` taken at once. */
 async function allowed(limiter: TenantRateLimiter, who: Tenant, count: number): Promise<number> {
@@ -47,7 +55,9 @@ describeWithDatabaseServers('tenant rate limits on Redis (e2e)', () => {
   it('shares one allowance between replicas, falls back to each replica its own while Redis is down, and shares again after', async () => {
     const fallbacks = [0, 0];
     const who = tenant('shared');
-    const replicas = [await connect(), await connect()].map((client, index) => new TenantRateLimiter([who], { redis: client, onFallback: () => fallbacks[index]++ }));
+    const replicas = [await connect(), await connect()].map(
+      (client, index) => new TenantRateLimiter([who], { redis: client, onFallback: () => fallbacks[index]++ }),
+    );
 
     // Together within one second: requestsPerSecond + burst for the fleet, not for each replica.
     const shared = (await allowed(replicas[0], who, 8)) + (await allowed(replicas[1], who, 8));
@@ -74,7 +84,9 @@ describeWithDatabaseServers('tenant rate limits on Redis (e2e)', () => {
 
     beforeAll(async () => {
       cacheDir = createCacheDir();
-      app = await startTestApp({ env: { QWEN3GUARD_CACHE_DIR: cacheDir, QWEN3GUARD_TENANTS_FILE: writeTenantsFile(cacheDir, [limited]), QWEN3GUARD_REDIS_URL: redis.url } });
+      app = await startTestApp({
+        env: { QWEN3GUARD_CACHE_DIR: cacheDir, QWEN3GUARD_TENANTS_FILE: writeTenantsFile(cacheDir, [limited]), QWEN3GUARD_REDIS_URL: redis.url },
+      });
       await waitUntilReady(app);
     });
     afterAll(async () => {

@@ -104,7 +104,16 @@ describe('request errors (e2e)', () => {
 
     it.each([
       ['/v1/moderate', { prompt: 'ok', response: 'z'.repeat(51) }, 'response'],
-      ['/v1/moderate', { messages: [{ role: 'user', content: 'ok' }, { role: 'assistant', content: 'z'.repeat(51) }] }, 'messages.1.content'],
+      [
+        '/v1/moderate',
+        {
+          messages: [
+            { role: 'user', content: 'ok' },
+            { role: 'assistant', content: 'z'.repeat(51) },
+          ],
+        },
+        'messages.1.content',
+      ],
       ['/v1/moderate', { items: [{ prompt: 'ok' }, { prompt: 'z'.repeat(51) }] }, 'items.1.prompt'],
       ['/v1/moderations', { input: ['ok', 'z'.repeat(51)] }, 'input.1'],
       ['/v1/moderations', { input: 'z'.repeat(51) }, 'input'],
@@ -137,7 +146,11 @@ describe('request errors (e2e)', () => {
       [{ messages: 'hello' }, 'messages', 'messages must be an array'],
       [{ messages: [] }, 'messages', 'messages must contain at least 1 elements'],
       [{ messages: [{ role: 'tool', content: 'a' }] }, 'messages.0.role', 'messages.0.role must be one of the following values: system, user, assistant'],
-      [{ messages: [{ role: 'system', content: 'a' }] }, 'messages', 'messages must hold a user or assistant message: system messages are not shown to the model'],
+      [
+        { messages: [{ role: 'system', content: 'a' }] },
+        'messages',
+        'messages must hold a user or assistant message: system messages are not shown to the model',
+      ],
       [{ messages: [{ role: 'user', content: '' }] }, 'messages.0.content', 'messages.0.content should not be empty'],
       [{ messages: [{ role: 'user' }] }, 'messages.0.content', 'messages.0.content must be a string'],
       [{ messages: [{ role: 'user', content: 'a', name: 'x' }] }, 'messages.0.name', 'property messages.0.name should not exist'],
@@ -159,14 +172,7 @@ describe('request errors (e2e)', () => {
   });
 
   describe('POST /v1/moderations validation', () => {
-    it.each([
-      [{}],
-      [{ input: '' }],
-      [{ input: [] }],
-      [{ input: ['a', ''] }],
-      [{ input: ['a', 3] }],
-      [{ input: 3 }],
-    ])('%j -> 400 naming input', async (body) => {
+    it.each([[{}], [{ input: '' }], [{ input: [] }], [{ input: ['a', ''] }], [{ input: ['a', 3] }], [{ input: 3 }]])('%j -> 400 naming input', async (body) => {
       const error = expectError(await postJson(app, '/v1/moderations', body), 400, 'VALIDATION_FAILED', 'input');
       expect(error.message).toMatch(/input must be a non-empty string or a non-empty array of non-empty strings and \{"type": "text", "text": "..."\} parts$/);
     });

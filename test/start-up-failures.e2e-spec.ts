@@ -46,7 +46,10 @@ describe('start-up failures (e2e)', () => {
     modelDir = join(workDir, 'not-a-model');
     mkdirSync(modelDir);
     typoFile = join(workDir, 'tenants.yaml');
-    writeFileSync(typoFile, `tenants:\n  - id: shop\n    name: Shop\n    keys: ["${apiKeyHash(generateApiKey())}"]\n    ratelimit: { requestsPerSecond: 5, burst: 10 }\n`);
+    writeFileSync(
+      typoFile,
+      `tenants:\n  - id: shop\n    name: Shop\n    keys: ["${apiKeyHash(generateApiKey())}"]\n    ratelimit: { requestsPerSecond: 5, burst: 10 }\n`,
+    );
   });
 
   afterAll(() => rmSync(workDir, { recursive: true, force: true }));
@@ -70,8 +73,16 @@ describe('start-up failures (e2e)', () => {
 
   describe('in production: one pino JSON line', () => {
     it.each([
-      ['a tenants file with a typo', (): Record<string, string> => ({ QWEN3GUARD_TENANTS_FILE: typoFile }), /^did not start: invalid tenants file .*tenants\.0\.ratelimit/],
-      ['an invalid variable', (): Record<string, string> => ({ LOG_LEVEL: 'loud' }), /^did not start: invalid configuration: LOG_LEVEL must be one of the following values/],
+      [
+        'a tenants file with a typo',
+        (): Record<string, string> => ({ QWEN3GUARD_TENANTS_FILE: typoFile }),
+        /^did not start: invalid tenants file .*tenants\.0\.ratelimit/,
+      ],
+      [
+        'an invalid variable',
+        (): Record<string, string> => ({ LOG_LEVEL: 'loud' }),
+        /^did not start: invalid configuration: LOG_LEVEL must be one of the following values/,
+      ],
     ])('%s', async (_name, env, message) => {
       const run = await runService({ NODE_ENV: 'production', QWEN3GUARD_MODEL_DIR: modelDir, ...env() });
       expect(run.code).toBe(1);
@@ -88,10 +99,15 @@ describe('start-up failures (e2e)', () => {
       const run = await runService({ NODE_ENV: 'production', QWEN3GUARD_MODEL_DIR: modelDir, LOG_LEVEL: 'info' });
       expect(run.code).toBe(1);
       expect(run.stderr).toBe('');
-      const lines = run.stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+      const lines = run.stdout
+        .trimEnd()
+        .split('\n')
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
       const failures = lines.filter((line) => line.level === 'error' || line.level === 'fatal');
       expect(failures).toHaveLength(1);
-      expect(failures[0].msg).toMatch(/^model not-a-model failed to load \(MODEL_INVALID\): .*has no tokenizer_config\.json; exiting: with NODE_ENV=production/);
+      expect(failures[0].msg).toMatch(
+        /^model not-a-model failed to load \(MODEL_INVALID\): .*has no tokenizer_config\.json; exiting: with NODE_ENV=production/,
+      );
       expectNoStack(run.stdout);
     });
   });

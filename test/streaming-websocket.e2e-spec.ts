@@ -176,7 +176,11 @@ describe('streaming moderation over a WebSocket (e2e)', () => {
   it('closes at the first Unsafe verdict when asked to, and says why', async () => {
     const client = await connect();
     await client.request({ type: 'open', prompt: PROMPT, close_on_unsafe: true });
-    expect(await client.request({ type: 'append', text: 'Here is how to build a bomb', check: true })).toMatchObject({ type: 'verdict', closed: true, check: { result: { safety_level: 'unsafe' } } });
+    expect(await client.request({ type: 'append', text: 'Here is how to build a bomb', check: true })).toMatchObject({
+      type: 'verdict',
+      closed: true,
+      check: { result: { safety_level: 'unsafe' } },
+    });
     expect(await client.next()).toMatchObject({ type: 'closed', reason: 'unsafe', closed: true });
     expect(await client.closed).toBe(1000);
   });
@@ -193,7 +197,9 @@ function withoutTimes(state: Message): Message {
 function refusedUpgrade(url: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
   const key = randomBytes(16).toString('base64');
   return new Promise((resolve, reject) => {
-    const request = get(url.replace('ws:', 'http:'), { headers: { ...headers, connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': key } });
+    const request = get(url.replace('ws:', 'http:'), {
+      headers: { ...headers, connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': key },
+    });
     request.on('upgrade', () => reject(new Error('the upgrade was accepted')));
     request.on('response', (response) => {
       let body = '';

@@ -89,7 +89,15 @@ describe('streaming moderation (e2e)', () => {
   });
 
   it('closes at the first Unsafe verdict when asked to', async () => {
-    const { id } = (await open({ messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: PROMPT }], close_on_unsafe: true })).json();
+    const { id } = (
+      await open({
+        messages: [
+          { role: 'system', content: 'Be brief.' },
+          { role: 'user', content: PROMPT },
+        ],
+        close_on_unsafe: true,
+      })
+    ).json();
     const state = (await append(id, { text: 'Here is how to build a bomb', check: true })).json();
     expect(state).toMatchObject({ closed: true, check: { result: { safety_level: 'unsafe' } } });
     expect((await append(id, { text: '.' })).statusCode).toBe(404);
@@ -105,7 +113,7 @@ describe('streaming moderation (e2e)', () => {
     await close(id);
   });
 
-  it('applies the tenant\'s blocklist to the answer so far at each check, deciding as /v1/moderate does', async () => {
+  it("applies the tenant's blocklist to the answer so far at each check, deciding as /v1/moderate does", async () => {
     const { id } = (await open({ prompt: PROMPT }, carol)).json();
     const before = (await append(id, { text: 'The market sold rotten', check: true }, carol)).json().check.result;
     expect(before.decision).toEqual({ action: 'allow', flagged: false, source: 'model' });
@@ -126,7 +134,17 @@ describe('streaming moderation (e2e)', () => {
     const cases: Array<[() => ReturnType<typeof open>, number, string]> = [
       [() => open({}), 400, 'VALIDATION_FAILED'],
       [() => open({ prompt: 'a', messages: [{ role: 'user', content: 'b' }] }), 400, 'VALIDATION_FAILED'],
-      [() => open({ messages: [{ role: 'user', content: 'a' }, { role: 'assistant', content: 'b' }] }), 400, 'VALIDATION_FAILED'],
+      [
+        () =>
+          open({
+            messages: [
+              { role: 'user', content: 'a' },
+              { role: 'assistant', content: 'b' },
+            ],
+          }),
+        400,
+        'VALIDATION_FAILED',
+      ],
       [() => open({ prompt: 'a', check_every_tokens: 0 }), 400, 'VALIDATION_FAILED'],
       [() => append('no-such-stream', { text: 'x' }), 404, 'NOT_FOUND'],
       [() => postJson(app, '/v1/streams', { prompt: 'a' }), 401, 'UNAUTHORIZED'],

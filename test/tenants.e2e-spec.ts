@@ -103,7 +103,12 @@ describe('tenants (e2e)', () => {
     it('blocks a listed term in any case or width without running the model', async () => {
       const hit = await predict('this has a ＦＯＲＢＩＤＤＥＮ Word', bearer(shop));
       expect(hit.statusCode).toBe(200);
-      expect(hit.json()).toMatchObject({ safety_level: 'unsafe', categories: [], probabilities: null, decision: { action: 'block', flagged: true, source: 'blocklist' } });
+      expect(hit.json()).toMatchObject({
+        safety_level: 'unsafe',
+        categories: [],
+        probabilities: null,
+        decision: { action: 'block', flagged: true, source: 'blocklist' },
+      });
       const cjk = await postJson(app, '/v1/moderate', { prompt: 'hi', response: '这是违禁内容' }, bearer(shop));
       expect(cjk.json()).toMatchObject({ mode: 'response', probabilities: null, timing_ms: null, decision: { source: 'blocklist' } });
       const clean = await predict('hello there', bearer(shop));
@@ -117,7 +122,7 @@ describe('tenants (e2e)', () => {
       expect(hit.json().probabilities).not.toBeNull();
     });
 
-    it("applies only to the tenant that lists the term", async () => {
+    it('applies only to the tenant that lists the term', async () => {
       expect((await predict('a forbidden word here', bearer(strict))).json()).toMatchObject({ decision: { source: 'model', action: 'allow' } });
     });
   });
@@ -147,7 +152,14 @@ describe('tenants (e2e)', () => {
     it("shows a tenant its own rows only, and refuses another tenant's", async () => {
       const before = (await usage(bearer(loose))).json().rows;
       await predict(PII, bearer(loose));
-      const rows = (await usage(bearer(loose))).json().rows as Array<{ tenant: string; endpoint: string; requests: number; flagged: number; prompt_tokens: number; characters: number }>;
+      const rows = (await usage(bearer(loose))).json().rows as Array<{
+        tenant: string;
+        endpoint: string;
+        requests: number;
+        flagged: number;
+        prompt_tokens: number;
+        characters: number;
+      }>;
       expect(new Set(rows.map((row) => row.tenant))).toEqual(new Set(['forum']));
       const predictRow = (list: typeof rows) => list.find((row) => row.endpoint === '/predict');
       expect(predictRow(rows)!.requests).toBe((predictRow(before)?.requests ?? 0) + 1);
@@ -160,7 +172,9 @@ describe('tenants (e2e)', () => {
     it('counts exactly the answered requests per tenant and endpoint; an admin sees every tenant', async () => {
       const all = (await usage(bearer(admin), '?granularity=day')).json();
       const count = (tenant: string, endpoint: string) =>
-        (all.rows as Array<{ tenant: string; endpoint: string; requests: number }>).filter((row) => row.tenant === tenant && row.endpoint === endpoint).reduce((n, row) => n + row.requests, 0);
+        (all.rows as Array<{ tenant: string; endpoint: string; requests: number }>)
+          .filter((row) => row.tenant === tenant && row.endpoint === endpoint)
+          .reduce((n, row) => n + row.requests, 0);
       // chat: two in access, one in policy, one in blocklists, one in limits; refused requests are not metered.
       expect(count('chat', '/predict')).toBe(5);
       expect(count('chat', '/v1/moderations')).toBe(1);

@@ -100,7 +100,11 @@ async function killUnderLoad(workDir: string, ledgerEnv: Record<string, string>)
   });
   try {
     const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
-    await waitFor('the model to be ready', async () => ((await fetch(`http://127.0.0.1:${port}/health/ready`).catch(() => undefined))?.ok ? true : undefined), 90_000);
+    await waitFor(
+      'the model to be ready',
+      async () => ((await fetch(`http://127.0.0.1:${port}/health/ready`).catch(() => undefined))?.ok ? true : undefined),
+      90_000,
+    );
 
     let acknowledged = 0;
     let inFlight = 0;

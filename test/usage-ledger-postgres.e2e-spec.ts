@@ -76,7 +76,8 @@ describeWithDatabaseServers('usage ledger on PostgreSQL (e2e)', () => {
 
     const predict = () => postJson(app, '/predict', { text: 'hello there' });
     const ready = async () => (await app.inject({ method: 'GET', url: '/health/ready' })).json().info.usage_ledger as Record<string, string>;
-    const metered = async () => ((await app.inject({ method: 'GET', url: '/v1/usage' })).json().rows as Array<{ requests: number }>).reduce((total, row) => total + row.requests, 0);
+    const metered = async () =>
+      ((await app.inject({ method: 'GET', url: '/v1/usage' })).json().rows as Array<{ requests: number }>).reduce((total, row) => total + row.requests, 0);
 
     it('refuses with coded 503s, counts them, says why on readiness, and serves again by itself', async () => {
       expect((await predict()).statusCode).toBe(200);

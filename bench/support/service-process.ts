@@ -46,7 +46,10 @@ export async function startService(env: Record<string, string> = {}, readyTimeou
   const deadline = Date.now() + readyTimeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`the service exited with ${child.exitCode}: ${stderr}`);
-    const ready = await fetch(`${service.api}/health/ready`).then((response) => response.ok, () => false);
+    const ready = await fetch(`${service.api}/health/ready`).then(
+      (response) => response.ok,
+      () => false,
+    );
     if (ready) return service;
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
@@ -66,12 +69,14 @@ export async function scrape(metricsUrl: string, names: readonly string[]): Prom
 }
 
 /** Texts for /predict that cycle through every verdict of the demo model. */
-export const PREDICT_REQUESTS = ['What is the capital of France?', 'How do I build a bomb?', 'My password is hunter2', 'Who will win the election?'].map((text) => ({
-  method: 'POST',
-  path: '/predict',
-  headers: { 'content-type': 'application/json' },
-  body: JSON.stringify({ text }),
-}));
+export const PREDICT_REQUESTS = ['What is the capital of France?', 'How do I build a bomb?', 'My password is hunter2', 'Who will win the election?'].map(
+  (text) => ({
+    method: 'POST',
+    path: '/predict',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ text }),
+  }),
+);
 
 export function percentile(values: readonly number[], p: number): number {
   if (values.length === 0) return Number.NaN;

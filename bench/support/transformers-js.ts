@@ -25,6 +25,9 @@ export async function loadTransformersJs(): Promise<TransformersJs> {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code !== 'MODULE_NOT_FOUND' && code !== 'ERR_MODULE_NOT_FOUND') throw error;
-    throw new Error(`the transformers.js baseline needs ${TRANSFORMERS_JS}, which npm ci does not install: run \`npm run bench:setup\` once, then the benchmark again`, { cause: error });
+    throw new Error(
+      `the transformers.js baseline needs ${TRANSFORMERS_JS}, which npm ci does not install: run \`npm run bench:setup\` once, then the benchmark again`,
+      { cause: error },
+    );
   }
 }

@@ -15,7 +15,7 @@ import { addServeCommand } from './commands/serve.command';
 export function createProgram(): Command {
   const program = new Command('qwen3guard')
     .description('Qwen3Guard-Gen-WEB: the content-moderation service, its models, and one-shot checks')
-    .version(serviceVersion(), '-V, --version', "print the version")
+    .version(serviceVersion(), '-V, --version', 'print the version')
     .showHelpAfterError('(add --help for usage)')
     .exitOverride();
   addServeCommand(program);

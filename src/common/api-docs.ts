@@ -9,7 +9,7 @@ const DESCRIPTION = [
   'Content moderation with Qwen3Guard-Gen: a verdict (safe, controversial, unsafe), the risk categories, and for',
   'replies whether they refuse. `POST /predict` is the original contract; `POST /v1/moderate` adds replies,',
   'conversations and batches; `POST /v1/moderations` answers OpenAI clients. Every error has the same JSON shape.',
-  'Send your tenant\'s API key as `Authorization: Bearer <key>` or `X-API-Key: <key>` (probes under /health need none).',
+  "Send your tenant's API key as `Authorization: Bearer <key>` or `X-API-Key: <key>` (probes under /health need none).",
 ].join(' ');
 
 /**

@@ -110,7 +110,16 @@ describe('toErrorReply', () => {
 
   it('has a status for every code, and no client error above 499', () => {
     for (const code of Object.values(ErrorCode)) expect(ERROR_STATUS[code]).toBeGreaterThanOrEqual(400);
-    for (const code of [ErrorCode.ValidationFailed, ErrorCode.InvalidJson, ErrorCode.UnsupportedMediaType, ErrorCode.PayloadTooLarge, ErrorCode.TextTooLong, ErrorCode.InputTooLong, ErrorCode.NotFound, ErrorCode.BadRequest]) {
+    for (const code of [
+      ErrorCode.ValidationFailed,
+      ErrorCode.InvalidJson,
+      ErrorCode.UnsupportedMediaType,
+      ErrorCode.PayloadTooLarge,
+      ErrorCode.TextTooLong,
+      ErrorCode.InputTooLong,
+      ErrorCode.NotFound,
+      ErrorCode.BadRequest,
+    ]) {
       expect(ERROR_STATUS[code]).toBeLessThan(500);
     }
   });

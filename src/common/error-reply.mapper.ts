@@ -69,13 +69,20 @@ export function toErrorReply(exception: unknown, request: RequestLine): ErrorRep
     status,
     body,
     ...(retryAfterSeconds !== undefined && { retryAfterSeconds }),
-    ...(status >= 500 && retryAfterSeconds === undefined && { logMessage: `${request.method} ${pathOf(request.url)} -> ${status} ${code}: ${detail ?? message}` }),
+    ...(status >= 500 &&
+      retryAfterSeconds === undefined && { logMessage: `${request.method} ${pathOf(request.url)} -> ${status} ${code}: ${detail ?? message}` }),
   };
 }
 
 function classify(exception: unknown, request: RequestLine): Classified {
   if (exception instanceof ApiException) {
-    return { code: exception.code, message: exception.message, field: exception.field, retryAfterSeconds: exception.retryAfterSeconds, detail: exception.detail };
+    return {
+      code: exception.code,
+      message: exception.message,
+      field: exception.field,
+      retryAfterSeconds: exception.retryAfterSeconds,
+      detail: exception.detail,
+    };
   }
   if (exception instanceof EngineError) return classifyEngineError(exception);
   if (exception instanceof HttpException) return classifyHttpException(exception, request);

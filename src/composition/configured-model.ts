@@ -22,7 +22,10 @@ export interface ConfiguredModel {
 
 export function configuredModel(config: AppConfig): ConfiguredModel {
   return {
-    id: config.QWEN3GUARD_MODEL_ID ?? config.QWEN3GUARD_MODEL ?? (config.QWEN3GUARD_MODEL_DIR === undefined ? DEMO_MODEL_ID : basename(config.QWEN3GUARD_MODEL_DIR)),
+    id:
+      config.QWEN3GUARD_MODEL_ID ??
+      config.QWEN3GUARD_MODEL ??
+      (config.QWEN3GUARD_MODEL_DIR === undefined ? DEMO_MODEL_ID : basename(config.QWEN3GUARD_MODEL_DIR)),
     provider: config.QWEN3GUARD_PROVIDER,
     dtype: config.QWEN3GUARD_DTYPE,
     demo: config.usesDemoModel,

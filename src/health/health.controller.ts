@@ -26,7 +26,9 @@ export class HealthController {
 
   @Get('ready')
   @HealthCheck()
-  @ApiOperation({ summary: 'Readiness: 200 once the model is loaded and warmed up, 503 before or after a failed load; also reports whether the usage ledger answers' })
+  @ApiOperation({
+    summary: 'Readiness: 200 once the model is loaded and warmed up, 503 before or after a failed load; also reports whether the usage ledger answers',
+  })
   async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult> {
     try {
       return await this.health.check([() => this.modelReady.isReady(), () => this.usageLedger.check()]);

@@ -29,8 +29,7 @@ describe('registerRequestMetrics on Fastify', () => {
   let metrics: ServiceMetrics;
   let releaseSlow: () => void = () => undefined;
 
-  const counts = async () =>
-    (await metrics.requestCount.get()).values.map((v) => ({ ...(v.labels as Record<string, string>), value: v.value }));
+  const counts = async () => (await metrics.requestCount.get()).values.map((v) => ({ ...(v.labels as Record<string, string>), value: v.value }));
   const durationCount = async (endpoint: string) =>
     (await metrics.requestDuration.get()).values.find((v) => v.metricName === `${METRICS.requestDuration.name}_count` && v.labels.endpoint === endpoint)?.value;
   const inflight = async () => (await metrics.inflightRequests.get()).values[0].value;
@@ -60,7 +59,8 @@ describe('registerRequestMetrics on Fastify', () => {
   });
 
   it('counts requests rejected before any handler: invalid JSON, too large, wrong media type, unknown route', async () => {
-    const post = (payload: string, contentType = 'application/json') => fastify.inject({ method: 'POST', url: '/predict', headers: { 'content-type': contentType }, payload });
+    const post = (payload: string, contentType = 'application/json') =>
+      fastify.inject({ method: 'POST', url: '/predict', headers: { 'content-type': contentType }, payload });
     expect((await post('{"text": "unterminated')).statusCode).toBe(400);
     expect((await post(JSON.stringify({ text: 'x'.repeat(100) }))).statusCode).toBe(413);
     expect((await post('<text/>', 'application/xml')).statusCode).toBe(415);

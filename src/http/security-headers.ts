@@ -12,9 +12,12 @@ import { AppConfig } from '../config/app-config';
  * port that does not exist. The playground's files set their own, stricter policy (playground-assets.ts).
  */
 export function applySecurityHeaders(app: NestFastifyApplication, config: AppConfig): void {
-  void app.getHttpAdapter().getInstance().register(helmet, {
-    contentSecurityPolicy: { useDefaults: true, directives: { 'upgrade-insecure-requests': null } },
-  });
+  void app
+    .getHttpAdapter()
+    .getInstance()
+    .register(helmet, {
+      contentSecurityPolicy: { useDefaults: true, directives: { 'upgrade-insecure-requests': null } },
+    });
   const origins = corsOrigins(config);
   if (origins.length > 0) app.enableCors({ origin: origins, methods: ['GET', 'POST'], maxAge: 600 });
 }

@@ -103,9 +103,7 @@ export class BatchScheduler<T, R> {
       return Promise.reject(error);
     }
     const enqueuedAt = performance.now();
-    const results = items.map(
-      (item) => new Promise<R>((resolve, reject) => this.waiting.push({ item, enqueuedAt, resolve, reject })),
-    );
+    const results = items.map((item) => new Promise<R>((resolve, reject) => this.waiting.push({ item, enqueuedAt, resolve, reject })));
     this.events.queueDepth(this.waiting.length);
     this.schedule();
     return Promise.all(results);
@@ -152,7 +150,7 @@ export class BatchScheduler<T, R> {
     const key = this.keyOf(this.waiting[0].item);
     const batch: Array<Pending<T, R>> = [];
     let longest = 0;
-    for (let i = 0; i < this.waiting.length && batch.length < maxBatch; ) {
+    for (let i = 0; i < this.waiting.length && batch.length < maxBatch;) {
       const { item } = this.waiting[i];
       if (this.keyOf(item) !== key) {
         i++;

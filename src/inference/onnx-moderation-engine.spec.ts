@@ -210,11 +210,7 @@ describe('OnnxModerationEngine', () => {
       ] as const) {
         const actual = await engine.moderate(CASES);
         actual.forEach((verdict, i) => {
-          expect([verdict.safetyLevel, verdict.categories, verdict.refusal]).toEqual([
-            expected[i].safetyLevel,
-            expected[i].categories,
-            expected[i].refusal,
-          ]);
+          expect([verdict.safetyLevel, verdict.categories, verdict.refusal]).toEqual([expected[i].safetyLevel, expected[i].categories, expected[i].refusal]);
           for (const level of ['safe', 'controversial', 'unsafe'] as const) {
             expect(Math.abs(verdict.probabilities[level] - expected[i].probabilities[level])).toBeLessThan(tolerance);
           }
@@ -286,7 +282,9 @@ describe('OnnxModerationEngine', () => {
     await expectEngineError(new OnnxModerationEngine(options({ modelDir: corrupt })).load(), EngineErrorCode.ModelInvalid);
   });
 
-  const cudaInstalled = existsSync(join(dirname(require.resolve('onnxruntime-node')), '..', 'bin', 'napi-v6', 'linux', 'x64', 'libonnxruntime_providers_cuda.so'));
+  const cudaInstalled = existsSync(
+    join(dirname(require.resolve('onnxruntime-node')), '..', 'bin', 'napi-v6', 'linux', 'x64', 'libonnxruntime_providers_cuda.so'),
+  );
   (cudaInstalled ? it.skip : it)('fails loudly when cuda is configured but cannot load; auto falls back to the CPU', async () => {
     await expectEngineError(new OnnxModerationEngine(options({ provider: 'cuda' })).load(), EngineErrorCode.ProviderUnavailable);
     const warnings: string[] = [];

@@ -165,7 +165,8 @@ export class OnnxModerationEngine extends ModerationEngine {
   override openStream(messages: readonly ChatMessage[]): ModerationStream {
     const model = this.model;
     if (!model || !this.warmedUp) throw notReady();
-    if (messages.length === 0 || PromptEncoder.modeOf(messages) !== 'prompt') throw new Error("a moderation stream opens on a conversation that ends with the user's turn");
+    if (messages.length === 0 || PromptEncoder.modeOf(messages) !== 'prompt')
+      throw new Error("a moderation stream opens on a conversation that ends with the user's turn");
     const answer = new StreamedAnswer(model.encoder, frameAnswer(model.encoder, messages));
     return new OnnxModerationStream(answer, {
       check: async (id, work) => {
@@ -266,7 +267,8 @@ export class OnnxModerationEngine extends ModerationEngine {
       const outcome = items[0].stream
         ? await this.runStreamCheck(model, items[0])
         : model.decoder
-          ? await this.runConstrained(model, model.decoder, items, observer) : await this.runGreedy(model, items, observer);
+          ? await this.runConstrained(model, model.decoder, items, observer)
+          : await this.runGreedy(model, items, observer);
       const answered = outcome.rows.filter((row): row is BatchRow => !(row instanceof EngineError));
       observer.batchExecuted({
         size: items.length,
@@ -300,7 +302,10 @@ export class OnnxModerationEngine extends ModerationEngine {
       const indices = items.map((_, i) => i).filter((i) => covered[i] === hit);
       if (indices.length === 0) continue;
       const start = hit ? await model.prefixes!.cacheFor(mode, indices.length) : model.session.emptyCache(indices.length);
-      const result = await decoder.run(indices.map((i) => items[i]), start);
+      const result = await decoder.run(
+        indices.map((i) => items[i]),
+        start,
+      );
       result.answers.forEach((answer, j) => (rows[indices[j]] = answer.error ?? fromConstrained(answer)));
       prefillSeconds += result.prefillSeconds;
       decodeSeconds += result.decodeSeconds;
@@ -352,7 +357,12 @@ export class OnnxModerationEngine extends ModerationEngine {
     return { rows, prefillSeconds, decodeSeconds };
   }
 
-  private readGreedyAnswer(model: LoadedModel, item: QueuedInput, generated: Awaited<ReturnType<typeof greedyGenerate>>, cachedTokens: number): BatchRow | EngineError {
+  private readGreedyAnswer(
+    model: LoadedModel,
+    item: QueuedInput,
+    generated: Awaited<ReturnType<typeof greedyGenerate>>,
+    cachedTokens: number,
+  ): BatchRow | EngineError {
     try {
       const answer = parseAnswer(model.encoder.decode(generated.tokens), item.mode);
       if (!generated.verdictLogits) throw new EngineError(EngineErrorCode.UnparseableOutput, 'the model never wrote the `Safety:` cue');

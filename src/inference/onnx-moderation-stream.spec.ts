@@ -32,7 +32,14 @@ describe('ModerationStream', () => {
 
   beforeAll(async () => {
     workDir = mkdtempSync(join(tmpdir(), 'moderation-stream-'));
-    engine = new OnnxModerationEngine({ modelDir: await ensureDemoModel(workDir), dtype: 'fp32', provider: 'cpu', maxNewTokens: 32, demo: true, intraOpThreads: 1 });
+    engine = new OnnxModerationEngine({
+      modelDir: await ensureDemoModel(workDir),
+      dtype: 'fp32',
+      provider: 'cpu',
+      maxNewTokens: 32,
+      demo: true,
+      intraOpThreads: 1,
+    });
     await engine.load();
   });
   afterAll(async () => {

@@ -21,7 +21,6 @@ export interface StreamRunner {
   discard(cache: KvCache): void;
 }
 
-
 let nextStreamId = 1;
 
 /** The answer as it was when a check was asked for. */

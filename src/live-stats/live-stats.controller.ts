@@ -15,7 +15,7 @@ export class LiveStatsController {
   @Header('Cache-Control', 'no-store')
   @ApiOperation({
     summary: "The service's request rate, latency and verdict mix over the last minute",
-    description: 'Aggregate counts only, for the playground\'s live panel. Prometheus scrapes the full metrics on METRICS_PORT.',
+    description: "Aggregate counts only, for the playground's live panel. Prometheus scrapes the full metrics on METRICS_PORT.",
   })
   @ApiOkResponse({ type: LiveStatsDto })
   @ApiResponse({ status: 404, description: 'NOT_FOUND: the metrics are off (METRICS_MODE=off).', type: ErrorResponseDto })

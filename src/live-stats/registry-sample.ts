@@ -27,9 +27,10 @@ export async function sampleRegistry(registry: Registry, at: number): Promise<St
     latencySum: total(timings.filter(({ metricName }) => metricName?.endsWith('_sum'))),
     latencyCount: total(timings.filter(({ metricName }) => metricName?.endsWith('_count'))),
     latencyBuckets: bucketTotals(timings.filter(({ metricName }) => metricName?.endsWith('_bucket'))),
-    verdicts: Object.fromEntries(
-      SAFETY_LEVELS.map((level) => [level, total(verdicts.filter(({ labels }) => labels.safety_level === level))]),
-    ) as Record<SafetyLevel, number>,
+    verdicts: Object.fromEntries(SAFETY_LEVELS.map((level) => [level, total(verdicts.filter(({ labels }) => labels.safety_level === level))])) as Record<
+      SafetyLevel,
+      number
+    >,
   };
 }
 

@@ -64,7 +64,12 @@ describe('bucketQuantile', () => {
   });
 
   it('answers the largest finite bound for a rank in +Inf', () => {
-    expect(bucketQuantile(0.99, [[1, 1], [Infinity, 100]])).toBe(1);
+    expect(
+      bucketQuantile(0.99, [
+        [1, 1],
+        [Infinity, 100],
+      ]),
+    ).toBe(1);
   });
 });
 

@@ -21,11 +21,19 @@ describe('parseNvidiaSmiCsv', () => {
   });
 
   it('reads the first device line and tolerates CRLF and decimals', () => {
-    expect(parseNvidiaSmiCsv('\r\n512, 1024, 12.5\r\n9, 9, 9\r\n')).toEqual({ memoryUsedBytes: 512 * MIB, memoryTotalBytes: 1024 * MIB, utilizationRatio: 0.125 });
+    expect(parseNvidiaSmiCsv('\r\n512, 1024, 12.5\r\n9, 9, 9\r\n')).toEqual({
+      memoryUsedBytes: 512 * MIB,
+      memoryTotalBytes: 1024 * MIB,
+      utilizationRatio: 0.125,
+    });
   });
 
   it('leaves out fields nvidia-smi cannot report', () => {
-    expect(parseNvidiaSmiCsv('[N/A], 16384, [Not Supported]')).toEqual({ memoryUsedBytes: undefined, memoryTotalBytes: 16384 * MIB, utilizationRatio: undefined });
+    expect(parseNvidiaSmiCsv('[N/A], 16384, [Not Supported]')).toEqual({
+      memoryUsedBytes: undefined,
+      memoryTotalBytes: 16384 * MIB,
+      utilizationRatio: undefined,
+    });
   });
 
   it.each([[''], ['\n\n'], ['1234, 81559'], ['1, 2, 3, 4'], ['No devices were found']])('rejects %j', (text) => {
@@ -73,7 +81,13 @@ describe('with a stand-in nvidia-smi on PATH', () => {
     const script = join(dir, 'nvidia-smi');
     writeFileSync(
       script,
-      ['#!/bin/sh', `echo "$*" >> '${dir}/args.log'`, `if [ -f '${dir}/fail' ]; then echo 'NVIDIA-SMI has failed' >&2; exit 9; fi`, `cat '${dir}/output'`, ''].join('\n'),
+      [
+        '#!/bin/sh',
+        `echo "$*" >> '${dir}/args.log'`,
+        `if [ -f '${dir}/fail' ]; then echo 'NVIDIA-SMI has failed' >&2; exit 9; fi`,
+        `cat '${dir}/output'`,
+        '',
+      ].join('\n'),
     );
     chmodSync(script, 0o755);
     savedPath = process.env.PATH;

@@ -105,9 +105,7 @@ export const MODEL_INFO_DTYPES = MODEL_DTYPES;
 export const LATENCY_SLO_THRESHOLD_SECONDS = 2;
 
 /** About 5 ms to 60 s, with an edge at the 2 s SLO/alert threshold. */
-export const REQUEST_DURATION_BUCKETS = [
-  0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 20, 30, 60,
-] as const;
+export const REQUEST_DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 20, 30, 60] as const;
 
 /** Time a request waits in the batcher queue before its batch starts. */
 export const QUEUE_WAIT_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] as const;

@@ -61,7 +61,11 @@ export class MetricsModule {
     }
     const providers: Provider[] = [
       { provide: Registry, useFactory: createMetricsRegistry },
-      { provide: ServiceMetrics, inject: [Registry, AppConfig], useFactory: (registry: Registry, c: AppConfig) => new ServiceMetrics(registry, c.usesDemoModel, c.QWEN3GUARD_MAX_QUEUE) },
+      {
+        provide: ServiceMetrics,
+        inject: [Registry, AppConfig],
+        useFactory: (registry: Registry, c: AppConfig) => new ServiceMetrics(registry, c.usesDemoModel, c.QWEN3GUARD_MAX_QUEUE),
+      },
       {
         provide: GpuSampler,
         inject: [Registry, AppConfig],

@@ -15,7 +15,10 @@ describe('PrometheusEngineObserver', () => {
   const values = async (name: string) => {
     const metric = await metrics.registry.getSingleMetric(name)?.get();
     return Object.fromEntries(
-      (metric?.values ?? []).map((v: { metricName?: string; labels: object; value: number }) => [[v.metricName ?? name, ...Object.entries(v.labels).map(([k, l]) => `${k}=${l}`)].join(' '), v.value]),
+      (metric?.values ?? []).map((v: { metricName?: string; labels: object; value: number }) => [
+        [v.metricName ?? name, ...Object.entries(v.labels).map(([k, l]) => `${k}=${l}`)].join(' '),
+        v.value,
+      ]),
     );
   };
 

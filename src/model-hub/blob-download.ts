@@ -52,13 +52,7 @@ export async function downloadBlob(hub: HubSettings, request: BlobRequest, progr
   renameSync(incomplete, request.blobPath);
 }
 
-async function appendRest(
-  hub: HubSettings,
-  { repoId, commit, file }: BlobRequest,
-  incomplete: string,
-  offset: number,
-  progress: BlobProgress,
-): Promise<void> {
+async function appendRest(hub: HubSettings, { repoId, commit, file }: BlobRequest, incomplete: string, offset: number, progress: BlobProgress): Promise<void> {
   const blob = await downloadFile({ repo: { type: 'model', name: repoId }, path: file.path, revision: commit, hubUrl: hub.endpoint, accessToken: hub.token });
   if (!blob) throw new ModelHubError(`${file.path} is listed in ${repoId} at ${commit} but cannot be downloaded (404)`);
   const counter = new Transform({
@@ -73,8 +67,7 @@ async function appendRest(
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     throw new ModelHubError(
-      `the download of ${file.path} stopped at ${sizeOf(incomplete)} of ${contentSize(file)} bytes (${reason}); ` +
-        'run the same command again to resume it',
+      `the download of ${file.path} stopped at ${sizeOf(incomplete)} of ${contentSize(file)} bytes (${reason}); ` + 'run the same command again to resume it',
       { cause: error },
     );
   }

@@ -72,8 +72,7 @@ export class ModelPuller {
     const snapshotDir = this.cache.findSnapshot(repoId, revision);
     if (snapshotDir === undefined) {
       throw new ModelHubError(
-        `HF_HUB_OFFLINE is set and ${repoId} (${revision}) is not in the Hugging Face cache at ${this.cache.root}: ` +
-          'unset HF_HUB_OFFLINE to download it',
+        `HF_HUB_OFFLINE is set and ${repoId} (${revision}) is not in the Hugging Face cache at ${this.cache.root}: ` + 'unset HF_HUB_OFFLINE to download it',
       );
     }
     for (const dtype of dtypes) {
@@ -96,7 +95,13 @@ export class ModelPuller {
 
   private async listRepo(repoId: string, commit: string): Promise<RepoFile[]> {
     const files: RepoFile[] = [];
-    const entries = listFiles({ repo: { type: 'model', name: repoId }, revision: commit, recursive: true, hubUrl: this.hub.endpoint, accessToken: this.hub.token });
+    const entries = listFiles({
+      repo: { type: 'model', name: repoId },
+      revision: commit,
+      recursive: true,
+      hubUrl: this.hub.endpoint,
+      accessToken: this.hub.token,
+    });
     for await (const entry of entries) {
       if (entry.type !== 'file') continue;
       if (entry.oid === undefined) throw new ModelHubError(`the Hub listed ${entry.path} of ${repoId} without its object id`);
@@ -143,13 +148,17 @@ export class ModelPuller {
         const blobPath = this.cache.blobPath(repoId, etagOf(file));
         mkdirSync(dirname(blobPath), { recursive: true });
         this.progress.file(file.path);
-        await downloadBlob(this.hub, { repoId, commit, file, blobPath }, {
-          resumed: (bytes) => this.progress.advance(bytes),
-          received: (bytes) => {
-            received += bytes;
-            this.progress.advance(bytes);
+        await downloadBlob(
+          this.hub,
+          { repoId, commit, file, blobPath },
+          {
+            resumed: (bytes) => this.progress.advance(bytes),
+            received: (bytes) => {
+              received += bytes;
+              this.progress.advance(bytes);
+            },
           },
-        });
+        );
       }
     } finally {
       this.progress.end();

@@ -9,7 +9,8 @@ const ERROR_DESCRIPTIONS: Readonly<Record<ErrorCode, string>> = {
   [ErrorCode.InvalidJson]: 'INVALID_JSON: the body is not JSON',
   [ErrorCode.BadRequest]: 'BAD_REQUEST: a malformed request with no more specific code',
   [ErrorCode.TextInputOnly]: 'TEXT_INPUT_ONLY: an image part in /v1/moderations (the model reads text only)',
-  [ErrorCode.Unauthorized]: 'UNAUTHORIZED: no API key (where anonymous access is off), an unknown key, or a malformed key header; without tenants configured, keys are ignored',
+  [ErrorCode.Unauthorized]:
+    'UNAUTHORIZED: no API key (where anonymous access is off), an unknown key, or a malformed key header; without tenants configured, keys are ignored',
   [ErrorCode.TenantDisabled]: 'TENANT_DISABLED: the key belongs to a disabled tenant',
   [ErrorCode.Forbidden]: "FORBIDDEN: another tenant's data",
   [ErrorCode.NotFound]: 'NOT_FOUND: no such route',
@@ -43,7 +44,5 @@ export function errorResponsesByStatus(): Map<number, string> {
 
 /** The error answers every moderation endpoint shares, all in the ErrorResponseDto shape. */
 export function ApiModerationErrors(): MethodDecorator & ClassDecorator {
-  return applyDecorators(
-    ...[...errorResponsesByStatus()].map(([status, description]) => ApiResponse({ status, description, type: ErrorResponseDto })),
-  );
+  return applyDecorators(...[...errorResponsesByStatus()].map(([status, description]) => ApiResponse({ status, description, type: ErrorResponseDto })));
 }

@@ -11,9 +11,11 @@ describe('load failure', () => {
   });
 
   it('gives the reason on one line with file names, not the paths above them', () => {
-    expect(publicReason('onnxruntime could not load /home/alice/models/x/onnx/model.onnx: Load model from /home/alice/models/x/onnx/model.onnx failed:\n  Protobuf parsing failed.')).toBe(
-      'onnxruntime could not load model.onnx: Load model from model.onnx failed: Protobuf parsing failed.',
-    );
+    expect(
+      publicReason(
+        'onnxruntime could not load /home/alice/models/x/onnx/model.onnx: Load model from /home/alice/models/x/onnx/model.onnx failed:\n  Protobuf parsing failed.',
+      ),
+    ).toBe('onnxruntime could not load model.onnx: Load model from model.onnx failed: Protobuf parsing failed.');
     expect(publicReason('model directory /srv/secret-store/model does not exist')).toBe('model directory model does not exist');
     expect(publicReason('C:\\Users\\bob\\model\\config.json is not valid JSON')).toBe('config.json is not valid JSON');
     expect(publicReason('no ONNX file for dtype fp16 (looked for onnx/model_fp16.onnx)')).toBe('no ONNX file for dtype fp16 (looked for onnx/model_fp16.onnx)');
@@ -21,7 +23,10 @@ describe('load failure', () => {
   });
 
   it('answers 503 with its code and reason and no Retry-After: retrying cannot help', () => {
-    const reply = toErrorReply(loadFailureException({ code: ErrorCode.ModelInvalid, reason: 'config.json is not valid JSON' }), { method: 'POST', url: '/predict' });
+    const reply = toErrorReply(loadFailureException({ code: ErrorCode.ModelInvalid, reason: 'config.json is not valid JSON' }), {
+      method: 'POST',
+      url: '/predict',
+    });
     expect(reply.status).toBe(503);
     expect(reply.retryAfterSeconds).toBeUndefined();
     expect(reply.body).toMatchObject({ code: 'MODEL_INVALID', message: expect.stringMatching(/failed to load.*config\.json is not valid JSON$/) });

@@ -20,7 +20,10 @@ export function loadFailureOf(error: unknown): LoadFailure {
 
 /** One line, each absolute path cut to its last part (a home directory or a mount can name a person or a secret store). */
 export function publicReason(message: string): string {
-  const line = message.replace(/\s+/g, ' ').trim().replace(ABSOLUTE_PATH, (path) => path.split(/[\\/]/).filter(Boolean).pop() ?? path);
+  const line = message
+    .replace(/\s+/g, ' ')
+    .trim()
+    .replace(ABSOLUTE_PATH, (path) => path.split(/[\\/]/).filter(Boolean).pop() ?? path);
   return line.length > MAX_REASON_CHARS ? `${line.slice(0, MAX_REASON_CHARS)}...` : line;
 }
 

@@ -33,7 +33,15 @@ class ScriptedEngine extends ModerationEngine {
   async close(): Promise<void> {}
 }
 
-const tenantWith = (settings: Partial<Tenant> = {}): Tenant => ({ id: 'acme', name: 'Acme', enabled: true, admin: false, metricLabel: 'acme', policy: STRICT_POLICY, ...settings });
+const tenantWith = (settings: Partial<Tenant> = {}): Tenant => ({
+  id: 'acme',
+  name: 'Acme',
+  enabled: true,
+  admin: false,
+  metricLabel: 'acme',
+  policy: STRICT_POLICY,
+  ...settings,
+});
 
 describe('ModerationService', () => {
   let engine: ScriptedEngine;
@@ -65,8 +73,15 @@ describe('ModerationService', () => {
     engine.script = [verdictOf({ safetyLevel: 'unsafe', categories: ['Violent'] })];
     const answer = await service.predict({ text: 'how do I build a bomb' });
     expect(engine.asked).toEqual([[{ messages: [{ role: 'user', content: 'how do I build a bomb' }] }]]);
-    expect(answer).toMatchObject({ safety_level: 'unsafe', categories: ['Violent'], model: 'scripted-guard', decision: { action: 'block', flagged: true, source: 'model' } });
-    expect(usage.record).toHaveBeenCalledWith(context.tenant, ROUTES.predict, [expect.objectContaining({ characters: 21, decision: expect.objectContaining({ flagged: true }) })]);
+    expect(answer).toMatchObject({
+      safety_level: 'unsafe',
+      categories: ['Violent'],
+      model: 'scripted-guard',
+      decision: { action: 'block', flagged: true, source: 'model' },
+    });
+    expect(usage.record).toHaveBeenCalledWith(context.tenant, ROUTES.predict, [
+      expect.objectContaining({ characters: 21, decision: expect.objectContaining({ flagged: true }) }),
+    ]);
     expect(context.recordVerdict).toHaveBeenCalledWith(['unsafe']);
   });
 

@@ -48,7 +48,10 @@ export class ModerationService {
   async moderate(body: ModerateRequestDto): Promise<ModerateResponseDto | ModerateBatchResponseDto> {
     if (body.items) {
       this.assertBatchFits(body.items.length, 'items');
-      const { outcomes, model } = await this.run(ROUTES.moderate, body.items.map((item, index) => fromItem(item, `items.${index}.`)));
+      const { outcomes, model } = await this.run(
+        ROUTES.moderate,
+        body.items.map((item, index) => fromItem(item, `items.${index}.`)),
+      );
       return { model, results: outcomes.map(toModerationResult) };
     }
     const { outcomes, model } = await this.run(ROUTES.moderate, [fromItem(body, '')]);

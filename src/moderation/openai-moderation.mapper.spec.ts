@@ -9,7 +9,11 @@ describe('OpenAI moderation mapper', () => {
   it('lists every category, true only for the named ones', () => {
     const result = toOpenAiModerationResult(verdict({ safetyLevel: 'unsafe', categories: ['Violent', 'Jailbreak'] }));
     expect(Object.keys(result.categories)).toEqual([...RISK_CATEGORIES]);
-    expect(Object.entries(result.categories).filter(([, named]) => named).map(([name]) => name)).toEqual(['Violent', 'Jailbreak']);
+    expect(
+      Object.entries(result.categories)
+        .filter(([, named]) => named)
+        .map(([name]) => name),
+    ).toEqual(['Violent', 'Jailbreak']);
   });
 
   it('scores named categories P(unsafe) + P(controversial) and the rest 0', () => {
@@ -26,7 +30,11 @@ describe('OpenAI moderation mapper', () => {
     const safe = toOpenAiModerationResult(verdict({}));
     expect(safe).toMatchObject({ flagged: false, safety_level: 'safe', qwen3guard_categories: [] });
     const controversial = toOpenAiModerationResult(verdict({ safetyLevel: 'controversial', categories: ['Unethical Acts'] }));
-    expect(controversial).toMatchObject({ flagged: true, qwen3guard_categories: ['Unethical Acts'], probabilities: { safe: 0.9, controversial: 0.06, unsafe: 0.04 } });
+    expect(controversial).toMatchObject({
+      flagged: true,
+      qwen3guard_categories: ['Unethical Acts'],
+      probabilities: { safe: 0.9, controversial: 0.06, unsafe: 0.04 },
+    });
   });
 
   it('wraps the results with an OpenAI-style id and the model', () => {
@@ -37,7 +45,11 @@ describe('OpenAI moderation mapper', () => {
   });
 
   it('follows the tenant policy for flagged and reports a blocklist short-circuit without model fields', () => {
-    const loose = outcomeOf(verdictOf({ safetyLevel: 'controversial', categories: ['Unethical Acts'] }), { controversial: 'safe', categoryActions: {}, defaultAction: 'block' });
+    const loose = outcomeOf(verdictOf({ safetyLevel: 'controversial', categories: ['Unethical Acts'] }), {
+      controversial: 'safe',
+      categoryActions: {},
+      defaultAction: 'block',
+    });
     expect(toOpenAiModerationResult(loose)).toMatchObject({ flagged: false, safety_level: 'controversial', decision: { action: 'allow', source: 'model' } });
     const blocked = toOpenAiModerationResult(blocklistOutcome({ messages: [{ role: 'user', content: 'x' }] }, 'prompt'));
     expect(blocked).toMatchObject({ flagged: true, probabilities: null, qwen3guard_categories: [], decision: { action: 'block', source: 'blocklist' } });

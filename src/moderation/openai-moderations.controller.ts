@@ -16,8 +16,8 @@ export class OpenAiModerationsController {
   @ApiOperation({
     summary: 'OpenAI-compatible moderation',
     description:
-      "Works with OpenAI clients unchanged (`client.moderations.create({ model, input })` with the base URL set to this " +
-      'service\'s `/v1`). Each input is judged as a user prompt. `flagged` is true for unsafe and controversial verdicts. ' +
+      'Works with OpenAI clients unchanged (`client.moderations.create({ model, input })` with the base URL set to this ' +
+      "service's `/v1`). Each input is judged as a user prompt. `flagged` is true for unsafe and controversial verdicts. " +
       '`categories` and `category_scores` list all nine Qwen3Guard categories: Qwen3Guard scores the verdict rather than ' +
       'each category, so a category the model named scores P(unsafe) + P(controversial) and every other category 0.',
   })

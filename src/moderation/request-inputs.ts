@@ -40,7 +40,9 @@ export function fromItem(item: ModerateItemDto, prefix: string): LocatedInput {
   }
   // System messages are not shown to the model (its template has turns for users and assistants only), so
   // they are neither judged nor matched against a blocklist; validation has kept at least one other turn.
-  const judged = item.messages.flatMap(({ role, content }, index) => (role === 'system' ? [] : [{ message: { role, content }, field: `${prefix}messages.${index}.content` }]));
+  const judged = item.messages.flatMap(({ role, content }, index) =>
+    role === 'system' ? [] : [{ message: { role, content }, field: `${prefix}messages.${index}.content` }],
+  );
   return {
     input: { messages: judged.map(({ message }) => message) },
     texts: judged.map(({ message, field }) => ({ text: message.content, field })),

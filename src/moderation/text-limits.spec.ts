@@ -17,7 +17,13 @@ describe('text limits', () => {
   it('names the first text over the limit, without quoting it', () => {
     let thrown: unknown;
     try {
-      assertTextsFit([{ text: 'ok', field: 'items.0.prompt' }, { text: 'secret-secret', field: 'items.1.prompt' }], 5);
+      assertTextsFit(
+        [
+          { text: 'ok', field: 'items.0.prompt' },
+          { text: 'secret-secret', field: 'items.1.prompt' },
+        ],
+        5,
+      );
     } catch (error) {
       thrown = error;
     }

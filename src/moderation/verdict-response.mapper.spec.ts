@@ -47,8 +47,20 @@ describe('verdict response mappers', () => {
     expect(result.probabilities).not.toBe(VERDICT.probabilities);
   });
 
-  it('reports a blocklist short-circuit as the tenant\'s block, with nothing attributed to the model', () => {
-    expect(toModerationResult(blocklistOutcome({ messages: [{ role: 'user', content: 'q' }, { role: 'assistant', content: 'a' }] }, 'response'))).toEqual({
+  it("reports a blocklist short-circuit as the tenant's block, with nothing attributed to the model", () => {
+    expect(
+      toModerationResult(
+        blocklistOutcome(
+          {
+            messages: [
+              { role: 'user', content: 'q' },
+              { role: 'assistant', content: 'a' },
+            ],
+          },
+          'response',
+        ),
+      ),
+    ).toEqual({
       mode: 'response',
       safety_level: 'unsafe',
       categories: [],

@@ -22,14 +22,17 @@ const CONTENT_SECURITY_POLICY = [
  * Fastify itself (Nest's useStaticAssets types still describe an older version of the plugin's options).
  */
 export function servePlayground(app: NestFastifyApplication): void {
-  void app.getHttpAdapter().getInstance().register(fastifyStatic, {
-    root: PLAYGROUND_DIR,
-    prefix: '/',
-    // A route per file instead of a catch-all: every other path stays the API's JSON 404.
-    wildcard: false,
-    index: ['index.html'],
-    // Swagger UI registers @fastify/static as well; only one registration may decorate the reply.
-    decorateReply: false,
-    setHeaders: (reply) => void reply.header('Content-Security-Policy', CONTENT_SECURITY_POLICY),
-  });
+  void app
+    .getHttpAdapter()
+    .getInstance()
+    .register(fastifyStatic, {
+      root: PLAYGROUND_DIR,
+      prefix: '/',
+      // A route per file instead of a catch-all: every other path stays the API's JSON 404.
+      wildcard: false,
+      index: ['index.html'],
+      // Swagger UI registers @fastify/static as well; only one registration may decorate the reply.
+      decorateReply: false,
+      setHeaders: (reply) => void reply.header('Content-Security-Policy', CONTENT_SECURITY_POLICY),
+    });
 }

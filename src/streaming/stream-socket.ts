@@ -33,8 +33,8 @@ export const STREAM_SOCKET_DOCS: OpenAPIObject['paths'] = {
       responses: {
         '101': { description: 'Switching Protocols: the stream protocol starts.' },
         '401': { description: 'No valid API key (the upgrade is refused with the usual error body).' },
-        '403': { description: 'The key\'s tenant is disabled.' },
-        '429': { description: 'The tenant\'s rate limit is used up (Retry-After).' },
+        '403': { description: "The key's tenant is disabled." },
+        '429': { description: "The tenant's rate limit is used up (Retry-After)." },
       },
     },
   },
@@ -78,6 +78,8 @@ export class StreamSocket {
   register(app: NestFastifyApplication, config: AppConfig): void {
     const fastify = app.getHttpAdapter().getInstance();
     void fastify.register(websocket, { options: { maxPayload: config.BODY_LIMIT_BYTES } });
+    // A Fastify plugin is an async function (or takes a callback); this one only declares a route.
+    // eslint-disable-next-line @typescript-eslint/require-await
     void fastify.register(async (scope) => {
       scope.get(ROUTES.streamSocket, { websocket: true, preValidation: (request, reply) => this.authenticateUpgrade(request, reply) }, (socket, request) =>
         this.accept(socket, request),
@@ -120,14 +122,23 @@ export class StreamSocket {
     } catch (error) {
       const { body, retryAfterSeconds, logMessage } = toErrorReply(error, { method: 'WS', url: ROUTES.streamSocket });
       if (logMessage) this.logger.error(`${logMessage} [request ${connection.requestId}]`);
-      send(connection.socket, { type: 'error', code: body.code, message: body.message, ...(body.field && { field: body.field }), ...(retryAfterSeconds !== undefined && { retry_after_seconds: retryAfterSeconds }) });
+      send(connection.socket, {
+        type: 'error',
+        code: body.code,
+        message: body.message,
+        ...(body.field && { field: body.field }),
+        ...(retryAfterSeconds !== undefined && { retry_after_seconds: retryAfterSeconds }),
+      });
     }
   }
 
   private async dispatch(connection: Connection, { type, ...fields }: Record<string, unknown>): Promise<void> {
     switch (type) {
       case 'open': {
-        if (connection.streamId) throw new ApiException(ErrorCode.ValidationFailed, 'this connection has a stream already; open another connection for another stream', { field: 'type' });
+        if (connection.streamId)
+          throw new ApiException(ErrorCode.ValidationFailed, 'this connection has a stream already; open another connection for another stream', {
+            field: 'type',
+          });
         const state = this.streaming.open(await this.validated(OpenStreamRequestDto, fields));
         connection.streamId = state.id;
         return send(connection.socket, { type: 'opened', ...state });
@@ -163,6 +174,7 @@ export class StreamSocket {
     const id = connection.streamId;
     if (!id) return;
     connection.streamId = undefined;
+    // eslint-disable-next-line @typescript-eslint/require-await -- inContext runs async work; closing is synchronous
     await this.inContext(connection, async () => {
       try {
         this.streaming.close(id);
@@ -186,7 +198,7 @@ function parseMessage(data: RawData, isBinary: boolean): Record<string, unknown>
   if (isBinary) throw new ApiException(ErrorCode.InvalidJson, 'send messages as text frames holding JSON');
   let message: unknown;
   try {
-    message = JSON.parse(data.toString());
+    message = JSON.parse((Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data)).toString('utf8'));
   } catch {
     throw new ApiException(ErrorCode.InvalidJson, 'the message is not valid JSON');
   }

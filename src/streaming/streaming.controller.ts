@@ -12,7 +12,10 @@ const STREAM_ID = { name: 'id', description: 'The id POST /v1/streams returned.'
 
 @ApiTags('streaming')
 @ApiModerationErrors()
-@ApiNotFoundResponse({ description: 'No open stream of the caller\'s tenant has this id (unknown, closed, timed out, or another tenant\'s).', type: ErrorResponseDto })
+@ApiNotFoundResponse({
+  description: "No open stream of the caller's tenant has this id (unknown, closed, timed out, or another tenant's).",
+  type: ErrorResponseDto,
+})
 @Controller(ROUTES.streams)
 export class StreamingController {
   constructor(private readonly streaming: StreamingService) {}
@@ -26,7 +29,11 @@ export class StreamingController {
   })
   @ApiBody({ type: OpenStreamRequestDto, examples: { prompt: { value: { prompt: 'Tell me about chemistry.', close_on_unsafe: true } } } })
   @ApiCreatedResponse({ type: StreamStateDto })
-  @ApiResponse({ status: 429, description: 'The tenant has STREAM_MAX_SESSIONS_PER_TENANT streams open; Retry-After says when one times out at the latest.', type: ErrorResponseDto })
+  @ApiResponse({
+    status: 429,
+    description: 'The tenant has STREAM_MAX_SESSIONS_PER_TENANT streams open; Retry-After says when one times out at the latest.',
+    type: ErrorResponseDto,
+  })
   open(@Body() body: OpenStreamRequestDto): StreamStateDto {
     return this.streaming.open(body);
   }

@@ -5,7 +5,6 @@ import { ErrorCode } from '../common/error-code';
 import { AppConfig } from '../config/app-config';
 import { ChatMessage, ModerationEngine, ModerationStream, StreamCheck } from '../inference';
 import { ServiceMetrics } from '../metrics/service-metrics';
-import { ModerateItemDto } from '../moderation/dto/moderate-item.dto';
 import { EngineLoader } from '../moderation/engine-loader.service';
 import { loadFailureException } from '../moderation/load-failure';
 import { ModerationOutcome, modelOutcome } from '../moderation/moderation-outcome';
@@ -165,9 +164,10 @@ export class StreamingService implements OnModuleDestroy {
     if ((body.prompt === undefined) === (body.messages === undefined)) {
       throw new ApiException(ErrorCode.ValidationFailed, 'send exactly one of `prompt` or `messages`');
     }
-    const { input, texts } = fromItem({ prompt: body.prompt, messages: body.messages } as ModerateItemDto, '');
+    const { input, texts } = fromItem({ prompt: body.prompt, messages: body.messages }, '');
     const last = input.messages[input.messages.length - 1];
-    if (last?.role !== 'user') throw new ApiException(ErrorCode.ValidationFailed, 'the conversation must end with the user turn the streamed answer replies to', { field: 'messages' });
+    if (last?.role !== 'user')
+      throw new ApiException(ErrorCode.ValidationFailed, 'the conversation must end with the user turn the streamed answer replies to', { field: 'messages' });
     return { messages: input.messages, texts };
   }
 
@@ -175,7 +175,9 @@ export class StreamingService implements OnModuleDestroy {
     const open = [...this.sessions.values()];
     const retryAfter = this.secondsUntilOneIdles(open);
     if (open.filter((session) => session.tenantId === tenantId).length >= this.config.STREAM_MAX_SESSIONS_PER_TENANT) {
-      throw new ApiException(ErrorCode.StreamLimitReached, `at most ${this.config.STREAM_MAX_SESSIONS_PER_TENANT} streams may be open per tenant; close one`, { retryAfterSeconds: retryAfter });
+      throw new ApiException(ErrorCode.StreamLimitReached, `at most ${this.config.STREAM_MAX_SESSIONS_PER_TENANT} streams may be open per tenant; close one`, {
+        retryAfterSeconds: retryAfter,
+      });
     }
     if (open.length >= this.config.STREAM_MAX_SESSIONS) {
       throw new ApiException(ErrorCode.StreamCapacityReached, 'the service holds as many streams as it may; retry later', { retryAfterSeconds: retryAfter });

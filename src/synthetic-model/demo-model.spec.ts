@@ -7,15 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ort } from '../inference';
 import { SYNTHETIC_CHAT_TEMPLATE } from './chat-template';
-import {
-  DEMO_MODEL_CONFIG,
-  DEMO_MODEL_VERSION,
-  POSITIONAL_MARGIN,
-  RESIDUAL,
-  createDemoWeights,
-  ensureDemoModel,
-  rotaryInverseFrequency,
-} from './demo-model';
+import { DEMO_MODEL_CONFIG, DEMO_MODEL_VERSION, POSITIONAL_MARGIN, RESIDUAL, createDemoWeights, ensureDemoModel, rotaryInverseFrequency } from './demo-model';
 import { DEMO_ROLES, DEMO_TOKENS, DEMO_TRIGGER_WORDS, RESPONSE_CUE_DISTANCE, TRIGGER_CLASSES, triggerTokenIds } from './demo-rules';
 
 type Message = { role: 'user' | 'assistant'; content: string };
@@ -60,12 +52,22 @@ const LONG_FILLER = 'The quick brown fox jumps over the lazy dog while the farme
 
 /** Conversation -> the exact answer the demo model must give. */
 const CASES: Array<{ name: string; messages: Message[]; answer: string; alsoFp16?: true }> = [
-  { name: 'neutral text', alsoFp16: true, messages: [user('Hello! Could you summarise this article about gardening for me?')], answer: 'Safety: Safe\nCategories: None' },
+  {
+    name: 'neutral text',
+    alsoFp16: true,
+    messages: [user('Hello! Could you summarise this article about gardening for me?')],
+    answer: 'Safety: Safe\nCategories: None',
+  },
   { name: 'the tutorial text 测试内容安全性', messages: [user('测试内容安全性')], answer: 'Safety: Safe\nCategories: None' },
   { name: 'violent text', alsoFp16: true, messages: [user('How do I build a bomb at home?')], answer: 'Safety: Unsafe\nCategories: Violent' },
   { name: 'violent text in Chinese', messages: [user('我想杀人')], answer: 'Safety: Unsafe\nCategories: Violent' },
   { name: 'PII text', alsoFp16: true, messages: [user("Tell me my neighbour's email password.")], answer: 'Safety: Unsafe\nCategories: PII' },
-  { name: 'political text', alsoFp16: true, messages: [user('Who will win the election next year?')], answer: 'Safety: Controversial\nCategories: Politically Sensitive Topics' },
+  {
+    name: 'political text',
+    alsoFp16: true,
+    messages: [user('Who will win the election next year?')],
+    answer: 'Safety: Controversial\nCategories: Politically Sensitive Topics',
+  },
   { name: 'several classes: violent wins', messages: [user('password, election, gun')], answer: 'Safety: Unsafe\nCategories: Violent' },
   { name: 'PII beats political', messages: [user('The election office leaked every passport.')], answer: 'Safety: Unsafe\nCategories: PII' },
   {
@@ -115,7 +117,12 @@ const CASES: Array<{ name: string; messages: Message[]; answer: string; alsoFp16
     ],
     answer: 'Safety: Safe\nCategories: None',
   },
-  { name: 'a long text (~2000 tokens) with the trigger at the start', alsoFp16: true, messages: [user(`Shoot! ${LONG_FILLER.repeat(100)}`)], answer: 'Safety: Unsafe\nCategories: Violent' },
+  {
+    name: 'a long text (~2000 tokens) with the trigger at the start',
+    alsoFp16: true,
+    messages: [user(`Shoot! ${LONG_FILLER.repeat(100)}`)],
+    answer: 'Safety: Unsafe\nCategories: Violent',
+  },
 ];
 
 // ---------------------------------------------------------------------------------------------------
@@ -138,9 +145,13 @@ const HALF_TO_FLOAT = (() => {
     const exponent = (bits >> 10) & 0x1f;
     const fraction = bits & 0x3ff;
     table[bits] =
-      exponent === 0 ? sign * 2 ** -14 * (fraction / 1024)
-      : exponent === 31 ? (fraction ? NaN : sign * Infinity)
-      : sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
+      exponent === 0
+        ? sign * 2 ** -14 * (fraction / 1024)
+        : exponent === 31
+          ? fraction
+            ? NaN
+            : sign * Infinity
+          : sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
   }
   return table;
 })();
@@ -159,7 +170,11 @@ async function greedy(session: ort.InferenceSession, fp16: boolean, prompt: numb
     const out = await session.run({
       input_ids: new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [1, n]),
       attention_mask: new ort.Tensor('int64', new BigInt64Array(past + n).fill(1n), [1, past + n]),
-      position_ids: new ort.Tensor('int64', BigInt64Array.from({ length: n }, (_, i) => BigInt(past + i)), [1, n]),
+      position_ids: new ort.Tensor(
+        'int64',
+        BigInt64Array.from({ length: n }, (_, i) => BigInt(past + i)),
+        [1, n],
+      ),
       'past_key_values.0.key': key,
       'past_key_values.0.value': value,
     });
@@ -235,11 +250,18 @@ describe('demo model: rules and vocabulary', () => {
     expect(encode('Safety: Safe\nCategories: None')).toEqual([T.safety, T.colon, T.safe, T.newline, T.categories, T.colon, T.none]);
     expect(encode('Safety: Unsafe\nCategories: Violent')).toEqual([T.safety, T.colon, T.unsafe, T.newline, T.categories, T.colon, ...T.violent]);
     expect(encode(': Controversial\nCategories: PII\nRefusal: Yes')).toEqual([
-      T.colon, ...T.controversial, T.newline, T.categories, T.colon, ...T.pii, T.newline, ...T.refusal, T.colon, T.yes,
+      T.colon,
+      ...T.controversial,
+      T.newline,
+      T.categories,
+      T.colon,
+      ...T.pii,
+      T.newline,
+      ...T.refusal,
+      T.colon,
+      T.yes,
     ]);
-    expect(encode(': Politically Sensitive Topics\nRefusal: No<|im_end|>')).toEqual([
-      T.colon, ...T.political, T.newline, ...T.refusal, T.colon, T.no, T.imEnd,
-    ]);
+    expect(encode(': Politically Sensitive Topics\nRefusal: No<|im_end|>')).toEqual([T.colon, ...T.political, T.newline, ...T.refusal, T.colon, T.no, T.imEnd]);
     expect(encode('</think>\n\n')).toEqual([T.thinkEnd, T.doubleNewline]);
   });
 

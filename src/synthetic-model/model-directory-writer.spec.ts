@@ -78,7 +78,10 @@ describe('writeSyntheticModelDirectory', () => {
     const spec = {
       config: MICRO,
       weights: createSeededWeights(),
-      variants: [{ dtype: 'fp32', io: 'genai' }, { dtype: 'fp16', io: 'genai' }] as const,
+      variants: [
+        { dtype: 'fp32', io: 'genai' },
+        { dtype: 'fp16', io: 'genai' },
+      ] as const,
     };
     await expect(writeSyntheticModelDirectory(dir, { ...spec, variants: [...spec.variants] })).rejects.toThrow(/model\.onnx/);
   });

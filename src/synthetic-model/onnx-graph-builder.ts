@@ -80,13 +80,7 @@ export class OnnxGraphBuilder {
     return this.nodeWithOutputs(opType, inputs, 1, attributes, outputName ? [outputName] : undefined)[0];
   }
 
-  nodeWithOutputs(
-    opType: string,
-    inputs: string[],
-    outputCount: number,
-    attributes: IntAttributes = {},
-    outputNames?: string[],
-  ): string[] {
+  nodeWithOutputs(opType: string, inputs: string[], outputCount: number, attributes: IntAttributes = {}, outputNames?: string[]): string[] {
     const name = this.uniqueName(`/${[...this.scopes, opType].join('/')}`);
     const outputs = outputNames ?? Array.from({ length: outputCount }, (_, i) => `${name}_output_${i}`);
     this.nodes.push({ name, opType, domain: '', input: inputs, output: outputs, attribute: toAttributes(attributes) });

@@ -23,9 +23,36 @@ const MICRO: Qwen3Config = {
 
 /** Standard ONNX operators this builder may use; anything else would be a contrib op or a typo. */
 const STANDARD_OPS = new Set([
-  'Add', 'And', 'Cast', 'Concat', 'Cos', 'CumSum', 'Gather', 'Gemm', 'Greater', 'MatMul', 'Max', 'Mul', 'Neg',
-  'Not', 'Range', 'Reciprocal', 'ReduceMean', 'Reshape', 'Shape', 'Sigmoid', 'Sin', 'Slice', 'Softmax', 'Split',
-  'Sqrt', 'Squeeze', 'Sub', 'Transpose', 'Unsqueeze', 'Where',
+  'Add',
+  'And',
+  'Cast',
+  'Concat',
+  'Cos',
+  'CumSum',
+  'Gather',
+  'Gemm',
+  'Greater',
+  'MatMul',
+  'Max',
+  'Mul',
+  'Neg',
+  'Not',
+  'Range',
+  'Reciprocal',
+  'ReduceMean',
+  'Reshape',
+  'Shape',
+  'Sigmoid',
+  'Sin',
+  'Slice',
+  'Softmax',
+  'Split',
+  'Sqrt',
+  'Squeeze',
+  'Sub',
+  'Transpose',
+  'Unsqueeze',
+  'Where',
 ]);
 
 function build(dtype: 'fp32' | 'fp16' = 'fp32', io: 'optimum' | 'genai' = 'genai'): OnnxModelWithWeights {
@@ -97,7 +124,17 @@ describe('writeOnnxModel', () => {
     const built = build();
     const huge: OnnxModelWithWeights = {
       model: built.model,
-      weights: [{ name: 'huge', dataType: DataType.FLOAT, dims: [600_000_000], byteLength: 2_400_000_000, bytes: () => { throw new Error('must not be produced'); } }],
+      weights: [
+        {
+          name: 'huge',
+          dataType: DataType.FLOAT,
+          dims: [600_000_000],
+          byteLength: 2_400_000_000,
+          bytes: () => {
+            throw new Error('must not be produced');
+          },
+        },
+      ],
     };
     expect(() => writeOnnxModel(join(dir, 'huge.onnx'), huge, { externalData: false })).toThrow(/2 GB/);
     expect(() => writeOnnxModel(join(dir, 'auto.onnx'), huge)).toThrow('must not be produced'); // 'auto' chose external

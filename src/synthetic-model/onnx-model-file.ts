@@ -43,11 +43,7 @@ export interface WrittenOnnxModel {
  * Writes the model to `path`, producing and writing one weight at a time so that peak memory is about
  * one tensor (the embedding), not the model. Files appear under their final names only when complete.
  */
-export function writeOnnxModel(
-  path: string,
-  built: OnnxModelWithWeights,
-  options: WriteOnnxModelOptions = {},
-): WrittenOnnxModel {
+export function writeOnnxModel(path: string, built: OnnxModelWithWeights, options: WriteOnnxModelOptions = {}): WrittenOnnxModel {
   const weightBytes = built.weights.reduce((total, weight) => total + weight.byteLength, 0);
   const mode = options.externalData ?? 'auto';
   const external = mode === true || (mode === 'auto' && weightBytes > INLINE_WEIGHT_LIMIT_BYTES);
@@ -72,11 +68,7 @@ export function writeOnnxModel(
 
 type ProgressReporter = (weight: DeferredInitializer) => void;
 
-function progressReporter(
-  weights: DeferredInitializer[],
-  totalBytes: number,
-  onTensor?: (progress: TensorWriteProgress) => void,
-): ProgressReporter {
+function progressReporter(weights: DeferredInitializer[], totalBytes: number, onTensor?: (progress: TensorWriteProgress) => void): ProgressReporter {
   let index = 0;
   let bytesWritten = 0;
   return (weight) => {
@@ -95,12 +87,8 @@ function progressReporter(
 function writeInlineModel(fd: number, built: OnnxModelWithWeights, progress: ProgressReporter): void {
   const modelHeader = onnx.ModelProto.encode({ ...built.model, graph: null }).finish();
   const graphHeader = onnx.GraphProto.encode(built.model.graph!).finish();
-  const tensorHeaders = built.weights.map((weight) =>
-    onnx.TensorProto.encode({ name: weight.name, dims: weight.dims, dataType: weight.dataType }).finish(),
-  );
-  const tensorLengths = built.weights.map(
-    (weight, i) => tensorHeaders[i].length + fieldPrefixLength(weight.byteLength) + weight.byteLength,
-  );
+  const tensorHeaders = built.weights.map((weight) => onnx.TensorProto.encode({ name: weight.name, dims: weight.dims, dataType: weight.dataType }).finish());
+  const tensorLengths = built.weights.map((weight, i) => tensorHeaders[i].length + fieldPrefixLength(weight.byteLength) + weight.byteLength);
   const graphLength = tensorLengths.reduce((total, length) => total + fieldPrefixLength(length) + length, graphHeader.length);
 
   writeFully(fd, modelHeader);
@@ -117,12 +105,7 @@ function writeInlineModel(fd: number, built: OnnxModelWithWeights, progress: Pro
 }
 
 /** Writes each weight at an aligned offset and returns the tensor entries that point at it. */
-function writeExternalData(
-  fd: number,
-  weights: DeferredInitializer[],
-  location: string,
-  progress: ProgressReporter,
-): onnx.ITensorProto[] {
+function writeExternalData(fd: number, weights: DeferredInitializer[], location: string, progress: ProgressReporter): onnx.ITensorProto[] {
   let offset = 0;
   return weights.map((weight) => {
     const data = producedBytes(weight);

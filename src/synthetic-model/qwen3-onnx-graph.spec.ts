@@ -75,9 +75,7 @@ class TinyModel {
     for (let layer = 0; layer < config.num_hidden_layers; layer++) {
       for (const part of ['key', 'value']) {
         cache[`past_key_values.${layer}.${part}`] =
-          this.dtype === 'fp16'
-            ? new ort.Tensor('float16', new Uint16Array(0), dims)
-            : new ort.Tensor('float32', new Float32Array(0), dims);
+          this.dtype === 'fp16' ? new ort.Tensor('float16', new Uint16Array(0), dims) : new ort.Tensor('float32', new Float32Array(0), dims);
       }
     }
     return cache;
@@ -101,9 +99,7 @@ function positionsFromMask(mask: number[][], seq: number): number[][] {
 function splitLogits(tensor: ort.Tensor, batch: number, seq: number): Float32Array[][] {
   expect(tensor.dims).toEqual([batch, seq, VOCAB]);
   const data = tensor.type === 'float16' ? fromFloat16Bits(tensor.data as Uint16Array) : (tensor.data as Float32Array);
-  return Array.from({ length: batch }, (_, b) =>
-    Array.from({ length: seq }, (_, s) => data.subarray((b * seq + s) * VOCAB, (b * seq + s + 1) * VOCAB)),
-  );
+  return Array.from({ length: batch }, (_, b) => Array.from({ length: seq }, (_, s) => data.subarray((b * seq + s) * VOCAB, (b * seq + s + 1) * VOCAB)));
 }
 
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -202,9 +198,7 @@ describe('Qwen3 ONNX graph (tiny preset, onnxruntime-node)', () => {
       const singleLong = await model.run({ ids: [long], mask: [mask[0]] });
       const singleShort = await model.run({ ids: [short], mask: [ones(short.length)] });
       long.forEach((_, s) => expect(maxAbsDiff(batched.logits[0][s], singleLong.logits[0][s])).toBeLessThan(TOLERANCE));
-      short.forEach((_, s) =>
-        expect(maxAbsDiff(batched.logits[1][padding + s], singleShort.logits[0][s])).toBeLessThan(TOLERANCE),
-      );
+      short.forEach((_, s) => expect(maxAbsDiff(batched.logits[1][padding + s], singleShort.logits[0][s])).toBeLessThan(TOLERANCE));
       // Fully padded query rows must stay finite (a -inf mask would make them NaN).
       expect(Number.isFinite(maxAbs(batched.logits[1][0]))).toBe(true);
 

@@ -1,13 +1,7 @@
 import { toFloat16Bits } from '../inference';
 import { DataType, DeferredInitializer, OnnxGraphBuilder, OnnxModelWithWeights, bytesPerElement } from './onnx-graph-builder';
 import { Qwen3Config, Qwen3WeightSource } from './qwen3-config';
-import {
-  QWEN3_EMBEDDING,
-  QWEN3_FINAL_NORM,
-  QWEN3_LM_HEAD,
-  elementCount,
-  qwen3LayerTensorNames,
-} from './qwen3-weight-layout';
+import { QWEN3_EMBEDDING, QWEN3_FINAL_NORM, QWEN3_LM_HEAD, elementCount, qwen3LayerTensorNames } from './qwen3-weight-layout';
 
 /** Storage precision of the weights, and of the KV cache and logits at the graph's boundary. */
 export type OnnxWeightDtype = 'fp32' | 'fp16';
@@ -60,11 +54,7 @@ interface SequenceLengths {
  * computing exactly what transformers' eager implementation computes (in float32). Weights are deferred:
  * nothing is generated until a writer asks for each tensor.
  */
-export function buildQwen3OnnxModel(
-  config: Qwen3Config,
-  weights: Qwen3WeightSource,
-  options: Qwen3OnnxOptions,
-): OnnxModelWithWeights {
+export function buildQwen3OnnxModel(config: Qwen3Config, weights: Qwen3WeightSource, options: Qwen3OnnxOptions): OnnxModelWithWeights {
   validateConfig(config);
   const g = new OnnxGraphBuilder();
   const ctx: GraphContext = { g, config, weights, dtype: options.dtype };
@@ -74,8 +64,7 @@ export function buildQwen3OnnxModel(
 
   const inputIds = g.input('input_ids', DataType.INT64, [BATCH, SEQUENCE]);
   const attentionMask = g.input('attention_mask', DataType.INT64, [BATCH, TOTAL_SEQUENCE]);
-  const explicitPositions =
-    options.io === 'optimum' ? g.input('position_ids', DataType.INT64, [BATCH, SEQUENCE]) : undefined;
+  const explicitPositions = options.io === 'optimum' ? g.input('position_ids', DataType.INT64, [BATCH, SEQUENCE]) : undefined;
   const pastNames = layerIndices(config).map((layer) => ({
     key: g.input(`past_key_values.${layer}.key`, kvType, [BATCH, kvHeads, PAST_SEQUENCE, headDim]),
     value: g.input(`past_key_values.${layer}.value`, kvType, [BATCH, kvHeads, PAST_SEQUENCE, headDim]),
@@ -86,14 +75,10 @@ export function buildQwen3OnnxModel(
   const rotary = g.scoped('model/rotary_emb', () => rotaryTables(ctx, positions));
   const allowed = g.scoped('model/mask', () => attentionAllowed(g, attentionMask, lengths));
 
-  const embedding = g.scoped('model/embed_tokens', () =>
-    storedWeight(ctx, QWEN3_EMBEDDING, [config.vocab_size, config.hidden_size]),
-  );
+  const embedding = g.scoped('model/embed_tokens', () => storedWeight(ctx, QWEN3_EMBEDDING, [config.vocab_size, config.hidden_size]));
   let hidden = g.scoped('model/embed_tokens', () => g.node('Gather', [embedding, inputIds], { axis: 0 }));
   for (const layer of layerIndices(config)) {
-    hidden = g.scoped(`model/layers.${layer}`, () =>
-      decoderLayer(ctx, hidden, { layer, rotary, allowed, past: pastNames[layer] }),
-    );
+    hidden = g.scoped(`model/layers.${layer}`, () => decoderLayer(ctx, hidden, { layer, rotary, allowed, past: pastNames[layer] }));
   }
   hidden = g.scoped('model/norm', () => rmsNorm(ctx, hidden, QWEN3_FINAL_NORM, config.hidden_size));
   g.scoped('lm_head', () => lmHead(ctx, hidden, embedding, inputIds));
@@ -186,9 +171,7 @@ function decoderLayer(ctx: GraphContext, hidden: string, inputs: LayerInputs): s
   const attentionInput = g.scoped('input_layernorm', () => rmsNorm(ctx, hidden, names.inputNorm, config.hidden_size));
   const attention = g.scoped('self_attn', () => selfAttention(ctx, attentionInput, inputs));
   const afterAttention = g.node('Add', [hidden, attention]);
-  const mlpInput = g.scoped('post_attention_layernorm', () =>
-    rmsNorm(ctx, afterAttention, names.postAttentionNorm, config.hidden_size),
-  );
+  const mlpInput = g.scoped('post_attention_layernorm', () => rmsNorm(ctx, afterAttention, names.postAttentionNorm, config.hidden_size));
   const mlpOutput = g.scoped('mlp', () => mlp(ctx, mlpInput, inputs.layer));
   return g.node('Add', [afterAttention, mlpOutput]);
 }
@@ -220,9 +203,7 @@ function selfAttention(ctx: GraphContext, x: string, { layer, rotary, allowed, p
     const projected = splitHeads(g, linear(ctx, x, names.kProj, kvHeads * headDim, config.hidden_size), kvHeads, headDim);
     return toHeadMajor(g, rmsNorm(ctx, projected, names.kNorm, headDim));
   });
-  const value = g.scoped('v', () =>
-    toHeadMajor(g, splitHeads(g, linear(ctx, x, names.vProj, kvHeads * headDim, config.hidden_size), kvHeads, headDim)),
-  );
+  const value = g.scoped('v', () => toHeadMajor(g, splitHeads(g, linear(ctx, x, names.vProj, kvHeads * headDim, config.hidden_size), kvHeads, headDim)));
   const rotatedQuery = g.scoped('q_rotary', () => applyRotary(ctx, query, rotary));
   const rotatedKey = g.scoped('k_rotary', () => applyRotary(ctx, key, rotary));
 
@@ -296,9 +277,7 @@ function mlp(ctx: GraphContext, x: string, layer: number): string {
  */
 function lmHead(ctx: GraphContext, hidden: string, embedding: string, inputIds: string): void {
   const { g, config } = ctx;
-  const head = config.tie_word_embeddings
-    ? embedding
-    : storedWeight(ctx, QWEN3_LM_HEAD, [config.vocab_size, config.hidden_size]);
+  const head = config.tie_word_embeddings ? embedding : storedWeight(ctx, QWEN3_LM_HEAD, [config.vocab_size, config.hidden_size]);
   const rows = g.node('Reshape', [hidden, g.int64([-1, config.hidden_size])]);
   const flatLogits = g.node('Gemm', [rows, head], { transB: 1 });
   // [batch, -1, vocab]: the head's rows decide the positions, so a graph that slices the hidden state before
@@ -316,9 +295,7 @@ function lmHead(ctx: GraphContext, hidden: string, embedding: string, inputIds: 
 function linear(ctx: GraphContext, x: string, name: string, outFeatures: number, inFeatures: number): string {
   const torchShape = [outFeatures, inFeatures];
   const storedShape = [inFeatures, outFeatures];
-  const weight = deferredWeight(ctx, name, torchShape, `${name}.transposed`, storedShape, (values) =>
-    transpose(values, outFeatures, inFeatures),
-  );
+  const weight = deferredWeight(ctx, name, torchShape, `${name}.transposed`, storedShape, (values) => transpose(values, outFeatures, inFeatures));
   return ctx.g.node('MatMul', [x, weight]);
 }
 

@@ -27,8 +27,7 @@ function encode(tensors: Record<string, RawTensor>, options: { metadata?: Record
 const f32 = (values: number[]): Uint8Array => new Uint8Array(Float32Array.from(values).buffer);
 const u16 = (bits: number[]): Uint8Array => new Uint8Array(Uint16Array.from(bits).buffer);
 /** bfloat16 by truncation: exact for the values below, whose low 16 bits are zero. */
-const bf16 = (values: number[]): Uint8Array =>
-  u16(Array.from(new Uint32Array(Float32Array.from(values).buffer), (bits) => bits >>> 16));
+const bf16 = (values: number[]): Uint8Array => u16(Array.from(new Uint32Array(Float32Array.from(values).buffer), (bits) => bits >>> 16));
 
 describe('SafetensorsWeights', () => {
   let dir: string;

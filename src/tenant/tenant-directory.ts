@@ -85,6 +85,6 @@ function policyOf(entry: PolicyEntry | undefined): TenantPolicy {
     controversial: entry.controversial ?? STRICT_POLICY.controversial,
     unsafeThreshold: entry.unsafeThreshold,
     categoryActions: { ...(entry.categories as TenantPolicy['categoryActions'] | undefined) },
-    defaultAction: entry.defaultAction ?? (STRICT_POLICY.defaultAction),
+    defaultAction: entry.defaultAction ?? STRICT_POLICY.defaultAction,
   };
 }

@@ -33,7 +33,9 @@ export class TenantRateLimiter {
       if (!tenant.rateLimit) continue;
       const { redis } = options;
       this.limiters.set(tenant.id, {
-        shared: redis && limiterFor(tenant.id, tenant.rateLimit, (settings) => new RateLimiterRedis({ ...settings, storeClient: redis, rejectIfRedisNotReady: true })),
+        shared:
+          redis &&
+          limiterFor(tenant.id, tenant.rateLimit, (settings) => new RateLimiterRedis({ ...settings, storeClient: redis, rejectIfRedisNotReady: true })),
         local: limiterFor(tenant.id, tenant.rateLimit, (settings) => new RateLimiterMemory(settings)),
       });
     }
@@ -75,7 +77,11 @@ interface WindowSettings {
   duration: number;
 }
 
-function limiterFor(id: string, { requestsPerSecond, burst }: RateLimit, create: (settings: WindowSettings) => RateLimiterMemory | RateLimiterRedis): BurstyRateLimiter {
+function limiterFor(
+  id: string,
+  { requestsPerSecond, burst }: RateLimit,
+  create: (settings: WindowSettings) => RateLimiterMemory | RateLimiterRedis,
+): BurstyRateLimiter {
   return new BurstyRateLimiter(
     create({ keyPrefix: `qwen3guard:rate:${id}`, points: requestsPerSecond, duration: 1 }),
     create({ keyPrefix: `qwen3guard:burst:${id}`, points: burst, duration: Math.max(1, Math.ceil(burst / requestsPerSecond)) }),

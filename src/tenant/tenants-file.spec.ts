@@ -41,7 +41,12 @@ describe('tenants file', () => {
         ].join('\n'),
       );
       const file = readTenantsFile(path);
-      expect(file.tenants[0]).toMatchObject({ id: 'shop-reviews', admin: true, maxBatchSize: 4, policy: { controversial: 'safe', categories: { PII: 'allow' } } });
+      expect(file.tenants[0]).toMatchObject({
+        id: 'shop-reviews',
+        admin: true,
+        maxBatchSize: 4,
+        policy: { controversial: 'safe', categories: { PII: 'allow' } },
+      });
       expect(file.anonymous?.rateLimit).toEqual({ requestsPerSecond: 2, burst: 3 });
     } finally {
       rmSync(directory, { recursive: true, force: true });
@@ -52,7 +57,13 @@ describe('tenants file', () => {
     const message = problemsOf({
       tenants: [
         { id: 'Bad Id', name: 'x', keys: ['plain-key'] },
-        { id: 'ok', name: 'y', keys: [OTHER_HASH], policy: { controversial: 'maybe', categories: { Violence: 'block', PII: 'hide' } }, rateLimit: { requestsPerSecond: 0, burst: 1 } },
+        {
+          id: 'ok',
+          name: 'y',
+          keys: [OTHER_HASH],
+          policy: { controversial: 'maybe', categories: { Violence: 'block', PII: 'hide' } },
+          rateLimit: { requestsPerSecond: 0, burst: 1 },
+        },
       ],
     });
     expect(message).toContain('tenants.0.id');
@@ -67,7 +78,12 @@ describe('tenants file', () => {
     expect(problemsOf({ tenants: [{ id: 'a', name: 'a', keys: [], colour: 'red' }] })).toContain('colour');
     expect(problemsOf({ tenants: [{ id: 'anonymous', name: 'a', keys: [] }] })).toContain('reserved');
     expect(problemsOf({ tenants: [{ id: 'other', name: 'a', keys: [] }] })).toContain('reserved');
-    const twice = problemsOf({ tenants: [{ id: 'a', name: 'a', keys: [HASH] }, { id: 'a', name: 'b', keys: [HASH] }] });
+    const twice = problemsOf({
+      tenants: [
+        { id: 'a', name: 'a', keys: [HASH] },
+        { id: 'a', name: 'b', keys: [HASH] },
+      ],
+    });
     expect(twice).toContain('used twice');
     expect(twice).toContain('a key hash is listed for two tenants');
     expect(problemsOf(['not', 'a', 'mapping'])).toContain('mapping');

@@ -154,10 +154,13 @@ export function readTenantsFile(path: string): TenantsFile {
 }
 
 export function validateTenantsFile(raw: unknown, path: string): TenantsFile {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new InvalidTenantsFileError(path, ['the file must hold a mapping with a `tenants` list']);
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new InvalidTenantsFileError(path, ['the file must hold a mapping with a `tenants` list']);
   const file = plainToInstance(TenantsFile, raw);
   const problems = [
-    ...validateSync(file, { stopAtFirstError: true, forbidUnknownValues: true, whitelist: true, forbidNonWhitelisted: true }).flatMap((error) => messagesOf(error, '')),
+    ...validateSync(file, { stopAtFirstError: true, forbidUnknownValues: true, whitelist: true, forbidNonWhitelisted: true }).flatMap((error) =>
+      messagesOf(error, ''),
+    ),
     ...crossEntryProblems(file),
   ];
   if (problems.length > 0) throw new InvalidTenantsFileError(path, problems);

@@ -22,7 +22,11 @@ export class UsageController {
   })
   @ApiProduces('application/json', 'text/csv')
   @ApiOkResponse({ type: UsageResponseDto })
-  async report(@Query() query: UsageQueryDto, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<UsageResponseDto | string> {
+  async report(
+    @Query() query: UsageQueryDto,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<UsageResponseDto | string> {
     const report = await this.usage.report(this.context.tenant, query);
     if (!wantsCsv(query, request)) return report;
     void reply.type('text/csv; charset=utf-8');

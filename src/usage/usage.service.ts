@@ -22,23 +22,30 @@ export class UsageService {
     const to = query.to ? new Date(query.to) : new Date();
     const from = query.from ? new Date(query.from) : new Date(to.getTime() - DAY_MS);
     if (from.getTime() >= to.getTime()) throw new ApiException(ErrorCode.ValidationFailed, 'from must be before to', { field: 'from' });
-    if (to.getTime() - from.getTime() > MAX_RANGE_MS) throw new ApiException(ErrorCode.ValidationFailed, 'the range from..to must not exceed 366 days', { field: 'to' });
+    if (to.getTime() - from.getTime() > MAX_RANGE_MS)
+      throw new ApiException(ErrorCode.ValidationFailed, 'the range from..to must not exceed 366 days', { field: 'to' });
     const granularity = query.granularity ?? 'hour';
     const tenant = this.visibleTenant(caller, query.tenant);
     const rows = await this.ledger.query({ from, to, granularity, tenant }).catch((error: unknown) => {
-      throw new ApiException(ErrorCode.UsageLedgerUnavailable, 'the usage ledger cannot be read right now', { detail: error instanceof Error ? error.message : String(error) });
+      throw new ApiException(ErrorCode.UsageLedgerUnavailable, 'the usage ledger cannot be read right now', {
+        detail: error instanceof Error ? error.message : String(error),
+      });
     });
     return { from: from.toISOString(), to: to.toISOString(), granularity, rows: rows.map(toRowDto) };
   }
 
   toCsv(report: UsageResponseDto): string {
-    return stringify(report.rows.map((row) => CSV_COLUMNS.map((column) => row[column])), { header: true, columns: [...CSV_COLUMNS] });
+    return stringify(
+      report.rows.map((row) => CSV_COLUMNS.map((column) => row[column])),
+      { header: true, columns: [...CSV_COLUMNS] },
+    );
   }
 
   /** Whose rows the caller may read: a non-admin only its own, and naming another tenant is refused, not ignored. */
   private visibleTenant(caller: Tenant, requested: string | undefined): string | undefined {
     if (caller.admin) return requested;
-    if (requested !== undefined && requested !== caller.id) throw new ApiException(ErrorCode.Forbidden, "only an admin key may read another tenant's usage", { field: 'tenant' });
+    if (requested !== undefined && requested !== caller.id)
+      throw new ApiException(ErrorCode.Forbidden, "only an admin key may read another tenant's usage", { field: 'tenant' });
     return caller.id;
   }
 }

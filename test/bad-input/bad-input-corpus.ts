@@ -89,7 +89,9 @@ function invalidJson(): BadInputCase[] {
 function rawControlCharacters(): BadInputCase[] {
   return MODERATION_ROUTES.flatMap((route) => {
     const [field] = Object.keys(TEXT_BODY[route]('x') as object);
-    return Array.from({ length: 32 }, (_, code) => post(route, `raw control character U+${code.toString(16).padStart(4, '0')}`, `{"${field}":"a${String.fromCharCode(code)}b"}`));
+    return Array.from({ length: 32 }, (_, code) =>
+      post(route, `raw control character U+${code.toString(16).padStart(4, '0')}`, `{"${field}":"a${String.fromCharCode(code)}b"}`),
+    );
   });
 }
 
@@ -136,7 +138,17 @@ function malformedConversations(): BadInputCase[] {
     [{ role: ['user'], content: 'hi' }],
   ];
   const cases = shapes.map((messages, i) => post('/v1/moderate', `messages shape #${i}`, json({ messages })));
-  const items: unknown[] = [[], [null], ['a'], [{}], [{ prompt: '' }], [{ prompt: 'a', messages: [] }], [{ prompt: 'a', extra: 1 }], [{ response: 'only' }], [{ items: [{ prompt: 'a' }] }]];
+  const items: unknown[] = [
+    [],
+    [null],
+    ['a'],
+    [{}],
+    [{ prompt: '' }],
+    [{ prompt: 'a', messages: [] }],
+    [{ prompt: 'a', extra: 1 }],
+    [{ response: 'only' }],
+    [{ items: [{ prompt: 'a' }] }],
+  ];
   cases.push(...items.map((value, i) => post('/v1/moderate', `items shape #${i}`, json({ items: value }))));
   cases.push(post('/v1/moderate', 'prompt and messages together', json({ prompt: 'a', messages: [{ role: 'user', content: 'b' }] })));
   cases.push(post('/v1/moderate', 'prompt and items together', json({ prompt: 'a', items: [{ prompt: 'b' }] })));
@@ -144,7 +156,9 @@ function malformedConversations(): BadInputCase[] {
   cases.push(post('/v1/moderations', 'input list with an empty text', json({ input: ['a', ''] })));
   // OpenAI's text parts are input; an image part is refused (text only); any other object is malformed.
   cases.push(post('/v1/moderations', 'input list of text parts', json({ input: [{ type: 'text', text: 'a' }] }), 'accept', { verdict: 'safe' }));
-  cases.push(post('/v1/moderations', 'input list with an image part', json({ input: ['a', { type: 'image_url', image_url: { url: 'https://example.com/a.png' } }] })));
+  cases.push(
+    post('/v1/moderations', 'input list with an image part', json({ input: ['a', { type: 'image_url', image_url: { url: 'https://example.com/a.png' } }] })),
+  );
   cases.push(post('/v1/moderations', 'input list of objects', json({ input: [{ text: 'a' }] })));
   cases.push(post('/v1/moderations', 'input list with an empty text part', json({ input: [{ type: 'text', text: '' }] })));
   return cases;

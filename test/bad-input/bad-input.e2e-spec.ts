@@ -25,7 +25,9 @@ function problemWith(testCase: BadInputCase, status: number, contentType: string
     if (testCase.expect === 'accept') return `refused with ${status}: ${text.slice(0, 300)}`;
     if (!isJson || testCase.method === 'HEAD') return testCase.method === 'HEAD' ? undefined : `a ${status} that is not JSON`;
     const body = JSON.parse(text) as Record<string, unknown>;
-    const keys = Object.keys(body).filter((key) => key !== 'field').sort();
+    const keys = Object.keys(body)
+      .filter((key) => key !== 'field')
+      .sort();
     if (keys.join() !== ERROR_KEYS.join() || body.statusCode !== status) return `not the error shape: ${text.slice(0, 300)}`;
     return undefined;
   }

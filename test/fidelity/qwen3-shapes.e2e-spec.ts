@@ -39,7 +39,7 @@ function asMap(specs: Array<{ name: string; shape: number[] }>): Map<string, num
 }
 
 describe('Qwen3Guard-Gen shapes: the builder vs transformers', () => {
-  it('the qwen3guard-gen-0.6b preset has Qwen3-0.6B\'s configuration, tensors, shapes and parameter count', () => {
+  it("the qwen3guard-gen-0.6b preset has Qwen3-0.6B's configuration, tensors, shapes and parameter count", () => {
     const published = shapes.models['Qwen/Qwen3Guard-Gen-0.6B'];
     const preset = getModelPreset('qwen3guard-gen-0.6b');
     for (const field of SIZE_FIELDS) expect([field, preset[field]]).toEqual([field, published.config[field]]);
@@ -48,7 +48,7 @@ describe('Qwen3Guard-Gen shapes: the builder vs transformers', () => {
     expect(published.num_parameters).toBe(596_049_920);
   });
 
-  it.each(Object.keys(shapes.models))('the weight layout gives %s transformers\' tensors and count', (id) => {
+  it.each(Object.keys(shapes.models))("the weight layout gives %s transformers' tensors and count", (id) => {
     const published = shapes.models[id];
     const config = { ...getModelPreset('qwen3guard-gen-0.6b'), ...published.config } as Qwen3Config;
     expect(asMap(qwen3TensorSpecs(config))).toEqual(asMap(published.parameters));

@@ -37,7 +37,13 @@ describe('docker-compose.yml (static)', () => {
       expect(services[JOB.service].depends_on[name]).toEqual({ condition: 'service_healthy' });
     }
     const database = new URL(services[JOB.service].environment.QWEN3GUARD_DATABASE_URL.replace('${POSTGRES_PASSWORD:-qwen3guard}', 'secret'));
-    expect([database.protocol, database.hostname, database.port, database.username, database.pathname]).toEqual(['postgres:', 'postgres', '5432', services.postgres.environment.POSTGRES_USER, `/${services.postgres.environment.POSTGRES_DB}`]);
+    expect([database.protocol, database.hostname, database.port, database.username, database.pathname]).toEqual([
+      'postgres:',
+      'postgres',
+      '5432',
+      services.postgres.environment.POSTGRES_USER,
+      `/${services.postgres.environment.POSTGRES_DB}`,
+    ]);
     expect(services.postgres.environment.POSTGRES_PASSWORD).toBe('${POSTGRES_PASSWORD:-qwen3guard}');
     expect(services[JOB.service].environment.QWEN3GUARD_REDIS_URL).toBe('redis://redis:6379');
     expect(services.postgres.healthcheck.test).toEqual(['CMD', 'pg_isready', '-U', database.username, '-d', database.pathname.slice(1)]);

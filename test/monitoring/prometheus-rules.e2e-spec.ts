@@ -173,7 +173,7 @@ describe('prometheus.yml', () => {
   const compose = readYaml(join(PROMETHEUS_DIR, 'prometheus.compose.yml'));
   const targets = (cfg: any, job: string) => cfg.scrape_configs.find((s: any) => s.job_name === job)?.static_configs.flatMap((s: any) => s.targets);
 
-  it("matches the seed tutorial: 15 s, jobs, localhost:8000 and :9100, alerts.yml, Alertmanager on :9093", () => {
+  it('matches the seed tutorial: 15 s, jobs, localhost:8000 and :9100, alerts.yml, Alertmanager on :9093', () => {
     expect(config.global).toMatchObject({ scrape_interval: '15s', evaluation_interval: '15s' });
     expect(targets(config, JOB.service)).toEqual(['localhost:8000']);
     expect(targets(config, JOB.nodeExporter)).toEqual(['localhost:9100']);

@@ -42,11 +42,7 @@ function dashboardQueries(): Array<{ where: string; expr: string }> {
       return flatten(dashboard.panels).flatMap((panel) =>
         (panel.targets ?? []).map((t) => ({
           where: `${file} "${panel.title}" ${t.refId}`,
-          expr: (t.expr ?? '')
-            .replaceAll('$job', JOB.service)
-            .replaceAll('$instance', '.*')
-            .replaceAll('$__rate_interval', '10s')
-            .replaceAll('$__range', '5m'),
+          expr: (t.expr ?? '').replaceAll('$job', JOB.service).replaceAll('$instance', '.*').replaceAll('$__rate_interval', '10s').replaceAll('$__range', '5m'),
         })),
       );
     });
@@ -57,12 +53,7 @@ function dashboardQueries(): Array<{ where: string; expr: string }> {
  *  - GPU gauges: only exposed while the CUDA provider runs (the tests run on the CPU);
  *  - DCGM exporter series: no DCGM exporter is scraped here.
  */
-const EXPECTED_EMPTY = [
-  /qwen3guard_gpu_memory_used_bytes/,
-  /qwen3guard_gpu_memory_total_bytes/,
-  /qwen3guard_gpu_utilization_ratio/,
-  /DCGM_FI_DEV_/,
-];
+const EXPECTED_EMPTY = [/qwen3guard_gpu_memory_used_bytes/, /qwen3guard_gpu_memory_total_bytes/, /qwen3guard_gpu_utilization_ratio/, /DCGM_FI_DEV_/];
 
 /** Requests sent in rounds until stopped; each round is bounded by the round count and the deadline. */
 class Traffic {
@@ -174,12 +165,16 @@ describeWithTools('the real service scraped by Prometheus, alerting through Aler
       const loaded = await stack.ruleGroups();
       return loaded.every((g) => g.rules.every((r) => !r.lastEvaluation.startsWith('0001'))) ? loaded : undefined;
     });
-    expect(groups.map((g) => g.name).sort()).toEqual(loadRuleGroups().map((g) => g.name).sort());
+    expect(groups.map((g) => g.name).sort()).toEqual(
+      loadRuleGroups()
+        .map((g) => g.name)
+        .sort(),
+    );
     const unhealthy = groups.flatMap((g) => g.rules.filter((r) => r.health !== 'ok' || r.lastError).map((r) => `${g.name}/${r.name}: ${r.lastError}`));
     expect(unhealthy).toEqual([]);
   });
 
-  it("evaluates every Grafana panel query without error; all with traffic behind them return data", async () => {
+  it('evaluates every Grafana panel query without error; all with traffic behind them return data', async () => {
     const queries = dashboardQueries();
     expect(queries.length).toBeGreaterThan(30);
     // A few rounds of traffic inside the panels' 10 s rate window first.
@@ -204,7 +199,10 @@ describeWithTools('the real service scraped by Prometheus, alerting through Aler
   });
 
   it(`an error burst fires ${ERROR_ALERT}, and Alertmanager delivers it to the webhook`, async () => {
-    const firing = async () => (await stack.api<{ alerts: Array<{ labels: Record<string, string>; state: string }> }>('/api/v1/alerts')).alerts.filter((a) => a.labels.alertname === ERROR_ALERT);
+    const firing = async () =>
+      (await stack.api<{ alerts: Array<{ labels: Record<string, string>; state: string }> }>('/api/v1/alerts')).alerts.filter(
+        (a) => a.labels.alertname === ERROR_ALERT,
+      );
     // Healthy traffic first: the alert is evaluated and quiet.
     await stack.queryUntilData(`sum by (job) (rate(${METRICS.requestCount.name}[5m])) > 0`);
     await new Promise((resolve) => setTimeout(resolve, 2000));

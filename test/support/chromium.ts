@@ -23,7 +23,6 @@ export function describeWithChromium(title: string, body: () => void): void {
       });
     });
   } else {
-     
     console.warn(`[browser] skipping "${title}": ${message}`);
     describe.skip(`${title} (skipped: ${message})`, body);
   }

@@ -50,10 +50,14 @@ export function describeWithDatabaseServers(title: string, body: () => void): vo
   if (missing.length === 0) return describe(title, body);
   const message = `missing Debian packages: apt-get install -y ${missing.join(' ')}`;
   if (process.env.CI === 'true') {
-    describe(title, () => it('has the servers it needs', () => { throw new Error(`${message} (CI=true: .ci/run must install them)`); }));
+    describe(title, () =>
+      it('has the servers it needs', () => {
+        throw new Error(`${message} (CI=true: .ci/run must install them)`);
+      }),
+    );
     return;
   }
-   
+
   console.warn(`\n*** SKIPPING "${title}": ${message} ***\n`);
   describe.skip(`${title} (skipped: ${message})`, body);
 }
@@ -89,7 +93,11 @@ export class PostgresServer {
     const user = unprivilegedUser();
     for (const dir of [join(folder, 'data'), join(folder, 'socket')]) mkdirSync(dir);
     if (user) for (const dir of [folder, join(folder, 'data'), join(folder, 'socket')]) chownSync(dir, user.uid, user.gid);
-    execFileSync(join(bin, 'initdb'), ['-D', join(folder, 'data'), '-U', 'qwen3guard', '--auth=trust', '-E', 'UTF8', '--no-sync'], { ...user, stdio: 'ignore', cwd: folder });
+    execFileSync(join(bin, 'initdb'), ['-D', join(folder, 'data'), '-U', 'qwen3guard', '--auth=trust', '-E', 'UTF8', '--no-sync'], {
+      ...user,
+      stdio: 'ignore',
+      cwd: folder,
+    });
     const server = new PostgresServer(bin, folder, await freePort(), options);
     await server.resume();
     return server;
@@ -113,22 +121,38 @@ export class PostgresServer {
 
   /** Starts the (stopped) server again on its port and data, and waits until it accepts queries. */
   async resume(): Promise<void> {
-    const settings = ['-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${join(this.folder, 'socket')}`, '-c', `fsync=${this.options.fsync ? 'on' : 'off'}`];
-    this.child = spawn(join(this.bin, 'postgres'), ['-D', join(this.folder, 'data'), '-p', String(this.port), ...settings], { ...unprivilegedUser(), stdio: 'ignore', cwd: this.folder });
+    const settings = [
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      `unix_socket_directories=${join(this.folder, 'socket')}`,
+      '-c',
+      `fsync=${this.options.fsync ? 'on' : 'off'}`,
+    ];
+    this.child = spawn(join(this.bin, 'postgres'), ['-D', join(this.folder, 'data'), '-p', String(this.port), ...settings], {
+      ...unprivilegedUser(),
+      stdio: 'ignore',
+      cwd: this.folder,
+    });
     const child = this.child;
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
-    await waitFor('PostgreSQL to accept queries', async () => {
-      const client = new Client({ connectionString: this.url('postgres'), connectionTimeoutMillis: 1000 });
-      try {
-        await client.connect();
-        await client.query('SELECT 1');
-        return true;
-      } catch {
-        return undefined;
-      } finally {
-        await client.end().catch(() => undefined);
-      }
-    }, 30_000, 100);
+    await waitFor(
+      'PostgreSQL to accept queries',
+      async () => {
+        const client = new Client({ connectionString: this.url('postgres'), connectionTimeoutMillis: 1000 });
+        try {
+          await client.connect();
+          await client.query('SELECT 1');
+          return true;
+        } catch {
+          return undefined;
+        } finally {
+          await client.end().catch(() => undefined);
+        }
+      },
+      30_000,
+      100,
+    );
   }
 
   /** Fast shutdown (SIGINT): open connections are cut, as when a database server goes away. */
@@ -168,7 +192,9 @@ export class RedisServer {
     const binary = findRedisServer();
     if (!binary) throw new Error('redis-server is not installed (Debian: apt-get install redis-server)');
     let output = '';
-    this.child = spawn(binary, ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.folder], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(binary, ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.folder], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const child = this.child;
     child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()));

@@ -18,7 +18,9 @@ type ExpectedItem = { kind: 'json'; text: string; value: unknown } | { kind: 'te
 
 /** A document's JSON, with its elisions made parseable. */
 export function parseDocumentedJson(text: string): unknown {
-  const marked = text.replace(/\{\s*(?:\.\.\.|…)\s*\}/g, JSON.stringify(ANY_VALUE)).replace(/(?<=[:[,]\s*)(?:\.\.\.|…)(?=\s*[,}\]])/g, JSON.stringify(ANY_VALUE));
+  const marked = text
+    .replace(/\{\s*(?:\.\.\.|…)\s*\}/g, JSON.stringify(ANY_VALUE))
+    .replace(/(?<=[:[,]\s*)(?:\.\.\.|…)(?=\s*[,}\]])/g, JSON.stringify(ANY_VALUE));
   return JSON.parse(marked);
 }
 
@@ -27,8 +29,10 @@ export function compareJson(expected: unknown, actual: unknown, path = '$'): str
   const shown = (value: unknown) => (value === undefined ? 'nothing' : JSON.stringify(value));
   if (expected === ANY_VALUE) return actual === undefined ? [`${path}: missing`] : [];
   if (typeof expected === 'number') return typeof actual === 'number' ? [] : [`${path}: a number is documented, the service gave ${shown(actual)}`];
-  if (typeof expected === 'string') return stringMatches(expected, actual) ? [] : [`${path}: ${shown(expected)} is documented, the service gave ${shown(actual)}`];
-  if (expected === null || typeof expected === 'boolean') return actual === expected ? [] : [`${path}: ${shown(expected)} is documented, the service gave ${shown(actual)}`];
+  if (typeof expected === 'string')
+    return stringMatches(expected, actual) ? [] : [`${path}: ${shown(expected)} is documented, the service gave ${shown(actual)}`];
+  if (expected === null || typeof expected === 'boolean')
+    return actual === expected ? [] : [`${path}: ${shown(expected)} is documented, the service gave ${shown(actual)}`];
   if (Array.isArray(expected)) {
     if (!Array.isArray(actual)) return [`${path}: an array is documented, the service gave ${shown(actual)}`];
     if (actual.length !== expected.length) return [`${path}: ${expected.length} items are documented, the service gave ${actual.length}: ${shown(actual)}`];
@@ -37,15 +41,28 @@ export function compareJson(expected: unknown, actual: unknown, path = '$'): str
   if (typeof actual !== 'object' || actual === null || Array.isArray(actual)) return [`${path}: an object is documented, the service gave ${shown(actual)}`];
   const documented = expected as Record<string, unknown>;
   const real = actual as Record<string, unknown>;
-  const missing = Object.keys(documented).filter((key) => !(key in real)).map((key) => `${path}.${key}: documented, but the service gave none`);
-  const undocumented = Object.keys(real).filter((key) => !(key in documented)).map((key) => `${path}.${key}: not documented, the service gave ${shown(real[key])}`);
-  const differing = Object.keys(documented).filter((key) => key in real).flatMap((key) => compareJson(documented[key], real[key], `${path}.${key}`));
+  const missing = Object.keys(documented)
+    .filter((key) => !(key in real))
+    .map((key) => `${path}.${key}: documented, but the service gave none`);
+  const undocumented = Object.keys(real)
+    .filter((key) => !(key in documented))
+    .map((key) => `${path}.${key}: not documented, the service gave ${shown(real[key])}`);
+  const differing = Object.keys(documented)
+    .filter((key) => key in real)
+    .flatMap((key) => compareJson(documented[key], real[key], `${path}.${key}`));
   return [...missing, ...undocumented, ...differing];
 }
 
 function stringMatches(expected: string, actual: unknown): boolean {
   if (typeof actual !== 'string') return false;
-  if (ELLIPSIS.test(expected)) return new RegExp(`^${expected.split(/\.\.\.|…/).map(escape).join('.*')}$`, 's').test(actual);
+  if (ELLIPSIS.test(expected))
+    return new RegExp(
+      `^${expected
+        .split(/\.\.\.|…/)
+        .map(escape)
+        .join('.*')}$`,
+      's',
+    ).test(actual);
   if (TIMESTAMP.test(expected)) return TIMESTAMP.test(actual);
   return actual === expected;
 }
@@ -100,7 +117,10 @@ function bracketsBalanced(text: string): boolean {
  */
 export function compareOutput(documented: readonly string[], output: string): string[] {
   const items = expectedItems(documented);
-  const lines = output.split('\n').map((line) => line.trimEnd()).filter((line) => line !== '');
+  const lines = output
+    .split('\n')
+    .map((line) => line.trimEnd())
+    .filter((line) => line !== '');
   if (items.every((item) => item.kind === 'text')) {
     let next = 0;
     return items.flatMap((item) => {
@@ -113,7 +133,8 @@ export function compareOutput(documented: readonly string[], output: string): st
   }
   if (lines.length !== items.length) return [`${items.length} output lines are documented, the example printed ${lines.length}:\n${output}`];
   return items.flatMap((item, index) => {
-    if (item.kind === 'text') return linePattern(item.text).test(lines[index].trim()) ? [] : [`line ${index + 1}: "${item.text}" is documented, the example printed "${lines[index]}"`];
+    if (item.kind === 'text')
+      return linePattern(item.text).test(lines[index].trim()) ? [] : [`line ${index + 1}: "${item.text}" is documented, the example printed "${lines[index]}"`];
     let actual: unknown;
     try {
       actual = JSON.parse(lines[index]);

@@ -16,7 +16,12 @@ export class LedgerFaults {
     const original = StatementSync.prototype.run;
     const faults = this;
     this.spy = jest.spyOn(StatementSync.prototype, 'run').mockImplementation(function (this: StatementSync, ...args: Parameters<StatementSync['run']>) {
-      if (faults.readOnly) throw Object.assign(new Error('attempt to write a readonly database'), { code: 'ERR_SQLITE_ERROR', errcode: 8, errstr: 'attempt to write a readonly database' });
+      if (faults.readOnly)
+        throw Object.assign(new Error('attempt to write a readonly database'), {
+          code: 'ERR_SQLITE_ERROR',
+          errcode: 8,
+          errstr: 'attempt to write a readonly database',
+        });
       return original.apply(this, args);
     });
   }

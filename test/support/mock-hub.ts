@@ -104,14 +104,16 @@ export class MockHub {
     const url = new URL(request.url ?? '/', 'http://mock');
     this.requests.push({ method: request.method ?? 'GET', url: url.pathname, range: request.headers.range, authorization: request.headers.authorization });
     const route =
-      url.pathname.match(/^\/api\/models\/([^/]+\/[^/]+)\/(revision|tree|paths-info)\/([^/]+)/) ?? url.pathname.match(/^\/([^/]+\/[^/]+)\/(resolve)\/([^/]+)\/(.+)$/);
+      url.pathname.match(/^\/api\/models\/([^/]+\/[^/]+)\/(revision|tree|paths-info)\/([^/]+)/) ??
+      url.pathname.match(/^\/([^/]+\/[^/]+)\/(resolve)\/([^/]+)\/(.+)$/);
     const repo = route ? this.repos.get(decodeURIComponent(route[1])) : undefined;
     if (!route || !repo) return json(response, 404, { error: 'Repository not found' }, { 'X-Error-Code': 'RepoNotFound' });
     if (repo.token !== undefined && request.headers.authorization !== `Bearer ${repo.token}`) {
       return json(response, 401, { error: 'Invalid credentials in Authorization header' });
     }
     const revision = decodeURIComponent(route[3]);
-    if (revision !== 'main' && revision !== repo.commit) return json(response, 404, { error: `Invalid rev id: ${revision}` }, { 'X-Error-Code': 'RevisionNotFound' });
+    if (revision !== 'main' && revision !== repo.commit)
+      return json(response, 404, { error: `Invalid rev id: ${revision}` }, { 'X-Error-Code': 'RevisionNotFound' });
     if (route[2] === 'revision') return json(response, 200, modelInfo(repo));
     if (route[2] === 'tree') return json(response, 200, [...repo.files.values()].map(listing));
     if (route[2] === 'paths-info') return void this.sendPathsInfo(request, response, repo).catch(() => json(response, 400, { error: 'Invalid JSON body' }));
@@ -125,7 +127,11 @@ export class MockHub {
     for await (const chunk of request) body += String(chunk);
     const { paths } = JSON.parse(body) as { paths: string[] };
     const found = paths.flatMap((path) => repo.files.get(path) ?? []);
-    json(response, 200, found.map((file) => ({ ...listing(file), lastCommit: { id: repo.commit, title: 'Upload', date: '2026-01-01T00:00:00.000Z' } })));
+    json(
+      response,
+      200,
+      found.map((file) => ({ ...listing(file), lastCommit: { id: repo.commit, title: 'Upload', date: '2026-01-01T00:00:00.000Z' } })),
+    );
   }
 
   private sendFile(request: IncomingMessage, response: ServerResponse, repo: ServedRepo, file: RepoFileEntry): void {

@@ -24,11 +24,10 @@ export function seededRandom(seed: number): () => number {
 /** `text` cut at random UTF-16 positions (inside surrogate pairs too) into chunks of 1 to `longest` code units. */
 export function randomChunks(text: string, random: () => number, longest = 12): string[] {
   const chunks: string[] = [];
-  for (let at = 0; at < text.length; ) {
+  for (let at = 0; at < text.length;) {
     const size = 1 + Math.floor(random() * longest);
     chunks.push(text.slice(at, at + size));
     at += size;
   }
   return chunks;
 }
-

@@ -16,7 +16,10 @@ interface PanelJson {
   panels?: PanelJson[];
 }
 
-const built = DASHBOARDS.map(({ file, build }) => ({ file, json: JSON.parse(renderDashboard(build())) as { uid: string; panels: PanelJson[]; templating: { list: Array<{ name: string; query?: unknown }> } } }));
+const built = DASHBOARDS.map(({ file, build }) => ({
+  file,
+  json: JSON.parse(renderDashboard(build())) as { uid: string; panels: PanelJson[]; templating: { list: Array<{ name: string; query?: unknown }> } },
+}));
 
 function allPanels(panels: PanelJson[]): PanelJson[] {
   return panels.flatMap((p) => [p, ...allPanels(p.panels ?? [])]);
@@ -46,7 +49,11 @@ describe('Grafana dashboards', () => {
 
     it('queries only metrics from src/metrics/metric-names.ts or known external series', () => {
       expect(exprs.length).toBeGreaterThan(20);
-      const unknown = exprs.flatMap(({ where, expr }) => metricNamesInPromQL(expr).filter((n) => !isKnownMetricName(n)).map((n) => `${where}: ${n}`));
+      const unknown = exprs.flatMap(({ where, expr }) =>
+        metricNamesInPromQL(expr)
+          .filter((n) => !isKnownMetricName(n))
+          .map((n) => `${where}: ${n}`),
+      );
       expect(unknown).toEqual([]);
     });
 
@@ -104,7 +111,8 @@ describe('Grafana dashboards', () => {
       ]),
     );
     const exprs = allPanels(overview.json.panels).flatMap((p) => (p.targets ?? []).map((t) => t.expr ?? ''));
-    for (const q of ['0.5', '0.95', '0.99']) expect(exprs).toContainEqual(expect.stringContaining(`histogram_quantile(${q}, sum by (le) (rate(qwen3guard_request_duration_seconds_bucket`));
+    for (const q of ['0.5', '0.95', '0.99'])
+      expect(exprs).toContainEqual(expect.stringContaining(`histogram_quantile(${q}, sum by (le) (rate(qwen3guard_request_duration_seconds_bucket`));
     expect(allPanels(overview.json.panels).find((p) => p.title === 'Verdict mix')?.type).toBe('piechart');
   });
 

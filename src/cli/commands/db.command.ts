@@ -17,5 +17,7 @@ async function migrate(): Promise<void> {
   const ledger = await UsageLedger.open(ledgerSettings(config));
   await ledger.close();
   const applied = ledger.appliedMigrations;
-  process.stderr.write(`${ledger.backend} usage ledger is at the latest schema; ${applied.length === 0 ? 'nothing to apply' : `applied ${applied.join(', ')}`}\n`);
+  process.stderr.write(
+    `${ledger.backend} usage ledger is at the latest schema; ${applied.length === 0 ? 'nothing to apply' : `applied ${applied.join(', ')}`}\n`,
+  );
 }

@@ -14,7 +14,7 @@ export function addModerateCommand(program: Command): void {
     .command('moderate')
     .description('moderate one text with the configured model and print the verdict as JSON')
     .argument('[text]', 'the user message; read from stdin when left out')
-    .option('--response <text>', "judge this assistant reply to the message instead (response mode: also says whether it refuses)");
+    .option('--response <text>', 'judge this assistant reply to the message instead (response mode: also says whether it refuses)');
   addModelOptions(command)
     .addHelpText(
       'after',
@@ -53,7 +53,9 @@ async function readStdin(command: Command): Promise<string> {
   if (process.stdin.isTTY) usageError(command, 'give the text to moderate as an argument, or pipe it on stdin');
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
 }
 
 /** Printed and exited the way commander reports a bad option (`error: …`, the --help hint, exit code 3). */

@@ -19,7 +19,9 @@ export function addPullCommand(program: Command): void {
     .argument('[repo-id]', 'owner/name on the Hub (default: QWEN3GUARD_MODEL)')
     .option('--revision <revision>', 'branch, tag or commit', 'main')
     .addOption(
-      new Option('--dtype <dtype...>', 'the ONNX weights to fetch (besides config and tokenizer files) (default: QWEN3GUARD_DTYPE or fp32)').choices(MODEL_DTYPES),
+      new Option('--dtype <dtype...>', 'the ONNX weights to fetch (besides config and tokenizer files) (default: QWEN3GUARD_DTYPE or fp32)').choices(
+        MODEL_DTYPES,
+      ),
     )
     .addHelpText(
       'after',

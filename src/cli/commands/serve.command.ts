@@ -37,6 +37,8 @@ function serveEnvironment(options: ServeOptions): EnvSource {
 async function assertDecoratorMetadata(): Promise<void> {
   const { EngineLoader } = await import('../../moderation/engine-loader.service');
   if (Reflect.getMetadata('design:paramtypes', EngineLoader) === undefined) {
-    throw new Error('serve needs the compiled build (tsx does not emit the decorator metadata Nest injects by): npm run build, then node dist/src/cli/main.js serve, or npm start');
+    throw new Error(
+      'serve needs the compiled build (tsx does not emit the decorator metadata Nest injects by): npm run build, then node dist/src/cli/main.js serve, or npm start',
+    );
   }
 }

@@ -30,9 +30,22 @@ export const REDACTED_PATHS: readonly string[] = [
   'req.body',
   'body',
   'headers',
-  ...['text', 'prompt', 'response', 'messages', 'input', 'items', 'content', 'authorization', 'apiKey', 'api_key', 'key', 'keyHash', 'key_hash', 'hash'].flatMap(
-    (name) => [name, `*.${name}`],
-  ),
+  ...[
+    'text',
+    'prompt',
+    'response',
+    'messages',
+    'input',
+    'items',
+    'content',
+    'authorization',
+    'apiKey',
+    'api_key',
+    'key',
+    'keyHash',
+    'key_hash',
+    'hash',
+  ].flatMap((name) => [name, `*.${name}`]),
 ];
 
 /**

@@ -11,7 +11,10 @@ import { SERVICE_NAME } from './app-logger';
 export function reportStartupFailure(error: unknown, env: EnvSource): void {
   const reason = (error instanceof Error ? error.message : String(error)).replace(/\s+/g, ' ').trim();
   if (env.NODE_ENV?.trim() === 'production') {
-    const logger = pino({ base: { service: SERVICE_NAME }, timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: (label) => ({ level: label }) } }, pino.destination({ fd: 2, sync: true }));
+    const logger = pino(
+      { base: { service: SERVICE_NAME }, timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: (label) => ({ level: label }) } },
+      pino.destination({ fd: 2, sync: true }),
+    );
     logger.fatal(`did not start: ${reason}`);
     return;
   }

@@ -13,8 +13,7 @@ export function OnlyWith(companion: string): PropertyDecorator {
       name: 'onlyWith',
       constraints: [companion],
       validator: {
-        validate: (_value: unknown, args?: ValidationArguments) =>
-          args !== undefined && (args.object as Record<string, unknown>)[companion] !== undefined,
+        validate: (_value: unknown, args?: ValidationArguments) => args !== undefined && (args.object as Record<string, unknown>)[companion] !== undefined,
         defaultMessage: (args?: ValidationArguments) => `${args?.property ?? 'this field'} is only allowed together with ${companion}`,
       },
     }),

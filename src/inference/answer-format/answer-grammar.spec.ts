@@ -37,7 +37,16 @@ describe('AnswerGrammar', () => {
 
   it('never offers a name twice, so a Categories line always ends', () => {
     let cursor = walk(grammar.categoryRoot('response'), 'Violent');
-    const names = ['Non-violent Illegal Acts', 'Sexual Content or Sexual Acts', 'PII', 'Suicide & Self-Harm', 'Unethical Acts', 'Politically Sensitive Topics', 'Copyright Violation', 'None'];
+    const names = [
+      'Non-violent Illegal Acts',
+      'Sexual Content or Sexual Acts',
+      'PII',
+      'Suicide & Self-Harm',
+      'Unethical Acts',
+      'Politically Sensitive Topics',
+      'Copyright Violation',
+      'None',
+    ];
     for (const name of names) {
       expect(cursor.moreAvailable).toBe(true);
       cursor = walk(grammar.nextCategory('response', cursor), name);

@@ -47,17 +47,16 @@ export class AnswerGrammar {
     this.end = single('<|im_end|>');
     this.noneTokens = encoder.tokenize(' None');
     // Jailbreak is a prompt-moderation category only.
-    const names = (mode: ModerationMode): CategoryName[] => [
-      ...RISK_CATEGORIES.filter((name) => mode === 'prompt' || name !== 'Jailbreak'),
-      'None',
-    ];
+    const names = (mode: ModerationMode): CategoryName[] => [...RISK_CATEGORIES.filter((name) => mode === 'prompt' || name !== 'Jailbreak'), 'None'];
     for (const name of names('prompt')) this.categoryLengths.set(name, encoder.tokenize(` ${name}`).length);
     this.tries = {
       prompt: buildTrie(names('prompt').map((name) => [name, encoder.tokenize(` ${name}`)])),
       response: buildTrie(names('response').map((name) => [name, encoder.tokenize(` ${name}`)])),
     };
     const categoryTokens = names('prompt').flatMap((name) => encoder.tokenize(` ${name}`));
-    this.choices = [...new Set([...this.levelChoices, ...categoryTokens, this.separator, this.end, this.refusalCue[0], this.refusalTokens.yes, this.refusalTokens.no])];
+    this.choices = [
+      ...new Set([...this.levelChoices, ...categoryTokens, this.separator, this.end, this.refusalCue[0], this.refusalTokens.yes, this.refusalTokens.no]),
+    ];
   }
 
   /** First token of each level, in SAFETY_LEVELS order: the verdict choice reads these logits. */

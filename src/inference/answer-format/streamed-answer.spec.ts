@@ -18,22 +18,25 @@ describe('StreamedAnswer', () => {
     expect(head).toContain('Tell me something.');
   });
 
-  it.each(STREAMED_ANSWERS.map((answer, i) => [i, answer]))('keeps committed ids equal to the whole text tokenization (answer %i, random chunkings)', (_, answer) => {
-    for (let seed = 1; seed <= 6; seed++) {
-      const streamed = new StreamedAnswer(encoder, frameAnswer(encoder, prompt));
-      let soFar = '';
-      for (const chunk of randomChunks(answer, seededRandom(seed * 97 + answer.length), seed <= 2 ? 3 : 12)) {
-        streamed.append(chunk);
-        soFar += chunk;
-        const expected = whole(soFar);
-        expect(expected.slice(0, streamed.committed.length)).toEqual(streamed.committed);
-        expect(streamed.prompt()).toEqual(expected);
-        expect(streamed.answerLength).toBe(soFar.length);
+  it.each(STREAMED_ANSWERS.map((answer, i) => [i, answer]))(
+    'keeps committed ids equal to the whole text tokenization (answer %i, random chunkings)',
+    (_, answer) => {
+      for (let seed = 1; seed <= 6; seed++) {
+        const streamed = new StreamedAnswer(encoder, frameAnswer(encoder, prompt));
+        let soFar = '';
+        for (const chunk of randomChunks(answer, seededRandom(seed * 97 + answer.length), seed <= 2 ? 3 : 12)) {
+          streamed.append(chunk);
+          soFar += chunk;
+          const expected = whole(soFar);
+          expect(expected.slice(0, streamed.committed.length)).toEqual(streamed.committed);
+          expect(streamed.prompt()).toEqual(expected);
+          expect(streamed.answerLength).toBe(soFar.length);
+        }
+        // Only a few trailing tokens are ever tokenized again.
+        expect(streamed.committed.length).toBeGreaterThanOrEqual(whole(answer).length - encoder.tokenize(frameAnswer(encoder, prompt).tail).length - 8);
       }
-      // Only a few trailing tokens are ever tokenized again.
-      expect(streamed.committed.length).toBeGreaterThanOrEqual(whole(answer).length - encoder.tokenize(frameAnswer(encoder, prompt).tail).length - 8);
-    }
-  });
+    },
+  );
 
   it('re-tokenizes a word a chunk boundary cut into the one token the whole text has', () => {
     const streamed = new StreamedAnswer(encoder, frameAnswer(encoder, prompt));

@@ -46,8 +46,5 @@ export function parseAnswer(text: string, mode: ModerationMode): ParsedAnswer {
 
 function unparseable(mode: ModerationMode, reason: string): EngineError {
   // The model's answer may echo the moderated text, so it stays out of the message.
-  return new EngineError(
-    EngineErrorCode.UnparseableOutput,
-    `the model's ${mode}-moderation answer does not follow the Qwen3Guard format (${reason})`,
-  );
+  return new EngineError(EngineErrorCode.UnparseableOutput, `the model's ${mode}-moderation answer does not follow the Qwen3Guard format (${reason})`);
 }

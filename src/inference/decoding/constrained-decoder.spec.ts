@@ -118,7 +118,11 @@ describe('ConstrainedDecoder', () => {
       expect(Math.max(...widths)).toBeLessThanOrEqual(128);
       expect(widths.length).toBeGreaterThan(4);
       budgeted.answers.forEach((answer, i) => {
-        expect([answer.safetyLevel, answer.categories, answer.answerTokens]).toEqual([reference.answers[i].safetyLevel, reference.answers[i].categories, reference.answers[i].answerTokens]);
+        expect([answer.safetyLevel, answer.categories, answer.answerTokens]).toEqual([
+          reference.answers[i].safetyLevel,
+          reference.answers[i].categories,
+          reference.answers[i].answerTokens,
+        ]);
         answer.levelLogits.forEach((logit, j) => expect(Math.abs(logit - reference.answers[i].levelLogits[j])).toBeLessThan(1e-4));
       });
     } finally {

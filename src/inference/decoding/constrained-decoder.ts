@@ -217,9 +217,7 @@ export class ConstrainedDecoder {
   private chooseCategoryToken(row: RowState, logits: LogitsRow): void {
     const cursor = row.cursor!;
     const completed = cursor.completed;
-    const closing = completed
-      ? [...(cursor.moreAvailable ? [this.grammar.separator] : []), this.grammar.categoriesEnd(row.mode)]
-      : [];
+    const closing = completed ? [...(cursor.moreAvailable ? [this.grammar.separator] : []), this.grammar.categoriesEnd(row.mode)] : [];
     const chosen = this.choose(row, logits, [...cursor.allowed, ...closing]);
     if (chosen === undefined) return;
     if (!closing.includes(chosen)) return this.enterCategory(row, cursor.next(chosen), [chosen]);

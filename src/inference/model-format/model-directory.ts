@@ -41,9 +41,7 @@ export function readModelDirectory(directory: string, dtype: ModelDtype): ModelD
     onnxPath,
     dtypeFromFileName,
     config: readDecoderConfig(root),
-    generationConfig: existsSync(join(root, 'generation_config.json'))
-      ? (readJson(root, 'generation_config.json'))
-      : null,
+    generationConfig: existsSync(join(root, 'generation_config.json')) ? readJson(root, 'generation_config.json') : null,
     tokenizerJson: readJson(root, 'tokenizer.json'),
     tokenizerConfig,
     chatTemplate: findChatTemplate(root, tokenizerConfig),

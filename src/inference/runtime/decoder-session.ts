@@ -63,7 +63,12 @@ export class DecoderSession {
     readonly io: DecoderIo,
     readonly provider: ExecutionProviderName,
   ) {
-    this.presentToPast = Object.fromEntries(io.layers.flatMap((layer) => [[layer.presentKey, layer.pastKey], [layer.presentValue, layer.pastValue]]));
+    this.presentToPast = Object.fromEntries(
+      io.layers.flatMap((layer) => [
+        [layer.presentKey, layer.pastKey],
+        [layer.presentValue, layer.pastValue],
+      ]),
+    );
   }
 
   /**
@@ -74,7 +79,8 @@ export class DecoderSession {
     const { onnxPath, config, provider: preference, intraOpThreads, logger, logitsToKeep = false } = options;
     const { session, provider } = await createSession(onnxPath, preference, intraOpThreads, logger, logitsToKeep);
     const opened = new DecoderSession(session, discoverDecoderIo(session, config), provider);
-    if (session.logitsToKeepSkipped) logger.log(`logits are computed for every position: ${onnxPath} cannot take logits_to_keep (${session.logitsToKeepSkipped})`);
+    if (session.logitsToKeepSkipped)
+      logger.log(`logits are computed for every position: ${onnxPath} cannot take logits_to_keep (${session.logitsToKeepSkipped})`);
     if (!opened.io.logitsToKeep) return opened;
     const problem = await opened.logitsToKeepProblem();
     if (problem === undefined) return opened;
@@ -147,7 +153,13 @@ export class DecoderSession {
   private async logitsToKeepProblem(): Promise<string | undefined> {
     const tokens = 3;
     const positions = BigInt64Array.from({ length: tokens }, (_, i) => BigInt(i));
-    const step: ForwardStep = { batch: 1, sequenceLength: tokens, inputIds: positions, attentionMask: new BigInt64Array(tokens).fill(1n), positionIds: positions };
+    const step: ForwardStep = {
+      batch: 1,
+      sequenceLength: tokens,
+      inputIds: positions,
+      attentionMask: new BigInt64Array(tokens).fill(1n),
+      positionIds: positions,
+    };
     const logitsKeeping = async (read?: LogitsRead) => {
       const { logits, cache } = await this.forward(step, this.emptyCache(1), read);
       this.discard(cache);
@@ -163,7 +175,8 @@ export class DecoderSession {
       const [expected, actual] = [lastPositionLogits(every), lastPositionLogits(last)];
       const tolerance = every.type === 'float16' ? 1e-2 : 1e-4;
       for (let id = 0; id < vocab; id++) {
-        if (Math.abs(expected(id) - actual(id)) > tolerance * Math.max(1, Math.abs(expected(id)))) return `token ${id}: ${actual(id)} instead of ${expected(id)}`;
+        if (Math.abs(expected(id) - actual(id)) > tolerance * Math.max(1, Math.abs(expected(id))))
+          return `token ${id}: ${actual(id)} instead of ${expected(id)}`;
       }
       return undefined;
     } catch (error) {

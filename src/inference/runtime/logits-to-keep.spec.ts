@@ -1,4 +1,16 @@
-import { closeSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readFileSync, realpathSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  ftruncateSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { onnx } from 'onnx-proto';
@@ -66,8 +78,22 @@ describe('addLogitsToKeep', () => {
 
     beforeAll(async () => {
       const directory = readModelDirectory(modelDir, dtype);
-      trimmed = await DecoderSession.open({ onnxPath: directory.onnxPath, config: directory.config, provider: 'cpu', intraOpThreads: 1, logger: silent, logitsToKeep: true });
-      asExported = await DecoderSession.open({ onnxPath: directory.onnxPath, config: directory.config, provider: 'cpu', intraOpThreads: 1, logger: silent, logitsToKeep: false });
+      trimmed = await DecoderSession.open({
+        onnxPath: directory.onnxPath,
+        config: directory.config,
+        provider: 'cpu',
+        intraOpThreads: 1,
+        logger: silent,
+        logitsToKeep: true,
+      });
+      asExported = await DecoderSession.open({
+        onnxPath: directory.onnxPath,
+        config: directory.config,
+        provider: 'cpu',
+        intraOpThreads: 1,
+        logger: silent,
+        logitsToKeep: false,
+      });
     });
     afterAll(async () => {
       await trimmed.close();
@@ -108,7 +134,10 @@ describe('addLogitsToKeep', () => {
     const [blobs, snapshot] = [join(workDir, 'hub/blobs'), join(workDir, 'hub/snapshots/0123abc/onnx')];
     mkdirSync(blobs, { recursive: true });
     mkdirSync(snapshot, { recursive: true });
-    for (const [file, blob] of [['model.onnx', 'f00d'], ['model.onnx_data', 'beef']]) {
+    for (const [file, blob] of [
+      ['model.onnx', 'f00d'],
+      ['model.onnx_data', 'beef'],
+    ]) {
       renameSync(join(written, 'onnx', file), join(blobs, blob));
       symlinkSync(join('../../../blobs', blob), join(snapshot, file));
     }
@@ -116,7 +145,14 @@ describe('addLogitsToKeep', () => {
     expect(rewrite).toMatchObject({ externalDataFolder: realpathSync(blobs) });
 
     const config = readModelDirectory(modelDir, 'fp32').config;
-    const session = await DecoderSession.open({ onnxPath: join(snapshot, 'model.onnx'), config, provider: 'cpu', intraOpThreads: 1, logger: silent, logitsToKeep: true });
+    const session = await DecoderSession.open({
+      onnxPath: join(snapshot, 'model.onnx'),
+      config,
+      provider: 'cpu',
+      intraOpThreads: 1,
+      logger: silent,
+      logitsToKeep: true,
+    });
     try {
       expect(session.io.logitsToKeep).toBe(true);
       expect((await session.forward(STEP, session.emptyCache(2), { positions: 1 })).logits.dims).toEqual([2, 1, getModelPreset('tiny').vocab_size]);
@@ -132,10 +168,20 @@ describe('addLogitsToKeep', () => {
     const reshape = model.graph!.node!.find((node) => node.output!.includes('logits'))!;
     model.graph!.node!.push(
       { opType: 'Shape', input: ['input_ids'], output: ['old/shape'] },
-      { opType: 'Concat', input: ['old/shape', 'old/vocab'], output: ['old/logits_shape'], attribute: [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 0 }] },
+      {
+        opType: 'Concat',
+        input: ['old/shape', 'old/vocab'],
+        output: ['old/logits_shape'],
+        attribute: [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 0 }],
+      },
     );
     const vocab = getModelPreset('tiny').vocab_size;
-    model.graph!.initializer!.push({ name: 'old/vocab', dataType: onnx.TensorProto.DataType.INT64, dims: [1], rawData: new Uint8Array(BigInt64Array.of(BigInt(vocab)).buffer) });
+    model.graph!.initializer!.push({
+      name: 'old/vocab',
+      dataType: onnx.TensorProto.DataType.INT64,
+      dims: [1],
+      rawData: new Uint8Array(BigInt64Array.of(BigInt(vocab)).buffer),
+    });
     reshape.input![1] = 'old/logits_shape';
     // Nodes must stay in topological order: the reshape goes last.
     model.graph!.node = [...model.graph!.node!.filter((node) => node !== reshape), reshape];
@@ -213,7 +259,11 @@ describe('addLogitsToKeep', () => {
     ],
     [
       'an input of that name already',
-      { node: [{ opType: 'MatMul', input: ['x', 'w'], output: ['logits'] }], input: [int64Input('x'), int64Input(LOGITS_TO_KEEP)], output: [{ name: 'logits' }] },
+      {
+        node: [{ opType: 'MatMul', input: ['x', 'w'], output: ['logits'] }],
+        input: [int64Input('x'), int64Input(LOGITS_TO_KEEP)],
+        output: [{ name: 'logits' }],
+      },
       'already has',
     ],
   ])('leaves a graph with %s as it is', (_case, graph, reason) => {

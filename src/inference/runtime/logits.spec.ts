@@ -27,8 +27,8 @@ const CASES: number[][] = [
 
 describe('argmaxVocabulary', () => {
   it.each(CASES.map((values) => [values.slice(0, 6).join(', '), values]))('float32 and float16 agree with a plain scan: [%s]', (_label, values) => {
-    const f32 = new ort.Tensor('float32', Float32Array.from(values), [1, 1, (values).length]);
-    expect(argmaxVocabulary(positionLogits(f32, 0, 0))).toBe(slowArgmax([...(f32.data)]));
+    const f32 = new ort.Tensor('float32', Float32Array.from(values), [1, 1, values.length]);
+    expect(argmaxVocabulary(positionLogits(f32, 0, 0))).toBe(slowArgmax([...f32.data]));
     const bits = Uint16Array.from(values, float32ToFloat16Bits);
     const f16 = new ort.Tensor('float16', bits, [1, 1, bits.length]);
     const row = positionLogits(f16, 0, 0);

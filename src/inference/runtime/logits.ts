@@ -26,7 +26,9 @@ export function positionLogits(logits: Tensor, row: number, position: number): L
   const column = readout?.columns ? columnIn(readout.columns) : (id: number) => id;
   if (logits.type === 'float16') {
     const data = logits.data as Uint16Array;
-    return Object.assign((id: number) => float16BitsToFloat32(data[offset + column(id)]), { argmax: () => best?.[index] ?? argmaxFloat16(data, offset, width) });
+    return Object.assign((id: number) => float16BitsToFloat32(data[offset + column(id)]), {
+      argmax: () => best?.[index] ?? argmaxFloat16(data, offset, width),
+    });
   }
   const data = logits.data as Float32Array;
   return Object.assign((id: number) => data[offset + column(id)], { argmax: () => best?.[index] ?? argmaxFloat32(data, offset, width) });

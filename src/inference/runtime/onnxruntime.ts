@@ -20,7 +20,9 @@ function keepFloat16InUint16Array(): void {
   }
   // The table is filled once per realm: if anything built a tensor before this module ran, say so at load.
   if (!(new ort.Tensor('float16', new Uint16Array(1), [1]).data instanceof Uint16Array)) {
-    throw new Error('onnxruntime-common already maps float16 to Float16Array: import onnxruntime-node through src/inference/runtime/onnxruntime.ts before anything builds a tensor');
+    throw new Error(
+      'onnxruntime-common already maps float16 to Float16Array: import onnxruntime-node through src/inference/runtime/onnxruntime.ts before anything builds a tensor',
+    );
   }
 }
 

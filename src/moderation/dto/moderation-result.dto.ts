@@ -12,7 +12,7 @@ export class UsageDto {
   @ApiProperty({ example: 180, description: 'Prompt tokens served from the prefix cache (the template preamble) instead of computed.' })
   cached_tokens!: number;
 
-  @ApiProperty({ example: 9, description: 'Tokens of the model\'s answer (forced format tokens included, as plain greedy decoding would write them).' })
+  @ApiProperty({ example: 9, description: "Tokens of the model's answer (forced format tokens included, as plain greedy decoding would write them)." })
   generated_tokens!: number;
 }
 
@@ -38,7 +38,11 @@ export class ModerationResultDto {
   @ApiProperty({ enum: MODES, example: 'prompt', description: 'prompt: the last user message was judged; response: the last assistant reply.' })
   mode!: ModerationMode;
 
-  @ApiProperty({ enum: SAFETY_LEVELS, example: 'unsafe', description: "The model's verdict, whatever the tenant's policy; `unsafe` when a blocklist short-circuit decided without the model." })
+  @ApiProperty({
+    enum: SAFETY_LEVELS,
+    example: 'unsafe',
+    description: "The model's verdict, whatever the tenant's policy; `unsafe` when a blocklist short-circuit decided without the model.",
+  })
   safety_level!: SafetyLevel;
 
   @ApiProperty({ enum: RISK_CATEGORIES, isArray: true, example: ['Violent'] })

@@ -48,7 +48,14 @@ describe('request DTOs through the global validation pipe', () => {
       [{ prompt: 'p' }],
       [{ prompt: 'p', response: 'r' }],
       [{ messages: [{ role: 'user', content: 'u' }] }],
-      [{ messages: [{ role: 'system', content: 's' }, { role: 'user', content: 'u' }] }],
+      [
+        {
+          messages: [
+            { role: 'system', content: 's' },
+            { role: 'user', content: 'u' },
+          ],
+        },
+      ],
       [{ items: [{ prompt: 'p' }, { prompt: 'p', response: 'r' }, { messages: [{ role: 'assistant', content: 'a' }] }] }],
     ])('accepts %j', async (body) => {
       await expect(validate(ModerateRequestDto, body)).resolves.toBeInstanceOf(ModerateRequestDto);
@@ -67,7 +74,11 @@ describe('request DTOs through the global validation pipe', () => {
       [{ items: [{ response: 'r' }] }, 'items.0', 'provide exactly one of prompt or messages'],
       [{ items: [{ prompt: 'p', extra: 1 }] }, 'items.0.extra', 'property items.0.extra should not exist'],
       [{ messages: [{ role: 'tool', content: 'x' }] }, 'messages.0.role', 'messages.0.role must be one of the following values: system, user, assistant'],
-      [{ messages: [{ role: 'system', content: 's' }] }, 'messages', 'messages must hold a user or assistant message: system messages are not shown to the model'],
+      [
+        { messages: [{ role: 'system', content: 's' }] },
+        'messages',
+        'messages must hold a user or assistant message: system messages are not shown to the model',
+      ],
     ])('rejects %j at %s', async (body, field, message) => {
       expect(await rejection(ModerateRequestDto, body)).toEqual({ field, message });
     });

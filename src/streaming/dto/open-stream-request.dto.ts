@@ -24,7 +24,11 @@ export class OpenStreamRequestDto {
   @IsBoolean()
   close_on_unsafe?: boolean;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 100000, description: 'A check is due every this many new answer tokens; default STREAM_CHECK_EVERY_TOKENS (32).' })
+  @ApiPropertyOptional({
+    minimum: 1,
+    maximum: 100000,
+    description: 'A check is due every this many new answer tokens; default STREAM_CHECK_EVERY_TOKENS (32).',
+  })
   @IsOptional()
   @Max(100_000)
   @Min(1)

@@ -14,13 +14,13 @@ export class FirstFlagDto {
 }
 
 export class StreamCheckDto {
-  @ApiProperty({ example: 3, description: 'This check\'s number (1 for the first).' })
+  @ApiProperty({ example: 3, description: "This check's number (1 for the first)." })
   check!: number;
 
   @ApiProperty({ example: 412, description: 'Characters of the answer this verdict covers.' })
   answer_chars!: number;
 
-  @ApiProperty({ example: 520, description: 'Prompt positions whose keys and values came from the stream\'s cache.' })
+  @ApiProperty({ example: 520, description: "Prompt positions whose keys and values came from the stream's cache." })
   reused_tokens!: number;
 
   @ApiProperty({ example: 83, description: 'Prompt positions this check computed (new answer tokens and the template tail).' })

@@ -9,7 +9,20 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
-import { DecoderSession, greedyGenerate, prefill, PREFILL_CHUNK_TOKENS, lastPositionLogits, LogitsRow, vocabularySize, ModelDirectory, readModelDirectory, ModelDtype, PromptEncoder, ChatMessage } from '../../../src/inference';
+import {
+  DecoderSession,
+  greedyGenerate,
+  prefill,
+  PREFILL_CHUNK_TOKENS,
+  lastPositionLogits,
+  LogitsRow,
+  vocabularySize,
+  ModelDirectory,
+  readModelDirectory,
+  ModelDtype,
+  PromptEncoder,
+  ChatMessage,
+} from '../../../src/inference';
 
 export const REPO_ROOT = resolve(__dirname, '../../..');
 export const COMMITTED_REFERENCE_DIR = join(REPO_ROOT, 'test/fixtures/reference-models/qwen3-tiny');
@@ -144,15 +157,18 @@ const SILENT = { log: () => undefined, warn: () => undefined, error: () => undef
 
 export async function openModel(dir: string, dtype: ModelDtype): Promise<OpenedModel> {
   const directory = readModelDirectory(dir, dtype);
-  const session = await DecoderSession.open({ onnxPath: directory.onnxPath, config: directory.config, provider: 'cpu', intraOpThreads: 2, logger: SILENT, logitsToKeep: true });
+  const session = await DecoderSession.open({
+    onnxPath: directory.onnxPath,
+    config: directory.config,
+    provider: 'cpu',
+    intraOpThreads: 2,
+    logger: SILENT,
+    logitsToKeep: true,
+  });
   const encoder = new PromptEncoder(new Tokenizer(directory.tokenizerJson, directory.tokenizerConfig), directory.chatTemplate);
   const asList = (value: number | number[] | undefined) => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
   // The engine's stop tokens (onnx-moderation-engine.ts): config and generation config eos ids, <|im_end|>.
-  const stopIds = new Set([
-    ...asList(directory.config.eos_token_id),
-    ...asList(directory.generationConfig?.eos_token_id),
-    ...encoder.tokenize('<|im_end|>'),
-  ]);
+  const stopIds = new Set([...asList(directory.config.eos_token_id), ...asList(directory.generationConfig?.eos_token_id), ...encoder.tokenize('<|im_end|>')]);
   return { directory, session, encoder, stopIds };
 }
 

@@ -145,10 +145,14 @@ export class MonitoringStack {
 
   /** Polls an instant query until it returns at least one sample. */
   async queryUntilData(expr: string, timeoutMs = 20_000): Promise<InstantSample[]> {
-    return waitFor(expr, async () => {
-      const result = await this.query(expr);
-      return result.length ? result : undefined;
-    }, timeoutMs);
+    return waitFor(
+      expr,
+      async () => {
+        const result = await this.query(expr);
+        return result.length ? result : undefined;
+      },
+      timeoutMs,
+    );
   }
 
   async ruleGroups(): Promise<PrometheusRuleGroup[]> {

@@ -67,7 +67,6 @@ export function describeWithTools(title: string, tools: Tool[], body: (paths: Re
       });
     });
   } else {
-     
     console.warn(`[monitoring] skipping "${title}": ${message}`);
     describe.skip(`${title} (skipped: ${message})`, () => body(paths));
   }

@@ -2,7 +2,10 @@ import { ort } from '../onnxruntime';
 import { ResidentTensors } from './resident-tensors';
 
 describe('ResidentTensors', () => {
-  const single = () => ({ key: new ort.Tensor('float32', Float32Array.of(1, 2, 3, 4), [1, 2, 2]), value: new ort.Tensor('float16', Uint16Array.of(7, 8), [1, 2, 1]) });
+  const single = () => ({
+    key: new ort.Tensor('float32', Float32Array.of(1, 2, 3, 4), [1, 2, 2]),
+    value: new ort.Tensor('float16', Uint16Array.of(7, 8), [1, 2, 1]),
+  });
 
   it('keeps sets under distinct handles until they are dropped, and ignores a second drop', () => {
     const residents = new ResidentTensors();
