@@ -77,6 +77,10 @@ async function buildStandIn(name: string, log: (line: string) => void): Promise<
     const tree = join(work, 'rootfs');
     mkdirSync(tree);
     execFileSync('tar', ['-C', tree, '-xf', rootfs]);
+    // As Debian's -slim images ship: no apt lists or caches, no docs, man pages or translations.
+    for (const dir of ['var/lib/apt/lists', 'var/cache/apt', 'usr/share/doc', 'usr/share/man', 'usr/share/locale', 'usr/share/info']) {
+      for (const entry of listDir(join(tree, dir)).filter((name) => name !== 'partial' && name !== 'archives')) rmSync(join(tree, dir, entry), { recursive: true, force: true });
+    }
     const toolchain = execFileSync('bash', [join(ROOT, 'tools', 'node-toolchain', 'install.sh')], { encoding: 'utf8' }).trim();
     for (const part of ['bin', 'lib', 'include', 'share']) {
       if (existsSync(join(toolchain, part))) cpSync(join(toolchain, part), join(tree, 'usr', 'local', part), { recursive: true, verbatimSymlinks: true });
