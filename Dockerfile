@@ -3,15 +3,19 @@
 #   docker build -t qwen3guard-gen-web .
 # GPU image: Dockerfile.gpu. The model is not in the image: mount a model directory (QWEN3GUARD_MODEL_DIR) or
 # a Hugging Face cache under HF_HOME that `qwen3guard pull` filled (README, "Deploying on Kubernetes").
-ARG NODE_IMAGE=node:24-bookworm-slim
+# Behind a TLS-inspecting proxy, hand npm the proxy's CA as a build secret (it stays out of the image):
+#   docker build --secret id=extra_ca,src=corporate-ca.pem -t qwen3guard-gen-web .
+# The Node.js release is .nvmrc's (test/container-images.e2e-spec.ts checks they agree).
+ARG NODE_IMAGE=node:24.22.3-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
 # No dependency compiles anything (SQLite is Node's own node:sqlite). npm 11 is what honours package.json's
 # allowScripts, which denies every install script (older npm would run onnxruntime-node's downloader).
-RUN npm install -g npm@11.19.1
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+RUN --mount=type=secret,id=extra_ca \
+  if [ -s /run/secrets/extra_ca ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/extra_ca; fi \
+  && npm install -g npm@11.19.1 && npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY bin ./bin

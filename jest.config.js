@@ -12,6 +12,7 @@ const common = { transform, transformIgnorePatterns, testEnvironment: '<rootDir>
 module.exports = {
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/tools/**/*.spec.ts'] },
-    { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'] },
+    // test/containers builds and runs the images (minutes, root, podman): `npm run test:containers` only.
+    { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'], testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/containers/'] },
   ],
 };

@@ -8,6 +8,8 @@ import { QWEN3_TOKENIZER_PACKAGE, qwen3TokenizerFile } from '../src/synthetic-mo
 
 const ROOT = join(__dirname, '..');
 const CONFIG_DEFAULTS = new AppConfig();
+/** The Node.js base both Dockerfiles name: the release .nvmrc pins, as the toolchain CI and `npm start` use. */
+const NODE_IMAGE = `node:${readFileSync(join(ROOT, '.nvmrc'), 'utf8').trim()}-bookworm-slim`;
 
 interface Instruction {
   keyword: string;
@@ -75,15 +77,15 @@ function deploymentPodSpec() {
 }
 
 describe.each([
-  ['Dockerfile', 'node:24-bookworm-slim', /^node:24-bookworm-slim$/, 'cpu'],
+  ['Dockerfile', NODE_IMAGE, new RegExp(`^${NODE_IMAGE.replaceAll('.', '\\.')}$`), 'cpu'],
   ['Dockerfile.gpu', "NVIDIA's CUDA 12 runtime with cuDNN", /^nvidia\/cuda:12\.[\d.]+-cudnn-runtime-ubuntu[\d.]+$/, 'cuda'],
 ])('%s', (file, runtimeName, runtimeBase, provider) => {
   const stages = readDockerfile(file);
   const runtime = stages.at(-1)!;
   const build = stages.find((stage) => stage.name === 'build')!;
 
-  it('builds in a separate node:24-bookworm-slim stage: npm ci (no install script approved, nothing compiled), then dev dependencies pruned', () => {
-    expect(build.from).toBe('node:24-bookworm-slim');
+  it(`builds in a separate ${NODE_IMAGE} stage (.nvmrc's release): npm ci (no install script approved, nothing compiled), then dev dependencies pruned`, () => {
+    expect(build.from).toBe(NODE_IMAGE);
     const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { allowScripts: Record<string, boolean> };
     expect(Object.entries(manifest.allowScripts).filter(([, allowed]) => allowed)).toEqual([]);
     const runs = all(build, 'RUN').join('\n');
@@ -179,14 +181,14 @@ describe('Dockerfile.gpu', () => {
   it("opts in to onnxruntime-node's CUDA 12 provider at build time, as the README's GPU section documents", () => {
     const build = readDockerfile('Dockerfile.gpu').find((stage) => stage.name === 'build')!;
     const command = 'ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js';
-    expect(all(build, 'RUN')).toContain(command);
+    expect(all(build, 'RUN').some((run) => run.endsWith(`&& ${command}`))).toBe(true);
     expect(readFileSync(join(ROOT, 'README.md'), 'utf8')).toContain(command);
     expect(readFileSync(join(ROOT, 'node_modules', 'onnxruntime-node', 'script', 'install-metadata.js'), 'utf8')).toContain("'linux/x64:cuda12'");
   });
 
   it('brings the Node 24 binary of the build stage into the CUDA image', () => {
     const stages = readDockerfile('Dockerfile.gpu');
-    expect(stages.find((stage) => stage.name === 'node')?.from).toBe('node:24-bookworm-slim');
+    expect(stages.find((stage) => stage.name === 'node')?.from).toBe(NODE_IMAGE);
     expect(all(stages.at(-1)!, 'COPY')).toContain('--from=node /usr/local/bin/node /usr/local/bin/node');
   });
 });

@@ -29,6 +29,9 @@ export const TOOLS = {
   alertmanager: { names: ['alertmanager', 'prometheus-alertmanager'], pkg: 'prometheus-alertmanager' },
   nodeExporter: { names: ['node_exporter', 'prometheus-node-exporter'], pkg: 'prometheus-node-exporter' },
   dockerCompose: { names: ['docker-compose'], pkg: 'docker-compose' },
+  podman: { names: ['podman'], pkg: 'podman' },
+  runc: { names: ['runc'], pkg: 'runc' },
+  debootstrap: { names: ['debootstrap'], pkg: 'debootstrap' },
 } as const;
 export type Tool = keyof typeof TOOLS;
 
@@ -67,7 +70,7 @@ export function describeWithTools(title: string, tools: Tool[], body: (paths: Re
       });
     });
   } else {
-    console.warn(`[monitoring] skipping "${title}": ${message}`);
+    console.warn(`SKIPPED, NOT RUN: "${title}": ${message}`);
     describe.skip(`${title} (skipped: ${message})`, () => body(paths));
   }
 }
