@@ -65,7 +65,7 @@ describeWithDatabaseServers('usage ledger on PostgreSQL (e2e)', () => {
     beforeAll(async () => {
       cacheDir = createCacheDir();
       const url = await postgres.createDatabase('ledger_service');
-      app = await startTestApp({ env: { QWEN3GUARD_CACHE_DIR: cacheDir, QWEN3GUARD_DATABASE_URL: url, QWEN3GUARD_DATABASE_CONNECT_TIMEOUT_MS: '1000' } });
+      app = await startTestApp({ env: { QWEN3GUARD_CACHE_DIR: cacheDir, QWEN3GUARD_DATABASE_URL: url, QWEN3GUARD_DATABASE_CONNECT_TIMEOUT_MS: '5000' } });
       await waitUntilReady(app);
     });
     afterAll(async () => {
