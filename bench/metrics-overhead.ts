@@ -280,15 +280,15 @@ interface RenderResult {
   maxMs: number;
 }
 
-async function renderTime(target: number, iterations: number): Promise<RenderResult> {
-  const { registry, series } = await filledRegistry(target);
+/** Times `exposition` over `iterations` runs (after 20 warm-up runs that also give the body's size). */
+async function timeExposition(target: number, series: number, iterations: number, exposition: () => Promise<string>): Promise<RenderResult> {
   let bytes = 0;
-  for (let i = 0; i < 20; i++) bytes = (await registry.metrics()).length;
+  for (let i = 0; i < 20; i++) bytes = (await exposition()).length;
   const times: number[] = [];
   const cpuStart = process.cpuUsage();
   for (let i = 0; i < iterations; i++) {
     const started = process.hrtime.bigint();
-    await registry.metrics();
+    await exposition();
     times.push(Number(process.hrtime.bigint() - started));
   }
   const cpu = process.cpuUsage(cpuStart);
@@ -306,34 +306,18 @@ async function renderTime(target: number, iterations: number): Promise<RenderRes
   };
 }
 
+async function renderTime(target: number, iterations: number): Promise<RenderResult> {
+  const { registry, series } = await filledRegistry(target);
+  return timeExposition(target, series, iterations, () => registry.metrics());
+}
+
 async function scrapeOverHttp(target: number, iterations: number): Promise<RenderResult> {
   const { registry, series } = await filledRegistry(target);
   const server = new MetricsServer(registry);
   const { port } = await server.listen(0, '127.0.0.1');
   try {
     const url = `http://127.0.0.1:${port}/metrics`;
-    let bytes = 0;
-    for (let i = 0; i < 20; i++) bytes = (await (await fetch(url)).text()).length;
-    const times: number[] = [];
-    const cpuStart = process.cpuUsage();
-    for (let i = 0; i < iterations; i++) {
-      const started = process.hrtime.bigint();
-      await (await fetch(url)).text();
-      times.push(Number(process.hrtime.bigint() - started));
-    }
-    const cpu = process.cpuUsage(cpuStart);
-    const s = stats(times);
-    return {
-      targetSeries: target,
-      cpuMs: round2((cpu.user + cpu.system) / iterations / 1000),
-      series,
-      bytes,
-      iterations,
-      meanMs: round2(s.meanUs / 1000),
-      p50Ms: round2(s.p50Us / 1000),
-      p95Ms: round2(s.p95Us / 1000),
-      maxMs: round2(Math.max(...times) / 1e6),
-    };
+    return await timeExposition(target, series, iterations, async () => (await fetch(url)).text());
   } finally {
     await server.close();
   }
