@@ -1,9 +1,12 @@
 /**
  * The project's TypeScript Qwen3 graph builder (src/synthetic-model/qwen3-onnx-graph.ts), fed the reference
  * checkpoint's own weights from its safetensors file, must reproduce transformers' outputs on that
- * checkpoint: the builder is shown to compute Qwen3, not merely to agree with itself.
+ * checkpoint: the builder is shown to compute Qwen3, not merely to agree with itself. Every reference set
+ * runs: the committed one, and QWEN3GUARD_REFERENCE_DIR's when it names one (make_reference.py keeps the
+ * checkpoint in its hf/ folder). The set's own chat template renders the conversations, whatever the
+ * project's synthetic template has since become.
  */
-import { readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,26 +16,43 @@ import { OnnxIoConvention, OnnxWeightDtype } from '../../src/synthetic-model/qwe
 import { qwen3TensorSpecs } from '../../src/synthetic-model/qwen3-weight-layout';
 import { SafetensorsWeights } from '../../src/synthetic-model/safetensors-weights';
 import {
-  COMMITTED_REFERENCE_DIR,
   compareLogits,
+  floatTolerance,
   greedyContinuation,
   loadReferenceSet,
   OpenedModel,
   openModel,
   promptLogits,
+  ReferenceSet,
+  referenceRoots,
   report,
   stepLogitsMaxDiff,
 } from './support/reference-set';
 
 jest.setTimeout(300_000);
 
-const set = loadReferenceSet(COMMITTED_REFERENCE_DIR);
-const checkpoint = join(set.root, set.manifest.checkpoint!.safetensors);
-/** fp16: weights (exact here), KV cache and logits stored as float16; arithmetic in float32. */
-const TOLERANCE: Record<OnnxWeightDtype, number> = { fp32: 1e-4, fp16: 1e-2 };
+const sets = referenceRoots().map(loadReferenceSet);
+
+/**
+ * The relative tolerance the set's float exports of this precision are held to (largest |logit diff| over the
+ * largest |logit|; make_reference.py RELATIVE_TOLERANCES). fp16 here: weights (exact in the tiny set), KV cache
+ * and logits stored as float16, arithmetic in float32.
+ */
+function relativeTolerance(set: ReferenceSet, dtype: OnnxWeightDtype): number {
+  const entry = set.manifest.exports.find((candidate) => candidate.precision === dtype && candidate.relative_tolerance !== undefined);
+  if (!entry) throw new Error(`${set.root}: no ${dtype} export in the manifest to take the tolerance from`);
+  return entry.relative_tolerance!;
+}
+
+/** The template the set's checkpoint was rendered with by transformers (hf/chat_template.jinja or tokenizer_config.json). */
+function checkpointTemplate(set: ReferenceSet): string {
+  const dir = join(set.root, set.manifest.checkpoint!.dir);
+  if (existsSync(join(dir, 'chat_template.jinja'))) return readFileSync(join(dir, 'chat_template.jinja'), 'utf8');
+  return (JSON.parse(readFileSync(join(dir, 'tokenizer_config.json'), 'utf8')) as { chat_template: string }).chat_template;
+}
 
 /** The checkpoint's config.json, as the builder's Qwen3Config (same field names). */
-function checkpointConfig(): Qwen3Config {
+function checkpointConfig(set: ReferenceSet): Qwen3Config {
   const hf = JSON.parse(readFileSync(join(set.root, set.manifest.checkpoint!.dir, 'config.json'), 'utf8'));
   return {
     model_type: 'qwen3',
@@ -56,22 +76,31 @@ function checkpointConfig(): Qwen3Config {
   };
 }
 
-describe('TypeScript Qwen3 builder on the reference checkpoint (safetensors) vs transformers', () => {
-  const config = checkpointConfig();
+describe.each(sets.map((set) => [set.manifest.model, set] as const))('TypeScript Qwen3 builder on reference set %s (safetensors) vs transformers', (_model, set: ReferenceSet) => {
+  if (!set.manifest.checkpoint) {
+    it('has the checkpoint the builder reads (hf/, kept by make_reference.py)', () => {
+      expect(set.manifest.checkpoint).toBeDefined();
+    });
+    return;
+  }
+  const checkpoint = join(set.root, set.manifest.checkpoint.safetensors);
+  const config = checkpointConfig(set);
+  const chatTemplate = checkpointTemplate(set);
   const weights = SafetensorsWeights.open(checkpoint);
   const measured: Array<Record<string, string | number>> = [];
   afterAll(() => {
     weights.close();
-    report('TypeScript builder vs transformers, max abs logit diff', measured);
+    report(`TypeScript builder vs transformers (${set.manifest.model}), max abs logit diff`, measured);
   });
 
-  it('reads exactly the tensors a Qwen3 checkpoint has, in F16 as the script stored them', () => {
+  it('reads exactly the tensors a Qwen3 checkpoint has, in the dtype the checkpoint was stored in', () => {
     expect(config.hidden_act).toBe('silu');
     expect(config.attention_bias).toBe(false);
     const expected = qwen3TensorSpecs(config).map((spec): [string, number[]] => [spec.name, spec.shape]);
     const stored = [...weights.tensors.values()].map((tensor): [string, number[]] => [tensor.name, tensor.shape]);
     expect(new Map(stored)).toEqual(new Map(expected));
-    expect(new Set([...weights.tensors.values()].map((tensor) => tensor.dtype))).toEqual(new Set(['F16']));
+    const storedAs = ({ F16: 'F16', float16: 'F16', bfloat16: 'BF16', float32: 'F32' } as Record<string, string>)[set.manifest.checkpoint!.stored_dtype];
+    expect(new Set([...weights.tensors.values()].map((tensor) => tensor.dtype))).toEqual(new Set([storedAs]));
   });
 
   describe.each<[OnnxWeightDtype, OnnxIoConvention]>([
@@ -81,12 +110,12 @@ describe('TypeScript Qwen3 builder on the reference checkpoint (safetensors) vs 
   ])('built as %s with %s I/O', (dtype, io) => {
     let dir: string;
     let model: OpenedModel;
-    const tolerance = TOLERANCE[dtype];
-    const row: Record<string, string | number> = { graph: `builder ${dtype}/${io}`, tolerance };
+    const relative = relativeTolerance(set, dtype);
+    const row: Record<string, string | number> = { graph: `builder ${dtype}/${io}`, tolerance: `${relative} x max|logit|` };
 
     beforeAll(async () => {
       dir = mkdtempSync(join(tmpdir(), `builder-reference-${dtype}-${io}-`));
-      await writeSyntheticModelDirectory(dir, { config, weights, variants: [{ dtype, io }] });
+      await writeSyntheticModelDirectory(dir, { config, weights, variants: [{ dtype, io }], chatTemplate });
       model = await openModel(dir, dtype);
       measured.push(row);
     });
@@ -105,6 +134,7 @@ describe('TypeScript Qwen3 builder on the reference checkpoint (safetensors) vs 
       let prompt = 0;
       let steps = 0;
       for (const conversation of set.references.conversations) {
+        const tolerance = floatTolerance(relative, conversation);
         const { row: logits, vocab } = await promptLogits(model, conversation.input_ids);
         const comparison = compareLogits(logits, vocab, conversation.prompt_logits);
         expect([conversation.id, comparison.maxAbsDiff < tolerance]).toEqual([conversation.id, true]);

@@ -1,9 +1,13 @@
 /**
- * The engine on ONNX models made by the official exporters (optimum's text-generation-with-past, the
- * onnxruntime-genai model builder), held to transformers' own Qwen3 outputs on the same checkpoint:
- * logits at the last prompt position, every greedy step's top logits, and the greedy continuation token
- * for token. Fixtures: tools/reference-models/make_reference.py (committed; no Python here).
- * QWEN3GUARD_REFERENCE_DIR=<folder the script wrote for a real checkpoint> adds that set.
+ * The engine on ONNX models made by the official exporters (optimum's text-generation-with-past, the project's
+ * int8 recipe quantize_int8.py, the onnxruntime-genai model builder), two questions per export:
+ *  (a) does the engine run this file exactly as onnxruntime does? Held tightly, every precision included, to
+ *      what Python onnxruntime computed on the same file (onnxruntime.json);
+ *  (b) how far is the export from transformers' own Qwen3 on the same checkpoint? Measured and reported for
+ *      every export; judged against the logits' scale for float exports, by the first greedy token (the verdict
+ *      position) for weight-quantized ones.
+ * Fixtures: tools/reference-models/make_reference.py (committed; no Python here).
+ * QWEN3GUARD_REFERENCE_DIR=<folder the script wrote for a real checkpoint, or --model tiny-96> adds that set.
  */
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,8 +15,12 @@ import { onnx } from 'onnx-proto';
 import { lastPositionLogits } from '../../src/inference';
 import {
   compareLogits,
+  compareWithOnnxruntime,
   decisiveSteps,
   ExportEntry,
+  floatTolerance,
+  isWeightQuantized,
+  logitScale,
   greedyContinuation,
   linkExport,
   listFiles,
@@ -29,11 +37,18 @@ import {
 
 jest.setTimeout(300_000);
 
+/**
+ * The engine against Python onnxruntime on the same file. The same kernels on the same inputs give the same bits
+ * (measured: 0 on every committed export); the bound leaves room for a float32 summation order only, should the
+ * two processes split a kernel over threads differently.
+ */
+const ONNXRUNTIME_TOLERANCE = 1e-5;
+
 const sets = referenceRoots().map(loadReferenceSet);
 
 describe.each(sets.map((set) => [set.manifest.model, set] as const))('reference set %s', (_model, set: ReferenceSet) => {
   const measured: Array<Record<string, string | number>> = [];
-  afterAll(() => report(`fidelity vs transformers (${set.manifest.model}), max abs logit diff`, measured));
+  afterAll(() => report(`fidelity (${set.manifest.model}): max |logit diff| from Python onnxruntime on the same file, and from transformers`, measured));
 
   it('holds every file the manifest lists, unchanged since the exporters wrote them', () => {
     for (const [file, { sha256 }] of Object.entries(set.manifest.files)) {
@@ -46,7 +61,11 @@ describe.each(sets.map((set) => [set.manifest.model, set] as const))('reference 
   describe.each(set.manifest.exports.map((entry) => [entry.name, entry] as const))('%s', (_name, entry: ExportEntry) => {
     let dir: string;
     let model: OpenedModel;
-    const row: Record<string, string | number> = { export: entry.name, dtype: entry.dtype, tolerance: entry.tolerance };
+    const row: Record<string, string | number> = {
+      export: entry.name,
+      precision: entry.precision,
+      judged_by: entry.relative_tolerance === undefined ? 'first token' : `${entry.relative_tolerance} x max|logit|`,
+    };
 
     beforeAll(async () => {
       dir = linkExport(set, entry);
@@ -99,8 +118,28 @@ describe.each(sets.map((set) => [set.manifest.model, set] as const))('reference 
       }
     });
 
-    it("matches transformers' logits at the last prompt position (chunked prefill)", async () => {
+    // (a) The engine against onnxruntime itself, on this very file: whatever the precision, nothing the engine
+    // adds (graph rewrite for logits_to_keep, I/O binding, KV cache handling) may change a logit.
+    it('runs the file exactly as Python onnxruntime does: prompt logits and one KV-cache step', async () => {
+      const recorded = set.onnxruntime[entry.name];
+      expect(recorded?.conversations.map((conversation) => conversation.id)).toEqual(set.references.conversations.map((c) => c.id));
       let worst = 0;
+      for (const [index, conversation] of set.references.conversations.entries()) {
+        const comparison = await compareWithOnnxruntime(model, conversation, recorded.conversations[index]);
+        expect([conversation.id, comparison.argmax]).toEqual([conversation.id, recorded.conversations[index].argmax]);
+        expect([conversation.id, comparison.maxAbsDiff <= ONNXRUNTIME_TOLERANCE]).toEqual([conversation.id, true]);
+        expect(comparison.sumDiff).toBeLessThan(ONNXRUNTIME_TOLERANCE * set.references.vocab_size);
+        worst = Math.max(worst, comparison.maxAbsDiff);
+      }
+      row.vs_onnxruntime = worst;
+    });
+
+    // (b) The export against transformers: measured for every export; judged against the logits' own scale
+    // for float exports, by verdict agreement (the first greedy token) for weight-quantized ones.
+    it(`is as close to transformers as ${entry.precision} allows at the last prompt position (chunked prefill; judged by ${entry.judged_by})`, async () => {
+      let worst = 0;
+      let relative = 0;
+      let agree = 0;
       for (const conversation of set.references.conversations) {
         // The engine's chunk size, and for GroupQueryAttention also chunks of 64 (every prompt here crosses
         // chunk borders, so later chunks run with a past): prompt-with-past is its own kernel path.
@@ -109,24 +148,35 @@ describe.each(sets.map((set) => [set.manifest.model, set] as const))('reference 
           expect(vocab).toBe(set.references.vocab_size);
           const comparison = compareLogits(logits, vocab, conversation.prompt_logits);
           worst = Math.max(worst, comparison.maxAbsDiff);
-          expect([conversation.id, comparison.maxAbsDiff]).toEqual([conversation.id, expect.any(Number)]);
-          expect(comparison.maxAbsDiff).toBeLessThan(entry.tolerance);
-          expect(comparison.sumDiff).toBeLessThan(entry.tolerance * vocab);
-          expect(comparison.l2Diff).toBeLessThan(entry.tolerance * Math.sqrt(vocab));
-          const decisive = conversation.prompt_logits.top_values.findIndex((value, i, all) => i > 0 && all[i - 1] - value <= 2 * entry.tolerance);
+          relative = Math.max(relative, comparison.maxAbsDiff / logitScale(conversation));
+          if (chunk === undefined && comparison.topIds[0] === conversation.prompt_logits.top_ids[0]) agree++;
+          if (isWeightQuantized(entry)) {
+            expect([conversation.id, comparison.topIds[0]]).toEqual([conversation.id, conversation.prompt_logits.top_ids[0]]);
+            continue;
+          }
+          const tolerance = floatTolerance(entry.relative_tolerance!, conversation);
+          expect([conversation.id, comparison.maxAbsDiff < tolerance]).toEqual([conversation.id, true]);
+          expect(comparison.sumDiff).toBeLessThan(tolerance * vocab);
+          expect(comparison.l2Diff).toBeLessThan(tolerance * Math.sqrt(vocab));
+          const decisive = conversation.prompt_logits.top_values.findIndex((value, i, all) => i > 0 && all[i - 1] - value <= 2 * tolerance);
           const ordered = decisive === -1 ? conversation.prompt_logits.top_ids.length : decisive - 1;
           expect(comparison.topIds.slice(0, ordered)).toEqual(conversation.prompt_logits.top_ids.slice(0, ordered));
         }
       }
-      row.prompt_logits = worst;
+      row.vs_transformers = worst;
+      row.relative = relative;
+      row.first_token = `${agree}/${set.references.conversations.length}`;
     });
 
-    it("matches transformers' top logits at every greedy step (KV-cache decoding, reference tokens fed back)", async () => {
+    it(`is as close to transformers at every greedy step (KV-cache decoding, reference tokens fed back; ${entry.judged_by === 'verdict agreement' ? 'measured' : 'judged'})`, async () => {
       let worst = 0;
       for (const conversation of set.references.conversations) {
         const diff = await stepLogitsMaxDiff(model, conversation);
         worst = Math.max(worst, diff);
-        expect([conversation.id, diff < entry.tolerance]).toEqual([conversation.id, true]);
+        if (!isWeightQuantized(entry)) {
+          const tolerance = floatTolerance(entry.relative_tolerance!, conversation);
+          expect([conversation.id, diff < tolerance]).toEqual([conversation.id, true]);
+        }
       }
       row.step_logits = worst;
     });
@@ -155,27 +205,43 @@ describe.each(sets.map((set) => [set.manifest.model, set] as const))('reference 
       );
       const padded = lastPositionLogits(batched.logits, 1);
       let diff = 0;
-      for (let id = 0; id < set.references.vocab_size; id += 7) diff = Math.max(diff, Math.abs(padded(id) - single(id)));
+      let paddedArgmax = 0;
+      let singleArgmax = 0;
+      for (let id = 0; id < set.references.vocab_size; id++) {
+        diff = Math.max(diff, Math.abs(padded(id) - single(id)));
+        if (padded(id) > padded(paddedArgmax)) paddedArgmax = id;
+        if (single(id) > single(singleArgmax)) singleArgmax = id;
+      }
       row.padded_batch_row = diff;
+      const scale = Math.max(...set.references.conversations.map(logitScale));
       // GroupQueryAttention takes each row's length from the count of ones in the mask and its positions
       // from 0: padding before a row's tokens is not masked out. Batching must not pad genai exports.
       if (entry.exporter === 'onnxruntime-genai') expect(diff).toBeGreaterThan(0.1);
-      else expect(diff).toBeLessThan(entry.tolerance);
+      // Dynamic int8 quantization takes one activation scale over the whole batch, so a row's logits depend on
+      // its batch mates (measured: 0.93 at hidden 16); the chosen token must not.
+      else if (isWeightQuantized(entry)) expect(paddedArgmax).toBe(singleArgmax);
+      else expect(diff).toBeLessThan(entry.relative_tolerance! * scale);
     });
 
-    it("decodes greedily to transformers' continuation, token for token", async () => {
+    it(`decodes greedily (${entry.precision} weights) to transformers' continuation: every decisive step (float) or the first token (quantized)`, async () => {
       let compared = 0;
       let exact = 0;
       for (const conversation of set.references.conversations) {
         const tokens = await greedyContinuation(model, conversation.input_ids, conversation.continuation.length);
+        if (tokens.join() === conversation.continuation.join()) exact++;
+        if (isWeightQuantized(entry)) {
+          // Verdict agreement: the token a verdict is read from. Later steps are measured (greedy_exact).
+          expect([conversation.id, tokens[0]]).toEqual([conversation.id, conversation.continuation[0]]);
+          compared += 1;
+          continue;
+        }
         // Every step must agree where the reference's choice is decisive at this export's tolerance; in
         // float32 that is every step of every conversation (asserted), so the continuation matches exactly.
-        const decisive = decisiveSteps(conversation, entry.tolerance);
-        if (entry.dtype === 'fp32') expect([conversation.id, decisive]).toEqual([conversation.id, conversation.continuation.length]);
+        const decisive = decisiveSteps(conversation, floatTolerance(entry.relative_tolerance!, conversation));
+        if (entry.precision === 'fp32') expect([conversation.id, decisive]).toEqual([conversation.id, conversation.continuation.length]);
         expect([conversation.id, tokens.slice(0, decisive)]).toEqual([conversation.id, conversation.continuation.slice(0, decisive)]);
         if (decisive === conversation.continuation.length) expect(tokens).toEqual(conversation.continuation);
         compared += decisive;
-        if (tokens.join() === conversation.continuation.join()) exact++;
       }
       row.greedy_tokens_checked = compared;
       row.greedy_exact = `${exact}/${set.references.conversations.length}`;
@@ -186,10 +252,10 @@ describe.each(sets.map((set) => [set.manifest.model, set] as const))('reference 
 describe('the committed reference fixtures', () => {
   const set = sets[0];
 
-  it('stay small: every file together well under 40 MB, the large tokenizer files left out', () => {
+  it('stay small: every file together under 42 MB, the large tokenizer files left out', () => {
     const files = listFiles(set.root);
     expect(files.sort()).toEqual([...Object.keys(set.manifest.files), 'manifest.json'].sort());
-    expect(set.manifest.total_bytes).toBeLessThan(36_000_000);
+    expect(set.manifest.total_bytes).toBeLessThan(42_000_000);
     for (const entry of set.manifest.exports) {
       expect(Object.keys(entry.dropped_tokenizer_files).sort()).toEqual(['merges.txt', 'tokenizer.json', 'vocab.json']);
       expect(entry.dropped_tokenizer_files['tokenizer.json']).toBe(set.manifest.tokenizer!.sha256);

@@ -27,15 +27,20 @@ import {
 export const REPO_ROOT = resolve(__dirname, '../../..');
 export const COMMITTED_REFERENCE_DIR = join(REPO_ROOT, 'test/fixtures/reference-models/qwen3-tiny');
 
+/** What the weights are stored as: float exports, or weight-quantized ones (int8: quantize_int8.py or the builder's -p int8). */
+export type Precision = 'fp32' | 'fp16' | 'int8' | 'int4';
+
 export interface ExportEntry {
   name: string;
   exporter: 'optimum' | 'onnxruntime-genai';
   dir: string;
   onnx: string;
+  /** The dtype the engine is asked for (readModelDirectory); a genai folder's one model.onnx answers any. */
   dtype: ModelDtype;
-  /** onnxruntime-genai exports: the builder's -p (fp32, fp16, int8, int4). */
-  precision?: string;
-  tolerance: number;
+  precision: Precision;
+  /** Float exports: largest |logit - transformers'| over the conversation's largest |logit|. */
+  relative_tolerance?: number;
+  judged_by: 'relative logit difference' | 'verdict agreement';
   inputs: Array<{ name: string; type: string; shape: Array<string | number> }>;
   outputs: Array<{ name: string; type: string; shape: Array<string | number> }>;
   operators: Record<string, number>;
@@ -76,6 +81,8 @@ export interface ReferenceConversation {
     verdict_values: number[];
     sum: number;
     l2: number;
+    max: number;
+    min: number;
   };
   steps: ReferenceStep[];
   continuation: number[];
@@ -87,15 +94,96 @@ export interface References {
   conversations: ReferenceConversation[];
 }
 
+/** Python onnxruntime's own outputs on one export (make_reference.py, onnxruntime_outputs). */
+export interface OnnxruntimeConversation {
+  id: string;
+  /** At the references' prompt_logits.sample_ids, float32 values written as their shortest decimals. */
+  sample_values: number[];
+  sum: number;
+  l2: number;
+  argmax: number;
+  /** One KV-cache step after the prompt, transformers' first greedy token fed back. */
+  decode_step?: { token: number; ids: number[]; values: number[] };
+}
+
 export interface ReferenceSet {
   root: string;
   manifest: Manifest;
   references: References;
+  /** Per export name: what Python onnxruntime computed on that very file. */
+  onnxruntime: Record<string, { conversations: OnnxruntimeConversation[] }>;
 }
 
 export function loadReferenceSet(root: string): ReferenceSet {
   const read = (file: string) => JSON.parse(readFileSync(join(root, file), 'utf8'));
-  return { root, manifest: read('manifest.json') as Manifest, references: read('references.json') as References };
+  return {
+    root,
+    manifest: read('manifest.json') as Manifest,
+    references: read('references.json') as References,
+    onnxruntime: (read('onnxruntime.json') as { exports: ReferenceSet['onnxruntime'] }).exports,
+  };
+}
+
+export function isWeightQuantized(entry: ExportEntry): boolean {
+  return entry.precision === 'int8' || entry.precision === 'int4';
+}
+
+/** The conversation's largest |logit| at the last prompt position: what rounding errors scale with. */
+export function logitScale(conversation: ReferenceConversation): number {
+  return Math.max(Math.abs(conversation.prompt_logits.max), Math.abs(conversation.prompt_logits.min));
+}
+
+/** A float export's absolute bound from transformers on this conversation: relative tolerance x logit scale. */
+export function floatTolerance(relative: number, conversation: ReferenceConversation): number {
+  return relative * logitScale(conversation);
+}
+
+/**
+ * The engine against Python onnxruntime on the same file: the largest |difference| over the recorded ids
+ * (prompt position and one decoding step), and whether the argmax over the whole vocabulary is the same.
+ */
+export interface OnnxruntimeComparison {
+  maxAbsDiff: number;
+  sumDiff: number;
+  argmax: number;
+}
+
+export async function compareWithOnnxruntime(
+  model: OpenedModel,
+  conversation: ReferenceConversation,
+  recorded: OnnxruntimeConversation,
+): Promise<OnnxruntimeComparison> {
+  // One pass over the whole prompt, as Python ran it (the engine's chunks would be another computation).
+  const { row, vocab, step } = await promptLogits(model, conversation.input_ids, conversation.input_ids.length);
+  let maxAbsDiff = 0;
+  // The recorded decimals are the float32 values' shortest spellings: Math.fround gives back the exact float32.
+  const track = (value: number, expected: number) => {
+    const diff = Math.abs(value - Math.fround(expected));
+    if (!(diff <= maxAbsDiff)) maxAbsDiff = diff; // NaN fails
+  };
+  conversation.prompt_logits.sample_ids.forEach((id, i) => track(row(id), recorded.sample_values[i]));
+  let sum = 0;
+  let argmax = 0;
+  for (let id = 0; id < vocab; id++) {
+    sum += row(id);
+    if (row(id) > row(argmax)) argmax = id;
+  }
+  if (recorded.decode_step) {
+    const { token, ids, values } = recorded.decode_step;
+    const next = await model.session.forward(
+      {
+        batch: 1,
+        sequenceLength: 1,
+        inputIds: BigInt64Array.of(BigInt(token)),
+        attentionMask: new BigInt64Array(step.cache.length + 1).fill(1n),
+        positionIds: BigInt64Array.of(BigInt(step.cache.length)),
+      },
+      step.cache,
+    );
+    const stepRow = lastPositionLogits(next.logits);
+    ids.forEach((id, i) => track(stepRow(id), values[i]));
+  }
+  return { maxAbsDiff, sumDiff: Math.abs(sum - recorded.sum), argmax };
 }
 
 /** The committed tiny set, plus a set written for a real checkpoint when QWEN3GUARD_REFERENCE_DIR names one. */
