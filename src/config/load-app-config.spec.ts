@@ -24,6 +24,8 @@ describe('loadAppConfig', () => {
 
   it('applies the documented defaults to an empty environment', () => {
     const config = loadAppConfig({ XDG_CACHE_HOME: '/var/cache' });
+    // No dtype: the engine picks one from the model's files (defaultDtype: int8 on CPU where it exists).
+    expect(config.QWEN3GUARD_DTYPE).toBeUndefined();
     expect(config).toMatchObject({
       HOST: '0.0.0.0',
       PORT: 8080,
@@ -31,7 +33,6 @@ describe('loadAppConfig', () => {
       METRICS_MODE: 'separate',
       NODE_ENV: 'development',
       LOG_LEVEL: 'log',
-      QWEN3GUARD_DTYPE: 'fp32',
       QWEN3GUARD_PROVIDER: 'cpu',
       QWEN3GUARD_MAX_NEW_TOKENS: 128,
       QWEN3GUARD_CACHE_DIR: '/var/cache/qwen3guard-gen-web',

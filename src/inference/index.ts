@@ -21,6 +21,8 @@ export type { FirstFlag, ModerationStream, StreamCheck } from './moderation-stre
 // Model folders, for the model hub and the CLI.
 export { dtypeOnnxFiles, GENAI_ONNX_FILE, readModelDirectory } from './model-format/model-directory';
 export type { ModelDirectory } from './model-format/model-directory';
+export { defaultDirectoryDtype, defaultDtype, INT8_DTYPES } from './model-format/default-dtype';
+export type { DtypeChoice } from './model-format/default-dtype';
 
 // The prompt protocol, for callers that need the mode of a conversation or the answer's token ids.
 export { PromptEncoder } from './answer-format/prompt-encoder';

@@ -12,7 +12,8 @@ export interface OnnxEngineOptions {
   modelDir: string;
   /** Shown in responses and metrics; defaults to the directory's name. */
   modelId?: string;
-  dtype: ModelDtype;
+  /** Unset: defaultDtype (int8 on the CPU provider where the model has an int8 file, else fp32). */
+  dtype?: ModelDtype;
   /** `cuda` fails loudly when the CUDA provider cannot load; only `auto` may fall back to CPU. */
   provider: ProviderPreference;
   /** Upper bound on generated tokens per verdict (the official evaluation uses 128). */

@@ -7,6 +7,7 @@ import { EngineError, EngineErrorCode } from './engine-error';
 import { EngineObserver, NOOP_ENGINE_OBSERVER } from './engine-observer';
 import { GreedyPlan, greedyGenerate } from './decoding/greedy-decoder';
 import { ModelDirectory, readModelDirectory } from './model-format/model-directory';
+import { defaultDirectoryDtype, DtypeChoice } from './model-format/default-dtype';
 import { ModelInfo, ModerationEngine } from './moderation-engine';
 import { DEFAULT_BATCHING, EngineLogger, OnnxEngineOptions } from './onnx-engine-options';
 import { PrefixCache } from './decoding/prefix-cache';
@@ -196,7 +197,11 @@ export class OnnxModerationEngine extends ModerationEngine {
   }
 
   private async loadModel(): Promise<LoadedModel> {
-    const directory = readModelDirectory(this.options.modelDir, this.options.dtype);
+    const choice: DtypeChoice =
+      this.options.dtype !== undefined
+        ? { dtype: this.options.dtype, reason: 'QWEN3GUARD_DTYPE' }
+        : defaultDirectoryDtype(this.options.modelDir, this.options.provider);
+    const directory = readModelDirectory(this.options.modelDir, choice.dtype);
     const session = await DecoderSession.open({
       onnxPath: directory.onnxPath,
       config: directory.config,
@@ -231,14 +236,15 @@ export class OnnxModerationEngine extends ModerationEngine {
       contextLength: directory.config.max_position_embeddings ?? Number.MAX_SAFE_INTEGER,
       info: {
         id: this.options.modelId ?? directory.name,
-        dtype: directory.dtypeFromFileName ? this.options.dtype : session.io.kvDtype === 'float16' ? 'fp16' : 'fp32',
+        dtype: directory.dtypeFromFileName ? choice.dtype : session.io.kvDtype === 'float16' ? 'fp16' : 'fp32',
         provider: session.provider,
         demo: this.options.demo,
         directory: directory.root,
       },
     };
     this.logger.log(
-      `loaded ${directory.onnxPath} on the ${session.provider} execution provider ` +
+      `loaded ${directory.onnxPath} (dtype ${directory.dtypeFromFileName ? choice.dtype : 'of the genai folder'}: ${choice.reason}) ` +
+        `on the ${session.provider} execution provider ` +
         `(${session.io.layers.length} layers, KV ${session.io.kvDtype}, ${session.io.hasPositionIds ? 'optimum' : 'genai'} I/O; ` +
         `prefix cache ${prefixes ? `${prefixes.prefixLength('prompt')}/${prefixes.prefixLength('response')} tokens` : 'off'}, ` +
         `LM head ${session.io.logitsToKeep ? 'on the positions read' : 'on every position'}, ` +

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { downloadFileToCacheDir, listFiles, modelInfo } from '@huggingface/hub';
-import { readModelDirectory, ModelDtype } from '../inference';
+import { defaultDirectoryDtype, defaultDtype, readModelDirectory, ModelDtype, ProviderPreference } from '../inference';
 import { contentSize, downloadBlob, etagOf } from './blob-download';
 import { COMMIT_HASH, HubCache } from './hub-cache';
 import { HubSettings } from './hub-settings';
@@ -11,8 +11,10 @@ import { explainHubFailure, ModelHubError } from './model-hub-error';
 export interface PullOptions {
   /** A branch, tag or commit; `main` by default. */
   revision?: string;
-  /** The ONNX weights to fetch, one file set per dtype. */
-  dtypes: readonly ModelDtype[];
+  /** The ONNX weights to fetch, one file set per dtype. Unset: the one defaultDtype picks for `provider`. */
+  dtypes?: readonly ModelDtype[];
+  /** The provider the model will be served on, for the default dtype (`cpu` when unset, as the service's). */
+  provider?: ProviderPreference;
 }
 
 export interface PullResult {
@@ -22,6 +24,8 @@ export interface PullResult {
   snapshotDir: string;
   /** Files in the snapshot for the dtypes asked for. */
   files: number;
+  /** The dtypes pulled: those asked for, or the default chosen. */
+  dtypes: ModelDtype[];
   /** Bytes received this time (0 when the cache already had everything). */
   downloadedBytes: number;
   /** True when HF_HUB_OFFLINE kept the network out and the cached snapshot was used as it is. */
@@ -54,27 +58,32 @@ export class ModelPuller {
 
   async pull(repoId: string, options: PullOptions): Promise<PullResult> {
     const revision = options.revision ?? 'main';
-    if (this.hub.offline) return this.fromCache(repoId, revision, options.dtypes);
+    const provider = options.provider ?? 'cpu';
+    if (this.hub.offline) return this.fromCache(repoId, revision, options.dtypes, provider);
     try {
       const commit = await this.commitOf(repoId, revision);
-      const files = selectModelFiles(await this.listRepo(repoId, commit), options.dtypes);
+      const listed = await this.listRepo(repoId, commit);
+      const paths = new Set(listed.map((file) => file.path));
+      const dtypes = options.dtypes ? [...options.dtypes] : [defaultDtype(provider, (path) => paths.has(path)).dtype];
+      const files = selectModelFiles(listed, dtypes);
       const downloadedBytes = await this.downloadMissing(repoId, commit, files);
       await this.linkSnapshot(repoId, commit, files);
       if (revision !== commit) this.cache.writeRef(repoId, revision, commit);
-      return { repoId, commit, snapshotDir: this.cache.snapshotDir(repoId, commit), files: files.length, downloadedBytes, offline: false };
+      return { repoId, commit, snapshotDir: this.cache.snapshotDir(repoId, commit), files: files.length, dtypes, downloadedBytes, offline: false };
     } catch (error) {
       throw explainHubFailure(error, { repoId, revision, endpoint: this.hub.endpoint, withToken: this.hub.token !== undefined });
     }
   }
 
   /** With HF_HUB_OFFLINE, a pull succeeds only when the cache already holds a snapshot the engine can load. */
-  private fromCache(repoId: string, revision: string, dtypes: readonly ModelDtype[]): PullResult {
+  private fromCache(repoId: string, revision: string, asked: readonly ModelDtype[] | undefined, provider: ProviderPreference): PullResult {
     const snapshotDir = this.cache.findSnapshot(repoId, revision);
     if (snapshotDir === undefined) {
       throw new ModelHubError(
         `HF_HUB_OFFLINE is set and ${repoId} (${revision}) is not in the Hugging Face cache at ${this.cache.root}: ` + 'unset HF_HUB_OFFLINE to download it',
       );
     }
+    const dtypes = asked ? [...asked] : [defaultDirectoryDtype(snapshotDir, provider).dtype];
     for (const dtype of dtypes) {
       try {
         readModelDirectory(snapshotDir, dtype);
@@ -83,7 +92,7 @@ export class ModelPuller {
         throw new ModelHubError(`HF_HUB_OFFLINE is set and the cached ${repoId} is incomplete for ${dtype}: ${reason}`, { cause: error });
       }
     }
-    return { repoId, commit: basename(snapshotDir), snapshotDir, files: 0, downloadedBytes: 0, offline: true };
+    return { repoId, commit: basename(snapshotDir), snapshotDir, files: 0, dtypes, downloadedBytes: 0, offline: true };
   }
 
   private async commitOf(repoId: string, revision: string): Promise<string> {

@@ -76,86 +76,89 @@ function checkpointConfig(set: ReferenceSet): Qwen3Config {
   };
 }
 
-describe.each(sets.map((set) => [set.manifest.model, set] as const))('TypeScript Qwen3 builder on reference set %s (safetensors) vs transformers', (_model, set: ReferenceSet) => {
-  if (!set.manifest.checkpoint) {
-    it('has the checkpoint the builder reads (hf/, kept by make_reference.py)', () => {
-      expect(set.manifest.checkpoint).toBeDefined();
-    });
-    return;
-  }
-  const checkpoint = join(set.root, set.manifest.checkpoint.safetensors);
-  const config = checkpointConfig(set);
-  const chatTemplate = checkpointTemplate(set);
-  const weights = SafetensorsWeights.open(checkpoint);
-  const measured: Array<Record<string, string | number>> = [];
-  afterAll(() => {
-    weights.close();
-    report(`TypeScript builder vs transformers (${set.manifest.model}), max abs logit diff`, measured);
-  });
-
-  it('reads exactly the tensors a Qwen3 checkpoint has, in the dtype the checkpoint was stored in', () => {
-    expect(config.hidden_act).toBe('silu');
-    expect(config.attention_bias).toBe(false);
-    const expected = qwen3TensorSpecs(config).map((spec): [string, number[]] => [spec.name, spec.shape]);
-    const stored = [...weights.tensors.values()].map((tensor): [string, number[]] => [tensor.name, tensor.shape]);
-    expect(new Map(stored)).toEqual(new Map(expected));
-    const storedAs = ({ F16: 'F16', float16: 'F16', bfloat16: 'BF16', float32: 'F32' } as Record<string, string>)[set.manifest.checkpoint!.stored_dtype];
-    expect(new Set([...weights.tensors.values()].map((tensor) => tensor.dtype))).toEqual(new Set([storedAs]));
-  });
-
-  describe.each<[OnnxWeightDtype, OnnxIoConvention]>([
-    ['fp32', 'optimum'],
-    ['fp32', 'genai'],
-    ['fp16', 'optimum'],
-  ])('built as %s with %s I/O', (dtype, io) => {
-    let dir: string;
-    let model: OpenedModel;
-    const relative = relativeTolerance(set, dtype);
-    const row: Record<string, string | number> = { graph: `builder ${dtype}/${io}`, tolerance: `${relative} x max|logit|` };
-
-    beforeAll(async () => {
-      dir = mkdtempSync(join(tmpdir(), `builder-reference-${dtype}-${io}-`));
-      await writeSyntheticModelDirectory(dir, { config, weights, variants: [{ dtype, io }], chatTemplate });
-      model = await openModel(dir, dtype);
-      measured.push(row);
-    });
-    afterAll(async () => {
-      await model?.session.close();
-      if (dir) rmSync(dir, { recursive: true, force: true });
+describe.each(sets.map((set) => [set.manifest.model, set] as const))(
+  'TypeScript Qwen3 builder on reference set %s (safetensors) vs transformers',
+  (_model, set: ReferenceSet) => {
+    if (!set.manifest.checkpoint) {
+      it('has the checkpoint the builder reads (hf/, kept by make_reference.py)', () => {
+        expect(set.manifest.checkpoint).toBeDefined();
+      });
+      return;
+    }
+    const checkpoint = join(set.root, set.manifest.checkpoint.safetensors);
+    const config = checkpointConfig(set);
+    const chatTemplate = checkpointTemplate(set);
+    const weights = SafetensorsWeights.open(checkpoint);
+    const measured: Array<Record<string, string | number>> = [];
+    afterAll(() => {
+      weights.close();
+      report(`TypeScript builder vs transformers (${set.manifest.model}), max abs logit diff`, measured);
     });
 
-    it('renders and tokenizes like transformers (the same template and tokenizer)', () => {
-      for (const conversation of set.references.conversations) {
-        expect(model.encoder.encode(conversation.messages)).toEqual(conversation.input_ids);
-      }
+    it('reads exactly the tensors a Qwen3 checkpoint has, in the dtype the checkpoint was stored in', () => {
+      expect(config.hidden_act).toBe('silu');
+      expect(config.attention_bias).toBe(false);
+      const expected = qwen3TensorSpecs(config).map((spec): [string, number[]] => [spec.name, spec.shape]);
+      const stored = [...weights.tensors.values()].map((tensor): [string, number[]] => [tensor.name, tensor.shape]);
+      expect(new Map(stored)).toEqual(new Map(expected));
+      const storedAs = ({ F16: 'F16', float16: 'F16', bfloat16: 'BF16', float32: 'F32' } as Record<string, string>)[set.manifest.checkpoint!.stored_dtype];
+      expect(new Set([...weights.tensors.values()].map((tensor) => tensor.dtype))).toEqual(new Set([storedAs]));
     });
 
-    it("matches transformers' logits at the last prompt position and at every greedy step", async () => {
-      let prompt = 0;
-      let steps = 0;
-      for (const conversation of set.references.conversations) {
-        const tolerance = floatTolerance(relative, conversation);
-        const { row: logits, vocab } = await promptLogits(model, conversation.input_ids);
-        const comparison = compareLogits(logits, vocab, conversation.prompt_logits);
-        expect([conversation.id, comparison.maxAbsDiff < tolerance]).toEqual([conversation.id, true]);
-        expect(comparison.sumDiff).toBeLessThan(tolerance * vocab);
-        expect(comparison.l2Diff).toBeLessThan(tolerance * Math.sqrt(vocab));
-        prompt = Math.max(prompt, comparison.maxAbsDiff);
-        const stepDiff = await stepLogitsMaxDiff(model, conversation);
-        expect([conversation.id, stepDiff < tolerance]).toEqual([conversation.id, true]);
-        steps = Math.max(steps, stepDiff);
-      }
-      row.prompt_logits = prompt;
-      row.step_logits = steps;
-    });
+    describe.each<[OnnxWeightDtype, OnnxIoConvention]>([
+      ['fp32', 'optimum'],
+      ['fp32', 'genai'],
+      ['fp16', 'optimum'],
+    ])('built as %s with %s I/O', (dtype, io) => {
+      let dir: string;
+      let model: OpenedModel;
+      const relative = relativeTolerance(set, dtype);
+      const row: Record<string, string | number> = { graph: `builder ${dtype}/${io}`, tolerance: `${relative} x max|logit|` };
 
-    if (dtype === 'fp32') {
-      it("decodes greedily to transformers' continuation, token for token", async () => {
+      beforeAll(async () => {
+        dir = mkdtempSync(join(tmpdir(), `builder-reference-${dtype}-${io}-`));
+        await writeSyntheticModelDirectory(dir, { config, weights, variants: [{ dtype, io }], chatTemplate });
+        model = await openModel(dir, dtype);
+        measured.push(row);
+      });
+      afterAll(async () => {
+        await model?.session.close();
+        if (dir) rmSync(dir, { recursive: true, force: true });
+      });
+
+      it('renders and tokenizes like transformers (the same template and tokenizer)', () => {
         for (const conversation of set.references.conversations) {
-          const tokens = await greedyContinuation(model, conversation.input_ids, conversation.continuation.length);
-          expect([conversation.id, tokens]).toEqual([conversation.id, conversation.continuation]);
+          expect(model.encoder.encode(conversation.messages)).toEqual(conversation.input_ids);
         }
       });
-    }
-  });
-});
+
+      it("matches transformers' logits at the last prompt position and at every greedy step", async () => {
+        let prompt = 0;
+        let steps = 0;
+        for (const conversation of set.references.conversations) {
+          const tolerance = floatTolerance(relative, conversation);
+          const { row: logits, vocab } = await promptLogits(model, conversation.input_ids);
+          const comparison = compareLogits(logits, vocab, conversation.prompt_logits);
+          expect([conversation.id, comparison.maxAbsDiff < tolerance]).toEqual([conversation.id, true]);
+          expect(comparison.sumDiff).toBeLessThan(tolerance * vocab);
+          expect(comparison.l2Diff).toBeLessThan(tolerance * Math.sqrt(vocab));
+          prompt = Math.max(prompt, comparison.maxAbsDiff);
+          const stepDiff = await stepLogitsMaxDiff(model, conversation);
+          expect([conversation.id, stepDiff < tolerance]).toEqual([conversation.id, true]);
+          steps = Math.max(steps, stepDiff);
+        }
+        row.prompt_logits = prompt;
+        row.step_logits = steps;
+      });
+
+      if (dtype === 'fp32') {
+        it("decodes greedily to transformers' continuation, token for token", async () => {
+          for (const conversation of set.references.conversations) {
+            const tokens = await greedyContinuation(model, conversation.input_ids, conversation.continuation.length);
+            expect([conversation.id, tokens]).toEqual([conversation.id, conversation.continuation]);
+          }
+        });
+      }
+    });
+  },
+);

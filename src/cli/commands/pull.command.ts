@@ -7,7 +7,7 @@ import { createProgressBar, megabytes } from '../progress-bar';
 
 interface PullOptions {
   revision: string;
-  /** Unset: QWEN3GUARD_DTYPE, read when the command runs (so that no other command fails on it). */
+  /** Unset: QWEN3GUARD_DTYPE, read when the command runs (so that no other command fails on it), else the default. */
   dtype?: ModelDtype[];
 }
 
@@ -19,9 +19,10 @@ export function addPullCommand(program: Command): void {
     .argument('[repo-id]', 'owner/name on the Hub (default: QWEN3GUARD_MODEL)')
     .option('--revision <revision>', 'branch, tag or commit', 'main')
     .addOption(
-      new Option('--dtype <dtype...>', 'the ONNX weights to fetch (besides config and tokenizer files) (default: QWEN3GUARD_DTYPE or fp32)').choices(
-        MODEL_DTYPES,
-      ),
+      new Option(
+        '--dtype <dtype...>',
+        'the ONNX weights to fetch (besides config and tokenizer files) (default: QWEN3GUARD_DTYPE; unset, int8 where the repository has it and QWEN3GUARD_PROVIDER is cpu, else fp32)',
+      ).choices(MODEL_DTYPES),
     )
     .addHelpText(
       'after',
@@ -42,26 +43,32 @@ export function addPullCommand(program: Command): void {
 }
 
 async function pull(argument: string | undefined, options: PullOptions): Promise<void> {
-  const config = loadAppConfigVariables(['QWEN3GUARD_MODEL', 'QWEN3GUARD_DTYPE'], process.env);
+  const config = loadAppConfigVariables(['QWEN3GUARD_MODEL', 'QWEN3GUARD_DTYPE', 'QWEN3GUARD_PROVIDER'], process.env);
   const repoId = argument ?? config.QWEN3GUARD_MODEL;
   if (!repoId) throw new Error('name the model to pull (owner/name), or set QWEN3GUARD_MODEL');
   if (!isRepoId(repoId)) throw new Error(`${repoId} is not a Hugging Face repo id (owner/name)`);
-  const dtypes = options.dtype ?? [config.QWEN3GUARD_DTYPE];
+  const asked = options.dtype ?? config.QWEN3GUARD_DTYPE;
+  const dtypes = asked === undefined ? undefined : [asked].flat();
   // Loaded here: the Hub client is only needed by this command.
   const { ModelPuller } = await import('../../model-hub/model-puller');
   const { HubCache } = await import('../../model-hub/hub-cache');
   const { hubSettingsFrom } = await import('../../config/hub-config');
   const hub = hubSettingsFrom(process.env);
-  process.stderr.write(`pulling ${repoId}@${options.revision} (${dtypes.join(', ')}) from ${hub.endpoint} into ${hub.cacheDir}\n`);
-  const result = await new ModelPuller(hub, new HubCache(hub.cacheDir), progressBar()).pull(repoId, { revision: options.revision, dtypes });
+  const what = dtypes?.join(', ') ?? `default dtype for the ${config.QWEN3GUARD_PROVIDER} provider`;
+  process.stderr.write(`pulling ${repoId}@${options.revision} (${what}) from ${hub.endpoint} into ${hub.cacheDir}\n`);
+  const result = await new ModelPuller(hub, new HubCache(hub.cacheDir), progressBar()).pull(repoId, {
+    revision: options.revision,
+    dtypes,
+    provider: config.QWEN3GUARD_PROVIDER,
+  });
   process.stderr.write(`${summary(result)}\nserve it with: QWEN3GUARD_MODEL=${repoId} qwen3guard serve\n`);
   process.stdout.write(`${result.snapshotDir}\n`);
 }
 
 function summary(result: PullResult): string {
-  if (result.offline) return `HF_HUB_OFFLINE: using the cached ${result.repoId} at ${result.commit}`;
+  if (result.offline) return `HF_HUB_OFFLINE: using the cached ${result.repoId} at ${result.commit} (${result.dtypes.join(', ')})`;
   const fetched = result.downloadedBytes > 0 ? `${megabytes(result.downloadedBytes)} downloaded` : 'everything was already in the cache';
-  return `${result.repoId} at ${result.commit}: ${result.files} files, ${fetched}`;
+  return `${result.repoId} at ${result.commit}: ${result.dtypes.join(', ')}, ${result.files} files, ${fetched}`;
 }
 
 function progressBar(): PullProgress {

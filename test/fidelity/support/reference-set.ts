@@ -44,6 +44,8 @@ export interface ExportEntry {
   inputs: Array<{ name: string; type: string; shape: Array<string | number> }>;
   outputs: Array<{ name: string; type: string; shape: Array<string | number> }>;
   operators: Record<string, number>;
+  /** The export's ONNX file and its external data, relative to `dir`. */
+  files: string[];
   dropped_tokenizer_files: Record<string, string>;
   python_onnxruntime_max_abs_diff?: number;
 }
