@@ -1,5 +1,8 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { loadAppConfig } from '../config/load-app-config';
-import { engineOptions } from './configured-model';
+import { configuredModel, engineOptions } from './configured-model';
 
 describe('engineOptions', () => {
   it('passes the queue bounds to the engine, in exact mode too', () => {
@@ -16,5 +19,29 @@ describe('engineOptions', () => {
     expect(engineOptions(loadAppConfig(env), '/models/demo').logitsToKeep).toBe(true);
     expect(engineOptions(loadAppConfig({ ...env, QWEN3GUARD_LOGITS_TO_KEEP: 'false' }), '/models/demo').logitsToKeep).toBe(false);
     expect(engineOptions(loadAppConfig({ ...env, QWEN3GUARD_EXACT: 'true' }), '/models/demo').logitsToKeep).toBe(false);
+  });
+});
+
+describe('configuredModel, before the engine has loaded', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'configured-model-'));
+    mkdirSync(join(dir, 'onnx'));
+    writeFileSync(join(dir, 'onnx/model.onnx'), '');
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const dtypeFor = (env: Record<string, string>) => configuredModel(loadAppConfig({ XDG_CACHE_HOME: '/var/cache', ...env })).dtype;
+
+  it('names the dtype the engine will take: int8 on CPU where the directory has it, else fp32; QWEN3GUARD_DTYPE wins', () => {
+    expect(dtypeFor({ QWEN3GUARD_MODEL_DIR: dir })).toBe('fp32');
+    writeFileSync(join(dir, 'onnx/model_quantized.onnx'), '');
+    expect(dtypeFor({ QWEN3GUARD_MODEL_DIR: dir })).toBe('quantized');
+    expect(dtypeFor({ QWEN3GUARD_MODEL_DIR: dir, QWEN3GUARD_PROVIDER: 'cuda' })).toBe('fp32');
+    expect(dtypeFor({ QWEN3GUARD_MODEL_DIR: dir, QWEN3GUARD_DTYPE: 'fp16' })).toBe('fp16');
+  });
+
+  it('names fp32 for the demo model, which has no int8 file', () => {
+    expect(dtypeFor({})).toBe('fp32');
   });
 });

@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import { AppConfig } from '../config/app-config';
-import { EXACT_INFERENCE, OnnxEngineOptions } from '../inference';
+import { defaultDirectoryDtype, defaultDtype, EXACT_INFERENCE, OnnxEngineOptions } from '../inference';
 import { HubCache } from '../model-hub/hub-cache';
 import { ensureDemoModel } from '../synthetic-model/demo-model';
 
@@ -16,7 +16,7 @@ export const DEMO_MODEL_WARNING = 'demo model: verdicts are synthetic, not real 
 export interface ConfiguredModel {
   id: string;
   provider: string;
-  /** QWEN3GUARD_DTYPE, or `default` until the engine has chosen (engine.info.dtype says which). */
+  /** QWEN3GUARD_DTYPE, else the default the engine will take from the model's files (expectedDtype). */
   dtype: string;
   demo: boolean;
 }
@@ -28,9 +28,23 @@ export function configuredModel(config: AppConfig): ConfiguredModel {
       config.QWEN3GUARD_MODEL ??
       (config.QWEN3GUARD_MODEL_DIR === undefined ? DEMO_MODEL_ID : basename(config.QWEN3GUARD_MODEL_DIR)),
     provider: config.QWEN3GUARD_PROVIDER,
-    dtype: config.QWEN3GUARD_DTYPE ?? 'default',
+    dtype: expectedDtype(config),
     demo: config.usesDemoModel,
   };
+}
+
+/**
+ * The dtype the engine will load, known before it does: QWEN3GUARD_DTYPE, else defaultDtype on the model's files
+ * where they are already on disk. The demo model (fp32 and fp16 files only) and a directory not there yet give
+ * the default for a model without an int8 file.
+ */
+function expectedDtype(config: AppConfig): string {
+  if (config.QWEN3GUARD_DTYPE !== undefined) return config.QWEN3GUARD_DTYPE;
+  const provider = config.QWEN3GUARD_PROVIDER;
+  const directory =
+    config.QWEN3GUARD_MODEL_DIR ??
+    (config.QWEN3GUARD_MODEL === undefined ? undefined : new HubCache(config.HF_HUB_CACHE).findSnapshot(config.QWEN3GUARD_MODEL));
+  return directory === undefined ? defaultDtype(provider, () => false).dtype : defaultDirectoryDtype(directory, provider).dtype;
 }
 
 export function engineOptions(config: AppConfig, modelDir: string): OnnxEngineOptions {
