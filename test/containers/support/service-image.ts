@@ -12,10 +12,16 @@ import { podmanOk } from './podman';
 const NODE_VERSION = readFileSync(join(ROOT, '.nvmrc'), 'utf8').trim();
 const NODE_IMAGE = /^ARG NODE_IMAGE=(\S+)$/m.exec(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'))![1];
 
-/** Builds `tag` from the Dockerfile; the base image is made present first. */
-export async function buildServiceImage(tag: string, log: (line: string) => void): Promise<BaseImageSource> {
+/** The Dockerfiles' Node.js base image (NODE_IMAGE), present: found, pulled, or built as a stand-in. */
+export async function ensureServiceBaseImage(log: (line: string) => void): Promise<BaseImageSource> {
   const baseSource = await ensureNodeBaseImage(NODE_IMAGE, NODE_VERSION, log);
   log(`base image ${fullyQualified(NODE_IMAGE)}: ${baseSource}`);
+  return baseSource;
+}
+
+/** Builds `tag` from the Dockerfile; the base image is made present first. */
+export async function buildServiceImage(tag: string, log: (line: string) => void): Promise<BaseImageSource> {
+  const baseSource = await ensureServiceBaseImage(log);
   const started = Date.now();
   // The machine's CA bundle as the documented extra-CA secret: it shows the option builds (the stand-in trusts that bundle already).
   await podmanOk(['build', '--network=host', '--secret', 'id=extra_ca,src=/etc/ssl/certs/ca-certificates.crt', '-f', 'Dockerfile', '-t', tag, '.'], 1_500_000);
