@@ -1,4 +1,4 @@
-// `npm run test:containers`: builds the images with podman and runs them (test/containers); kept out of `npm test`.
+// `npm run test:containers`: builds the images with podman and runs them, and the Compose stack (test/containers); kept out of `npm test`.
 const { projects } = require('./jest.config');
 
 const e2e = projects.find((project) => project.displayName === 'e2e');

@@ -4,16 +4,14 @@
  * runc and debootstrap). What it cannot do here it prints; it never passes silently.
  */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { AppConfig } from '../../src/config/app-config';
-import { describeWithTools, freePort, ROOT, waitFor } from '../monitoring/support/tools';
-import { BaseImageSource, ensureNodeBaseImage, fullyQualified } from './support/node-base-image';
+import { describeWithTools, freePort, waitFor } from '../monitoring/support/tools';
+import { BaseImageSource } from './support/node-base-image';
 import { configurePodman, CONTAINERS_CONF, podman, podmanOk } from './support/podman';
+import { buildServiceImage } from './support/service-image';
 
 jest.setTimeout(1_800_000);
 
-const NODE_VERSION = readFileSync(join(ROOT, '.nvmrc'), 'utf8').trim();
-const NODE_IMAGE = /^ARG NODE_IMAGE=(\S+)$/m.exec(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'))![1];
 const IMAGE = 'localhost/qwen3guard-gen-web:container-test';
 const CONTAINER = `qwen3guard-container-test-${process.pid}`;
 const VOLUMES = ['/var/cache/qwen3guard', '/var/lib/qwen3guard'];
@@ -32,16 +30,7 @@ describeWithTools('CPU image (Dockerfile), built and run with podman', ['podman'
 
   beforeAll(async () => {
     report(`${CONTAINERS_CONF}: ${configurePodman()} (default_ulimits = []); runtime: runc`);
-    baseSource = await ensureNodeBaseImage(NODE_IMAGE, NODE_VERSION, report);
-    report(`base image ${fullyQualified(NODE_IMAGE)}: ${baseSource}`);
-
-    const buildStarted = Date.now();
-    // The machine's CA bundle as the documented extra-CA secret: it shows the option builds (the stand-in trusts that bundle already).
-    await podmanOk(
-      ['build', '--network=host', '--secret', 'id=extra_ca,src=/etc/ssl/certs/ca-certificates.crt', '-f', 'Dockerfile', '-t', IMAGE, '.'],
-      1_500_000,
-    );
-    report(`podman build --network=host -f Dockerfile: ${((Date.now() - buildStarted) / 1000).toFixed(0)} s`);
+    baseSource = await buildServiceImage(IMAGE, report);
 
     const [apiPort, metricsPort] = [await freePort(), await freePort()];
     api = `http://127.0.0.1:${apiPort}`;

@@ -25,7 +25,7 @@ export function fullyQualified(image: string): string {
   return `docker.io/${image.includes('/') ? image : `library/${image}`}`;
 }
 
-/** The first apt source that carries bookworm itself (not -security/-updates), as debootstrap's mirror. */
+/** The first apt source that carries bookworm itself (not -security/-updates), as debootstrap's mirror (it serves every suite). */
 export function debianMirror(): string {
   const files = ['/etc/apt/sources.list', ...listDir('/etc/apt/sources.list.d').map((name) => join('/etc/apt/sources.list.d', name))];
   for (const file of files.filter(existsSync)) {
@@ -71,7 +71,7 @@ async function nodeVersionIn(name: string): Promise<string | undefined> {
 }
 
 async function buildStandIn(name: string, log: (line: string) => void): Promise<void> {
-  const rootfs = await debianRootfsTarball(log);
+  const rootfs = await debianRootfsTarball('bookworm', log);
   const work = mkdtempSync(join(tmpdir(), 'qwen3guard-node-base-'));
   try {
     const tree = join(work, 'rootfs');
@@ -113,11 +113,11 @@ async function buildStandIn(name: string, log: (line: string) => void): Promise<
   }
 }
 
-/** debootstrap's minbase bookworm as a tarball, cached under CACHE_DIR (made again whenever it is missing). */
-async function debianRootfsTarball(log: (line: string) => void): Promise<string> {
-  const tarball = join(CACHE_DIR, 'debian-bookworm-minbase.tar');
+/** debootstrap's minbase <suite> as a tarball, cached under CACHE_DIR (made again whenever it is missing). */
+export async function debianRootfsTarball(suite: 'bookworm' | 'trixie', log: (line: string) => void): Promise<string> {
+  const tarball = join(CACHE_DIR, `debian-${suite}-minbase.tar`);
   if (existsSync(tarball)) {
-    log(`Debian root filesystem from the cache: ${tarball}`);
+    log(`Debian ${suite} root filesystem from the cache: ${tarball}`);
     return tarball;
   }
   mkdirSync(CACHE_DIR, { recursive: true });
@@ -125,9 +125,9 @@ async function debianRootfsTarball(log: (line: string) => void): Promise<string>
   try {
     const mirror = debianMirror();
     const started = Date.now();
-    const result = await run(findTool('debootstrap')!, ['--variant=minbase', 'bookworm', tree, mirror], { timeoutMs: 600_000 });
-    if (result.code !== 0) throw new Error(`debootstrap from ${mirror} exited ${result.code}:\n${(result.stdout + result.stderr).slice(-4000)}`);
-    log(`debootstrap --variant=minbase bookworm from ${mirror}: ${((Date.now() - started) / 1000).toFixed(0)} s`);
+    const result = await run(findTool('debootstrap')!, ['--variant=minbase', suite, tree, mirror], { timeoutMs: 600_000 });
+    if (result.code !== 0) throw new Error(`debootstrap ${suite} from ${mirror} exited ${result.code}:\n${(result.stdout + result.stderr).slice(-4000)}`);
+    log(`debootstrap --variant=minbase ${suite} from ${mirror}: ${((Date.now() - started) / 1000).toFixed(0)} s`);
     execFileSync('tar', ['-C', tree, '-cf', `${tarball}.partial`, '.']);
     renameSync(`${tarball}.partial`, tarball);
     return tarball;
