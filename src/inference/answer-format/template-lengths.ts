@@ -32,14 +32,21 @@ const PROBES: Record<ModerationMode, [ChatMessage[], ChatMessage[]]> = {
   ],
 };
 
+/**
+ * The tokens every request of the mode starts with: the template rendered around two conversations that differ
+ * in every message, and their common token prefix (the prefix cache keeps exactly these).
+ */
+export function templatePrefix(encoder: PromptEncoder, mode: ModerationMode): number[] {
+  const [first, second] = PROBES[mode].map((messages) => encoder.encode(messages));
+  let length = 0;
+  while (length < first.length && length < second.length && first[length] === second[length]) length++;
+  return first.slice(0, length);
+}
+
 export function measureTemplateLengths(encoder: PromptEncoder, mode: ModerationMode): TemplateLengths {
-  const [conversation, other] = PROBES[mode];
-  const ids = encoder.encode(conversation);
-  const otherIds = encoder.encode(other);
-  let prefix = 0;
-  while (prefix < ids.length && prefix < otherIds.length && ids[prefix] === otherIds[prefix]) prefix++;
+  const conversation = PROBES[mode][0];
   const rendered = encoder.render(conversation);
   const text = conversation[conversation.length - 1].content;
   const throughText = encoder.tokenize(rendered.slice(0, rendered.lastIndexOf(text) + text.length));
-  return { prefix, tail: ids.length - throughText.length };
+  return { prefix: templatePrefix(encoder, mode).length, tail: encoder.encode(conversation).length - throughText.length };
 }
