@@ -33,7 +33,9 @@ import {
   PromptEncoder,
   ChatMessage,
   ModerationInput,
+  measureTemplateLengths,
 } from '../src/inference';
+import { SYNTHETIC_TEMPLATE_LENGTHS } from '../src/synthetic-model/chat-template';
 import { writeSyntheticModelDirectory } from '../src/synthetic-model/model-directory-writer';
 import { getModelPreset } from '../src/synthetic-model/model-presets';
 import { Qwen3Config } from '../src/synthetic-model/qwen3-config';
@@ -169,6 +171,16 @@ async function main(): Promise<void> {
   const config = JSON.parse(readFileSync(join(options.model, 'config.json'), 'utf8')) as Qwen3Config;
   const encoder = new PromptEncoder(new Tokenizer(directory.tokenizerJson, directory.tokenizerConfig), directory.chatTemplate);
   const grammar = new AnswerGrammar(encoder);
+  const template = { prompt: measureTemplateLengths(encoder, 'prompt'), response: measureTemplateLengths(encoder, 'response') };
+  console.error(
+    `template: prefix ${template.prompt.prefix}/${template.response.prefix} tokens, tail ${template.prompt.tail}/${template.response.tail} (prompt/response)`,
+  );
+  if (template.prompt.tail !== SYNTHETIC_TEMPLATE_LENGTHS.prompt.tail || template.response.tail !== SYNTHETIC_TEMPLATE_LENGTHS.response.tail) {
+    // Every verdict computes text + tail: a shorter tail than the real template's understates its cost.
+    console.error(
+      `warning: the real Qwen3Guard-Gen template's tails are 96/119 tokens; a synthetic directory built before its template had them must be rebuilt (delete ${options.model})`,
+    );
+  }
   const engineLog: string[] = [];
   const silent = { log: (m: string) => engineLog.push(m), warn: (m: string) => console.error(m), error: (m: string) => console.error(m) };
   // FLOPs per computed token: every weight matrix once (multiply-add = 2). The embedding is a lookup; the LM
@@ -197,6 +209,7 @@ async function main(): Promise<void> {
       commit: execSync('git rev-parse --short HEAD').toString().trim(),
       machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version },
       model: options.model,
+      template,
       gemm,
       flopsPerToken,
       cells,

@@ -7,19 +7,16 @@
  * Reports, per check and in total, the prompt positions each way computes against the bound (each check must
  * compute at least its new answer tokens and the template's tail), the speed-up at the last check, whether
  * every verdict agrees, and the latency of a stream check (p50/p99). The model is the demo model (synthetic
- * weights, Qwen3 tokenizer) with a response-mode tail lengthened to the real template's 119 tokens: the
- * synthetic template's tail is shorter, so our own filler instructions are added after the conversation.
+ * weights, Qwen3 tokenizer), whose template has the real one's response-mode tail of 119 tokens.
  * Position counts do not depend on the model; wall times on the demo model (one layer) are mostly overhead.
  */
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { OnnxModerationEngine, PromptEncoder, readModelDirectory, StreamCheck, Verdict } from '../src/inference';
 import { ensureDemoModel } from '../src/synthetic-model/demo-model';
-import { SYNTHETIC_CHAT_TEMPLATE } from '../src/synthetic-model/chat-template';
-
-const REAL_RESPONSE_TAIL_TOKENS = 119;
+import { SYNTHETIC_TEMPLATE_LENGTHS } from '../src/synthetic-model/chat-template';
 const PROMPT = [{ role: 'user' as const, content: 'Write a long essay about gardens, rivers and the seasons.' }];
 const WORDS =
   'the garden river season morning light water stone path tree leaf flower autumn winter spring summer quiet field hill cloud rain sun evening bird song green warm cool long slow'.split(
@@ -34,29 +31,6 @@ function option(name: string, fallback: number): number {
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
-
-/** The demo model's folder with a template whose response-mode tail is as long as the real one's. */
-async function modelWithRealTail(root: string): Promise<{ dir: string; encoder: PromptEncoder; tailTokens: number }> {
-  const dir = join(root, 'demo-long-tail');
-  cpSync(await ensureDemoModel(root), dir, { recursive: true });
-  const directory = readModelDirectory(dir, 'fp32');
-  const tokenizer = new Tokenizer(directory.tokenizerJson, directory.tokenizerConfig);
-  const tailOf = (template: string) => {
-    const encoder = new PromptEncoder(tokenizer, template);
-    const rendered = encoder.render([...PROMPT, { role: 'assistant', content: '\u0000' }]);
-    return encoder.tokenize(rendered.slice(rendered.indexOf('\u0000') + 1)).length;
-  };
-  // Filler sentences go right after the conversation block, before the answer instructions the demo model reads.
-  const marker = "{{- '</EXCHANGE>\\n\\n";
-  let filler = '';
-  let template = SYNTHETIC_CHAT_TEMPLATE;
-  for (let i = 0; tailOf(template) < REAL_RESPONSE_TAIL_TOKENS; i++) {
-    filler += `Read the whole exchange with care, note ${i + 1}. `;
-    template = SYNTHETIC_CHAT_TEMPLATE.replace(marker, `${marker}${filler}`);
-  }
-  writeFileSync(join(dir, 'chat_template.jinja'), template);
-  return { dir, encoder: new PromptEncoder(tokenizer, template), tailTokens: tailOf(template) };
 }
 
 /** An answer of exactly `tokens` tokens (plain words, no demo trigger word), cut into `every`-token chunks. */
@@ -75,7 +49,10 @@ async function main(): Promise<void> {
   const every = option('every', 32);
   const root = mkdtempSync(join(tmpdir(), 'bench-streaming-'));
   try {
-    const { dir, encoder, tailTokens } = await modelWithRealTail(root);
+    const dir = await ensureDemoModel(root);
+    const directory = readModelDirectory(dir, 'fp32');
+    const encoder = new PromptEncoder(new Tokenizer(directory.tokenizerJson, directory.tokenizerConfig), directory.chatTemplate);
+    const tailTokens = SYNTHETIC_TEMPLATE_LENGTHS.response.tail;
     const engine = new OnnxModerationEngine({ modelDir: dir, dtype: 'fp32', provider: 'cpu', maxNewTokens: 32, demo: true, intraOpThreads: 1 });
     await engine.load();
     const chunks = answerChunks(encoder, tokens, every);

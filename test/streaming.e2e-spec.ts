@@ -35,7 +35,7 @@ describe('streaming moderation (e2e)', () => {
         STREAM_MAX_SESSIONS: '5',
         STREAM_MAX_CHUNK_CHARS: '200',
         STREAM_CHECK_EVERY_TOKENS: '8',
-        STREAM_MAX_KV_TOKENS: '250',
+        STREAM_MAX_KV_TOKENS: '450',
       },
     });
     await waitUntilReady(app);
@@ -180,7 +180,7 @@ describe('streaming moderation (e2e)', () => {
     const a1 = (await append(first, { text: 'A peaceful answer about the election', check: true })).json().check;
     await append(second, { text: 'Another peaceful answer about gardens', check: true });
     const before = sumOf(await registrySamples(app), METRICS.streamEvictions.name);
-    expect(before).toBeGreaterThan(0); // one stream holds about 180 positions: two exceed 250
+    expect(before).toBeGreaterThan(0); // one stream holds about 290 positions: two exceed 450
     const a2 = (await append(first, { text: '', check: true })).json().check;
     expect(a2.result.safety_level).toBe(a1.result.safety_level);
     expect(a2.reused_tokens).toBeLessThan(a1.reused_tokens + a1.computed_tokens - 8); // recomputed from the template prefix

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { ModelDtype } from '../../src/inference';
+import type { ModelDtype, TemplateLengths } from '../../src/inference';
 import type { GemmLimit } from '../gemm-limit';
 
 export type BenchSystem = 'a-engine' | 'b-plain-greedy' | 'c-transformers-js';
@@ -36,6 +36,8 @@ export interface InferenceResults {
   commit: string;
   machine: { cpu?: string; cores: number; node: string };
   model: string;
+  /** The model's chat template: fixed tokens before and after the conversation; absent in files written before it was recorded. */
+  template?: Record<BenchMode, TemplateLengths>;
   gemm: GemmLimit;
   /** Every weight matrix once per token, the LM head included. */
   flopsPerToken: number;

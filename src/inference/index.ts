@@ -27,6 +27,8 @@ export type { DtypeChoice } from './model-format/default-dtype';
 // The prompt protocol, for callers that need the mode of a conversation or the answer's token ids.
 export { PromptEncoder } from './answer-format/prompt-encoder';
 export { AnswerGrammar } from './answer-format/answer-grammar';
+export { measureTemplateLengths } from './answer-format/template-lengths';
+export type { TemplateLengths } from './answer-format/template-lengths';
 
 /*
  * Low-level pieces, for the benchmark, the fidelity suites, fault injection and the synthetic model builder

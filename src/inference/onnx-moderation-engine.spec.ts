@@ -235,7 +235,7 @@ describe('OnnxModerationEngine', () => {
     const shortContext = join(workDir, 'short-context');
     cpSync(demoDir, shortContext, { recursive: true });
     const config = JSON.parse(readFileSync(join(shortContext, 'config.json'), 'utf8'));
-    writeFileSync(join(shortContext, 'config.json'), JSON.stringify({ ...config, max_position_embeddings: 300 }));
+    writeFileSync(join(shortContext, 'config.json'), JSON.stringify({ ...config, max_position_embeddings: 400 }));
     const observer = new RecordingObserver();
     const engine = new OnnxModerationEngine(options({ modelDir: shortContext }), undefined, observer);
     await engine.load();

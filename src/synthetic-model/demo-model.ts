@@ -25,7 +25,7 @@
  *   less than 0.06 rad over 40960 positions); k is non-zero only for that class's tokens (k_norm maps 0
  *   to 0), scoring ~283 against 0 for every other key; the value is 1 only on those tokens. So the flag
  *   is exactly 0 without a trigger (uniform attention over zero values) and ~1 with one anywhere.
- * - head 5, response mode: keys only on the response cue ` Ref` (from `..., then a Refusal line.` in
+ * - head 5, response mode: keys only on the response cue ` Ref` (from `..., else No: the Refusal line.` in
  *   the response-mode template, RESPONSE_CUE_DISTANCE tokens before the end of the prompt). Queries come
  *   only from the three category-end roles, each rotated to peak at its own distance to the cue
  *   (the answer has a fixed length up to that token), with a constant negative part: the cue at the
@@ -73,7 +73,7 @@ export { DEMO_CLASS_VERDICTS, DEMO_TRIGGER_WORDS, TRIGGER_CLASSES } from './demo
 export type { TriggerClass } from './demo-rules';
 
 /** Bump whenever the weights, the config, the graph or the rules change: the cache directory name carries it. */
-export const DEMO_MODEL_VERSION = 2;
+export const DEMO_MODEL_VERSION = 3;
 
 export const DEMO_MODEL_CONFIG: Qwen3Config = {
   ...QWEN3_COMMON,

@@ -25,7 +25,7 @@ export const DEMO_TOKENS = {
   no: 2308, // " No"
   imEnd: 151645, // "<|im_end|>"
   /**
-   * " Ref" of `..., then a Refusal line.` at the end of the response-mode template: the response-mode
+   * " Ref" of `..., else No: the Refusal line.` at the end of the response-mode template: the response-mode
    * cue (see RESPONSE_CUE_DISTANCE).
    */
   responseCue: 8550,

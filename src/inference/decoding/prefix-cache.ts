@@ -1,22 +1,8 @@
 import { DecoderSession, KvCache } from '../runtime/decoder-session';
 import { PREFILL_CHUNK_TOKENS, prefill } from './prefill';
 import { PromptEncoder } from '../answer-format/prompt-encoder';
-import { ChatMessage, ModerationMode } from '../verdict';
-
-/** Two conversations per mode that differ in every message: what they share is the template's own text. */
-const PROBES: Record<ModerationMode, [ChatMessage[], ChatMessage[]]> = {
-  prompt: [[{ role: 'user', content: 'a' }], [{ role: 'user', content: 'z q' }]],
-  response: [
-    [
-      { role: 'user', content: 'a' },
-      { role: 'assistant', content: 'b' },
-    ],
-    [
-      { role: 'user', content: 'z q' },
-      { role: 'assistant', content: 'y w' },
-    ],
-  ],
-};
+import { templatePrefix } from '../answer-format/template-lengths';
+import { ModerationMode } from '../verdict';
 
 interface CachedPrefix {
   tokens: number[];
@@ -41,8 +27,7 @@ export class PrefixCache {
   static async build(session: DecoderSession, encoder: PromptEncoder): Promise<PrefixCache> {
     const prefixes = {} as Record<ModerationMode, CachedPrefix>;
     for (const mode of ['prompt', 'response'] as const) {
-      const [first, second] = PROBES[mode].map((messages) => encoder.encode(messages));
-      const tokens = commonPrefix(first, second);
+      const tokens = templatePrefix(encoder, mode);
       // Only the keys and values are wanted: no logits come back.
       const step = tokens.length > 0 ? await prefill(session, tokens, PREFILL_CHUNK_TOKENS, session.emptyCache(1), { positions: 1, ids: [] }) : null;
       prefixes[mode] = { tokens, cache: step?.cache ?? session.emptyCache(1) };
@@ -73,10 +58,4 @@ export class PrefixCache {
     }
     return { ...this.tiled.cache, shared: true };
   }
-}
-
-function commonPrefix(a: readonly number[], b: readonly number[]): number[] {
-  let length = 0;
-  while (length < a.length && length < b.length && a[length] === b[length]) length++;
-  return a.slice(0, length);
 }
