@@ -167,3 +167,103 @@ describeWithChromium('playground in a browser (e2e)', () => {
     expect(problems).toEqual([]);
   });
 });
+
+/**
+ * The playground's streaming mode in Chromium: the response played a word at a time into /v1/streams, the
+ * verdict shown after each check, and where it first turned, as the API said it.
+ */
+describeWithChromium('playground streaming mode in a browser (e2e)', () => {
+  const PROMPT = 'Tell me about chemistry.';
+  const ANSWER = 'Chemistry grew out of alchemy and the old study of metals. It studies matter and how it changes. Then a man drew a gun.';
+  const TOO_LONG_WORD = 'x'.repeat(90);
+  let app: NestFastifyApplication;
+  let cacheDir: string;
+  let browser: Browser;
+  let page: Page;
+  const problems: string[] = [];
+  const streamRequests: Array<{ method: string; url: string; body: string | null; authorization?: string }> = [];
+  const chunkStates: Array<Record<string, any>> = [];
+  const tenant = testTenant('stream-player');
+
+  beforeAll(async () => {
+    cacheDir = createCacheDir();
+    app = await startTestApp({
+      env: { QWEN3GUARD_CACHE_DIR: cacheDir, QWEN3GUARD_TENANTS_FILE: writeTenantsFile(cacheDir, [tenant]), STREAM_MAX_CHUNK_CHARS: '80' },
+    });
+    await app.listen(0, '127.0.0.1');
+    await waitUntilReady(app);
+    browser = await launchChromium();
+    page = await browser.context.newPage();
+    page.on('console', (message) => message.type() === 'error' && problems.push(message.text()));
+    page.on('pageerror', (error) => problems.push(error.message));
+    page.on('request', (request) => {
+      if (!request.url().includes('/v1/streams')) return;
+      streamRequests.push({ method: request.method(), url: request.url(), body: request.postData(), authorization: request.headers().authorization });
+    });
+    page.on('response', async (response) => {
+      if (/\/v1\/streams\/[^/]+\/chunks$/.test(response.url()) && response.ok()) chunkStates.push(await response.json());
+    });
+    await page.goto(await app.getUrl());
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+    removeCacheDir(cacheDir);
+  });
+
+  const play = async (response: string) => {
+    await page.getByLabel('User message').fill(PROMPT);
+    await page.getByLabel('Assistant response (optional)').fill(response);
+    await page.getByRole('button', { name: 'Stream the response' }).click();
+    await page.locator('#stream-button:not([disabled])').waitFor();
+  };
+
+  it('plays the response word by word and shows the verdict turning from Safe to Unsafe where the API says', async () => {
+    await page.getByLabel('API key (optional)').fill(tenant.key);
+    await play(ANSWER);
+
+    // What the page sent: one stream, the answer in order and in pieces, each call with the key, no text in a URL.
+    const chunks = streamRequests.filter((request) => request.url.endsWith('/chunks'));
+    expect(chunks.length).toBeGreaterThan(10);
+    expect(chunks.map((request) => JSON.parse(request.body ?? '{}').text).join('')).toBe(ANSWER);
+    expect(streamRequests.every((request) => request.authorization === `Bearer ${tenant.key}`)).toBe(true);
+    expect(streamRequests.some((request) => /chemistry|alchemy|gun/i.test(request.url))).toBe(false);
+    expect(streamRequests.at(-1)?.method).toBe('DELETE');
+
+    // What the API answered: Safe checks first, then Unsafe, with first_flag on the turn.
+    const checks = chunkStates.filter((state) => state.check).map((state) => state.check);
+    const levels: string[] = checks.map((check) => check.result.safety_level);
+    expect(levels[0]).toBe('safe');
+    expect(levels.at(-1)).toBe('unsafe');
+    const firstFlag = chunkStates.at(-1)?.first_flag;
+    expect(firstFlag).toMatchObject({ safety_level: 'unsafe' });
+    expect(firstFlag.check).toBeGreaterThan(1);
+
+    // What the page shows: every check in order, the last verdict, and the turn as the API reported it.
+    const shown = await page.locator('#stream-checks li').allInnerTexts();
+    const levelNames: Record<string, string> = { safe: 'Safe', controversial: 'Controversial', unsafe: 'Unsafe' };
+    expect(shown.map((line) => line.split(/\s/)[0])).toEqual(levels.map((level) => levelNames[level]));
+    await expect(page.locator('#stream-verdict').textContent()).resolves.toBe('Unsafe');
+    await expect(page.locator('#stream-first-flag').textContent()).resolves.toBe(
+      `First flagged Unsafe at check ${firstFlag.check}, after ${firstFlag.answer_chars} characters of the answer.`,
+    );
+    await expect(page.locator('#stream-answer').textContent()).resolves.toBe(ANSWER);
+    const turned = await page.locator('#stream-answer mark.flagged').textContent();
+    expect(turned).toContain('gun');
+    expect(ANSWER.indexOf(turned!) + turned!.length).toBe(firstFlag.answer_chars);
+    await expect(page.locator('#stream-status').textContent()).resolves.toMatch(/^Done: \d+ answer tokens, \d+ checks\.$/);
+    await page.screenshot({ path: join(SCREENSHOT, '..', 'playground-streaming.png'), fullPage: true });
+    expect(problems).toEqual([]);
+  });
+
+  it("shows the service's refusal of a piece and closes the stream", async () => {
+    streamRequests.length = 0;
+    await play(`Chemistry grew out of ${TOO_LONG_WORD} alchemy.`);
+    await expect(page.locator('#stream-status').textContent()).resolves.toMatch(/^The stream failed: 413 TEXT_TOO_LONG: /);
+    await expect(page.locator('#stream-status').getAttribute('class')).resolves.toBe('error');
+    expect(streamRequests.at(-1)?.method).toBe('DELETE');
+    // Chromium reports the refused request on the console: the only problem of this run.
+    expect(problems).toEqual([expect.stringContaining('413')]);
+  });
+});

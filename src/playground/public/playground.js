@@ -134,6 +134,137 @@
     );
   }
 
+  // --- Streaming ------------------------------------------------------------------------------------
+
+  /** Pause between two pieces of a played answer: slow enough to watch the verdict change. */
+  const STREAM_PIECE_DELAY_MS = 120;
+  /** A check every this many answer tokens (the service also checks at sentence ends): often, so changes show. */
+  const STREAM_CHECK_EVERY_TOKENS = 8;
+
+  const streamButton = byId('stream-button');
+  const streamStop = byId('stream-stop');
+  const streamStatus = byId('stream-status');
+  const streamVerdict = byId('stream-verdict');
+  const streamFirstFlag = byId('stream-first-flag');
+  const streamAnswer = byId('stream-answer');
+  const streamChecks = byId('stream-checks');
+
+  /** The stream being played: its id once opened, and whether Stop was pressed. */
+  let playing = null;
+
+  const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  /** The answer cut where an LLM's tokens could arrive: each word with the spaces after it (nothing lost). */
+  function answerPieces(answer) {
+    return answer.match(/\S+\s*|\s+/g) ?? [];
+  }
+
+  async function playStream() {
+    if (playing) return;
+    if (!promptBox.value.trim() || !responseBox.value.trim()) {
+      showStreamStatus('Write a user message and the assistant response to stream.', 'error');
+      return;
+    }
+    const run = { id: null, stopped: false, answer: '', whole: responseBox.value, checkChars: [0] };
+    playing = run;
+    setStreaming(true);
+    resetStreamView();
+    try {
+      const opened = await callApi('v1/streams', {
+        method: 'POST',
+        body: JSON.stringify({ prompt: promptBox.value, check_every_tokens: STREAM_CHECK_EVERY_TOKENS }),
+      });
+      run.id = opened.id;
+      const pieces = answerPieces(run.whole);
+      for (const [index, piece] of pieces.entries()) {
+        if (run.stopped) break;
+        const last = index === pieces.length - 1;
+        // The last piece asks for a check, so the final verdict covers the whole answer.
+        const state = await callApi(`v1/streams/${encodeURIComponent(run.id)}/chunks`, {
+          method: 'POST',
+          body: JSON.stringify({ text: piece, check: last }),
+        });
+        run.answer += piece;
+        showStreamState(run, state);
+        if (!last) await pause(STREAM_PIECE_DELAY_MS);
+      }
+    } catch (error) {
+      showStreamStatus(`The stream failed: ${describeFailure(error)}`, 'error');
+    } finally {
+      // Close it on the service; one it already closed (idle timeout) answers 404, which changes nothing here.
+      if (run.id) await callApi(`v1/streams/${encodeURIComponent(run.id)}`, { method: 'DELETE' }).catch(() => undefined);
+      playing = null;
+      setStreaming(false);
+      refreshStats();
+    }
+  }
+
+  function setStreaming(active) {
+    streamButton.disabled = active;
+    streamStop.hidden = !active;
+    streamAnswer.setAttribute('aria-busy', String(active));
+  }
+
+  function resetStreamView() {
+    showStreamStatus('Opening a stream…');
+    streamVerdict.hidden = true;
+    streamFirstFlag.hidden = true;
+    streamAnswer.hidden = false;
+    streamAnswer.replaceChildren();
+    streamChecks.replaceChildren();
+  }
+
+  function showStreamStatus(message, kind = 'hint') {
+    streamStatus.className = kind;
+    streamStatus.textContent = message;
+  }
+
+  function showStreamState(run, state) {
+    if (state.check) {
+      run.checkChars[state.check.check] = state.check.answer_chars;
+      showStreamCheck(state.check);
+    }
+    showStreamAnswer(run, state.first_flag);
+    if (state.first_flag) {
+      const { check, answer_chars: chars, safety_level: level } = state.first_flag;
+      streamFirstFlag.textContent = `First flagged ${LEVEL_NAMES[level]} at check ${check}, after ${chars} characters of the answer.`;
+      streamFirstFlag.hidden = false;
+    }
+    const done = run.answer === run.whole || run.stopped;
+    const progress = `${state.answer_tokens} answer tokens, ${state.checks} checks`;
+    showStreamStatus(done ? `Done: ${progress}.` : `Streaming… ${progress}`);
+  }
+
+  function showStreamCheck(check) {
+    const level = check.result.safety_level;
+    streamVerdict.className = `verdict level-${level}`;
+    streamVerdict.textContent = LEVEL_NAMES[level];
+    streamVerdict.hidden = false;
+    const categories = check.result.categories.length > 0 ? ` (${check.result.categories.join(', ')})` : '';
+    streamChecks.append(
+      el('li', {}, [
+        el('span', { className: `badge level-${level}` }, LEVEL_NAMES[level]),
+        `${categories} after ${check.answer_chars} characters; ${check.computed_tokens} tokens computed, ${check.reused_tokens} reused`,
+      ]),
+    );
+    streamChecks.lastElementChild.scrollIntoView({ block: 'nearest' });
+  }
+
+  /** The answer so far, with the text that first turned the verdict (since the check before) marked. */
+  function showStreamAnswer(run, firstFlag) {
+    if (!firstFlag) {
+      streamAnswer.textContent = run.answer;
+      return;
+    }
+    const from = run.checkChars[firstFlag.check - 1] ?? 0;
+    const to = firstFlag.answer_chars;
+    streamAnswer.replaceChildren(
+      run.answer.slice(0, from),
+      el('mark', { className: 'flagged', title: 'The text that turned the verdict' }, run.answer.slice(from, to)),
+      run.answer.slice(to),
+    );
+  }
+
   // --- History --------------------------------------------------------------------------------------
 
   function remember(check) {
@@ -201,6 +332,10 @@
   // --- Wiring ---------------------------------------------------------------------------------------
 
   form.addEventListener('submit', moderate);
+  streamButton.addEventListener('click', playStream);
+  streamStop.addEventListener('click', () => {
+    if (playing) playing.stopped = true;
+  });
   form.addEventListener('keydown', (event) => {
     if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) {
       event.preventDefault();
