@@ -1,6 +1,7 @@
 /**
  * llama.cpp's next-token log-probabilities for given prompt ids, one JSON line per prompt on stdout:
- * `{"ids": n, "logProbabilities": "<base64 float32 over the vocabulary>"}`. A separate process because
+ * `{"ids": n, "logProbabilities": "<base64 float32 over the vocabulary>"}`, with a float32 KV cache (llama.cpp's
+ * default F16 one alone moves the 0.6B model's log-probabilities by 1.3e-3). A separate process because
  * node-llama-cpp is an ES module with top-level await, which Jest's CommonJS module loader cannot load; the
  * GGUF agreement suite (test/llama-cpp-agreement.e2e-spec.ts) runs it through tsx.
  *
@@ -13,7 +14,7 @@ async function main(): Promise<void> {
   if (!gguf || !promptsJson) throw new Error('usage: llama-cpp-next-token.ts <file.gguf> <prompts as a JSON array of id arrays>');
   const prompts = JSON.parse(promptsJson) as number[][];
   const contextSize = Math.max(...prompts.map((prompt) => prompt.length)) + 16;
-  const runner = await LlamaCppRunner.open(gguf, { contextSize, batchSize: contextSize, threads: 0, flashAttention: false });
+  const runner = await LlamaCppRunner.open(gguf, { contextSize, batchSize: contextSize, threads: 0, flashAttention: false, kvCache: 'F32' });
   try {
     for (const prompt of prompts) {
       const probabilities = await runner.nextTokenProbabilities(prompt);

@@ -33,6 +33,8 @@ export interface LlamaCppSettings {
   batchSize: number;
   threads: number;
   flashAttention: boolean | 'auto';
+  /** The KV cache's element type: llama.cpp's default is F16. */
+  kvCache: string;
   gpuLayers: number;
 }
 
@@ -42,6 +44,8 @@ export interface LlamaCppOptions {
   batchSize: number;
   threads: number;
   flashAttention: boolean;
+  /** Default F16, as llama.cpp runs; F32 for the agreement suite, which compares computations, not defaults. */
+  kvCache?: 'F16' | 'F32';
 }
 
 /** One GGUF file loaded into one context of one sequence, evaluated on token ids we give it. */
@@ -76,6 +80,8 @@ export class LlamaCppRunner {
       batchSize: options.batchSize,
       threads: options.threads,
       flashAttention: options.flashAttention,
+      experimentalKvCacheKeyType: options.kvCache ?? 'F16',
+      experimentalKvCacheValueType: options.kvCache ?? 'F16',
       sequences: 1,
     });
     const settings: LlamaCppSettings = {
@@ -87,6 +93,7 @@ export class LlamaCppRunner {
       batchSize: context.batchSize,
       threads: context.idealThreads,
       flashAttention: context.flashAttention,
+      kvCache: options.kvCache ?? 'F16',
       gpuLayers: model.gpuLayers,
     };
     return new LlamaCppRunner(llama, model, context, context.getSequence(), settings);
