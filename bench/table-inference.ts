@@ -41,7 +41,7 @@ function main(): void {
     for (const [dtype, llama] of Object.entries(result.llamaCpp?.byDtype ?? {})) {
       console.log(
         `  - (d) ${dtype}: node-llama-cpp ${llama.nodeLlamaCpp}, llama.cpp ${llama.llamaCpp} (${llama.binary}), ${llama.gguf.split('/').pop()}, ` +
-          `threads ${llama.threads}, batch ${llama.batchSize}, flash attention ${String(llama.flashAttention)}, context ${llama.contextSize}`,
+          `threads ${llama.threads}, batch ${llama.batchSize}, flash attention ${String(llama.flashAttention)}, KV cache ${llama.kvCache ?? 'F16'}, context ${llama.contextSize}`,
       );
     }
     for (const cell of result.cells) {
