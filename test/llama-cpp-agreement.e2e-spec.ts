@@ -16,8 +16,12 @@ const ROOT = join(__dirname, '..');
 const MODEL_DIR = resolve(process.env.QWEN3GUARD_GGUF_MODEL_DIR ?? join(ROOT, 'models', 'qwen3guard-gen-0.6b-synthetic'));
 const GGUF = join(MODEL_DIR, 'gguf', 'model-f32.gguf');
 const ONNX = join(MODEL_DIR, 'onnx', 'model.onnx');
-/** Log-probabilities over the whole vocabulary; float32 sums over 1,024-wide rows in a different order differ by ~1e-5. */
-const TOLERANCE = 1e-3;
+/**
+ * Log-probabilities over the whole vocabulary, with llama.cpp's KV cache in float32: float32 sums in another
+ * order differ by ~1e-5 (0.6–1.3e-5 measured on the 0.6B shape, 0.8–1.1e-5 on the tiny preset). llama.cpp's
+ * default float16 KV cache alone moves the 0.6B model by 1.3e-3, so it would fail here.
+ */
+const TOLERANCE = 1e-4;
 
 const QUIET = { log: () => undefined, warn: (message: string) => console.warn(message), error: (message: string) => console.error(message) };
 
