@@ -3,19 +3,24 @@
  *   (a) this engine, everything on (prefix KV cache, verdict-constrained decoding, dynamic batching);
  *   (b) the usual way: the whole template prefilled, plain greedy generation with a KV cache;
  *   (c) @huggingface/transformers' text-generation pipeline on the same directory (`npm run bench:setup`
- *       installs it once: plain `npm ci` leaves it out, see support/transformers-js.ts).
- * Random weights never stop by themselves, so (b) and (c) generate exactly as many tokens as the answer
- * (a) returned for the same input would take. Also measured: the best float32 GEMM rate onnxruntime
- * reaches here, and the engine's prefill rate as a fraction of it.
+ *       installs it once: plain `npm ci` leaves it out, see support/transformers-js.ts);
+ *   (d) llama.cpp (node-llama-cpp, CPU) on GGUF files of the same weights made by llama.cpp's own converter
+ *       (tools/gguf/convert_to_gguf.py: fp32 against f32, fp16 against f16, int8 against q8_0), fed our exact
+ *       prompt ids: its best path (the template prefix kept evaluated, one evaluation of text + tail + cue, then
+ *       the answer read greedily) and its plain generation from scratch.
+ * Random weights never stop by themselves, so (b), (c) and (d) generate exactly as many tokens as the answer
+ * (a) returned for the same input would take. Also measured: the best float32 and int8 GEMM rates onnxruntime
+ * reaches here, and the engine's prefill rate as a fraction of the one of its dtype.
  *
  *   npm run bench -- [--model models/qwen3guard-gen-0.6b-synthetic] [--dtype fp32 --dtype fp16] [--length 256 ...] [--concurrency 4 ...] [--quick] [--full-logits]
+ *       [--llama-batch 512] [--llama-threads N] [--llama-flash-attention]
  *
  * Writes bench/results/inference-<date>T<hhmm>-<dtypes>-<lengths>-c<concurrencies>[-full-logits].json after every cell and prints each cell;
  * docs/performance.md quotes them.
  */
 import { execSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Tokenizer } from '@huggingface/tokenizers';
@@ -43,6 +48,7 @@ import { countQwen3Parameters } from '../src/synthetic-model/qwen3-weight-layout
 import { createSeededWeights } from '../src/synthetic-model/seeded-weights';
 import { measureGemmLimit } from './gemm-limit';
 import { BenchMode, InferenceCell, InferenceResults } from './support/inference-results';
+import { LlamaCppRunner, LlamaCppSettings, ggufConverter, ggufPath } from './support/llama-cpp';
 import { loadTransformersJs } from './support/transformers-js';
 
 const WORDS = (
@@ -64,11 +70,16 @@ function parseCommandLine() {
       out: { type: 'string', default: 'bench/results' },
       /** (a) with its LM head on every position, as exported (logitsToKeep off): the technique's own share. */
       'full-logits': { type: 'boolean', default: false },
+      /** (d)'s llama.cpp settings: batch size (llama.cpp's default micro-batch), threads (default: every core), flash attention. */
+      'llama-batch': { type: 'string', default: '512' },
+      'llama-threads': { type: 'string', default: String(cpus().length) },
+      'llama-flash-attention': { type: 'boolean', default: false },
     },
   });
   const lengths = values.length?.map(Number) ?? (values.quick ? [16, 64] : [16, 64, 256, 1024]);
   const concurrencies = values.concurrency?.map(Number) ?? (values.quick ? [1, 16] : [1, 4, 16]);
-  return { ...values, model: resolve(values.model), dtypes: values.dtype as ModelDtype[], lengths, concurrencies, logitsToKeep: !values['full-logits'] };
+  const llama = { batchSize: Number(values['llama-batch']), threads: Number(values['llama-threads']), flashAttention: values['llama-flash-attention'] };
+  return { ...values, model: resolve(values.model), dtypes: values.dtype as ModelDtype[], lengths, concurrencies, logitsToKeep: !values['full-logits'], llama };
 }
 
 /** The dtype names transformers.js gives the same ONNX files (model.onnx, model_fp16.onnx, model_quantized.onnx...). */
@@ -162,10 +173,26 @@ async function plainGreedy(session: DecoderSession, prompt: number[], newTokens:
   }
 }
 
+/** How many leading ids all the prompts share: the template's fixed head, which (d)'s best path keeps evaluated. */
+function sharedPrefixLength(prompts: readonly number[][]): number {
+  let length = 0;
+  while (prompts.every((prompt) => length < prompt.length - 1 && prompt[length] === prompts[0][length])) length++;
+  return length;
+}
+
+/** The 1-, 5- and 15-minute load averages, to two decimals. */
+const load = () => loadavg().map((value) => Math.round(value * 100) / 100);
+
 async function main(): Promise<void> {
   const options = parseCommandLine();
   // Before the model build (about 40 s): a missing baseline is said at once.
   const { env, pipeline } = await loadTransformersJs();
+  const missingGguf = options.dtypes.map((dtype) => ggufPath(options.model, dtype)).filter((path) => path !== undefined && !existsSync(path));
+  if (missingGguf.length > 0) {
+    throw new Error(
+      `(d) needs ${missingGguf.join(', ')}: build the model with its checkpoint (qwen3guard build-model ... --hf-checkpoint), then run tools/gguf/convert_to_gguf.py on it`,
+    );
+  }
   await ensureBenchmarkModel(options.model, options.dtypes);
   const directory = readModelDirectory(options.model, options.dtypes[0]);
   const config = JSON.parse(readFileSync(join(options.model, 'config.json'), 'utf8')) as Qwen3Config;
@@ -191,8 +218,13 @@ async function main(): Promise<void> {
   const lengths = options.lengths;
   const modes: BenchMode[] = ['prompt', 'response'];
   const cells: InferenceCell[] = [];
-  const gemm = await measureGemmLimit();
-  console.error(`GEMM limit: best ${gemm.bestGflops.toFixed(1)} GFLOP/s (median ${gemm.medianGflops.toFixed(1)})`);
+  const loadAtStart = load();
+  const gemm = await measureGemmLimit({ precision: 'fp32' });
+  const gemmInt8 = await measureGemmLimit({ precision: 'int8' });
+  console.error(
+    `GEMM limit: fp32 best ${gemm.bestGflops.toFixed(1)} GFLOP/s (median ${gemm.medianGflops.toFixed(1)}), int8 best ${gemmInt8.bestGflops.toFixed(1)} (median ${gemmInt8.medianGflops.toFixed(1)})`,
+  );
+  const llamaSettings: Partial<Record<ModelDtype, LlamaCppSettings>> = {};
   const started = new Date().toISOString();
   const variant = options.logitsToKeep ? '' : '-full-logits';
   // The start minute in the name: two runs of the same cells on one day must not overwrite each other.
@@ -211,12 +243,16 @@ async function main(): Promise<void> {
       model: options.model,
       template,
       gemm,
+      gemmInt8,
+      load: { start: loadAtStart, ...(complete ? { end: load() } : {}) },
+      llamaCpp: { converter: ggufConverter(options.model), byDtype: llamaSettings },
       flopsPerToken,
       cells,
     };
     writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
   };
   const record = (cell: InferenceCell) => {
+    cell.loadavg = load();
     cells.push(cell);
     report(cell);
     write(false);
@@ -257,6 +293,11 @@ async function main(): Promise<void> {
     env.allowRemoteModels = false;
     env.localModelPath = '/';
     const generator = await pipeline('text-generation', options.model, { dtype: TRANSFORMERS_JS_DTYPES[dtype], device: 'cpu' });
+    const gguf = ggufPath(options.model, dtype);
+    // Room for the longest text, the template around it and the answer.
+    const llama = gguf ? await LlamaCppRunner.open(gguf, { ...options.llama, contextSize: Math.max(...lengths) + 768 }) : undefined;
+    if (llama) llamaSettings[dtype] = llama.settings;
+    else console.error(`${dtype}: no GGUF counterpart, (d) skipped`);
 
     for (const textTokens of lengths) {
       for (const mode of modes) {
@@ -322,9 +363,40 @@ async function main(): Promise<void> {
               1,
             )),
           });
+          if (!llama) continue;
+          const prefixTokens = sharedPrefixLength(prompts);
+          await llama.withKeptPrefix(prompts[0], prefixTokens, answerLengths[0]); // the prefix evaluated, this shape warm
+          record({
+            system: 'd-llama-cpp',
+            dtype,
+            textTokens,
+            mode,
+            concurrency,
+            requests,
+            answerTokens,
+            prefixTokens,
+            ...(await runConcurrently(
+              prompts.map((prompt, i) => () => llama.withKeptPrefix(prompt, prefixTokens, answerLengths[i])),
+              1,
+            )),
+          });
+          record({
+            system: 'd-llama-cpp-plain',
+            dtype,
+            textTokens,
+            mode,
+            concurrency,
+            requests,
+            answerTokens,
+            ...(await runConcurrently(
+              prompts.map((prompt, i) => () => llama.fromScratch(prompt, answerLengths[i])),
+              1,
+            )),
+          });
         }
       }
     }
+    await llama?.close();
     await engine.close();
     await plain.close();
     await generator.dispose();

@@ -15,6 +15,7 @@ const SYSTEMS = [
   { key: 'a-engine', label: '(a) this engine', colour: '#2b7a3d' },
   { key: 'b-plain-greedy', label: '(b) plain greedy', colour: '#b5651d' },
   { key: 'c-transformers-js', label: '(c) transformers.js', colour: '#5b5ea6' },
+  { key: 'd-llama-cpp', label: '(d) llama.cpp, prefix kept', colour: '#a23b72' },
 ];
 const WIDTH = 860;
 const HEIGHT = 420;
@@ -69,8 +70,8 @@ function main(): void {
     parts.push(`<text x="${(x0 + groupWidth * 0.4).toFixed(1)}" y="${HEIGHT - PLOT.bottom + 34}" text-anchor="middle">${mode}</text>`);
   });
   SYSTEMS.forEach((system, s) => {
-    parts.push(`<rect x="${PLOT.left + s * 220}" y="${HEIGHT - 24}" width="12" height="12" fill="${system.colour}"/>`);
-    parts.push(`<text x="${PLOT.left + s * 220 + 18}" y="${HEIGHT - 14}">${system.label}</text>`);
+    parts.push(`<rect x="${PLOT.left + s * 195}" y="${HEIGHT - 24}" width="12" height="12" fill="${system.colour}"/>`);
+    parts.push(`<text x="${PLOT.left + s * 195 + 18}" y="${HEIGHT - 14}">${system.label}</text>`);
   });
   const title = `Median latency at concurrency 1, ${dtype}, log scale (${date}, ${commit})`;
   const svg = [

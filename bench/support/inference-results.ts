@@ -1,8 +1,13 @@
 import { readFileSync } from 'node:fs';
 import type { ModelDtype, TemplateLengths } from '../../src/inference';
 import type { GemmLimit } from '../gemm-limit';
+import type { LlamaCppSettings } from './llama-cpp';
 
-export type BenchSystem = 'a-engine' | 'b-plain-greedy' | 'c-transformers-js';
+/**
+ * (d) is llama.cpp on the GGUF file of the same weights, fed our prompt ids: `d-llama-cpp` keeps the template
+ * prefix evaluated and evaluates text + tail + cue once per verdict, `d-llama-cpp-plain` generates from scratch.
+ */
+export type BenchSystem = 'a-engine' | 'b-plain-greedy' | 'c-transformers-js' | 'd-llama-cpp' | 'd-llama-cpp-plain';
 export type BenchMode = 'prompt' | 'response';
 
 /** One measured cell of the inference benchmark: a system on one dtype, text length, mode and concurrency. */
@@ -16,7 +21,11 @@ export interface InferenceCell {
   p50Ms: number;
   p95Ms: number;
   throughputPerSecond: number;
-  /** (b) and (c): tokens generated per request, on average (each as many as (a)'s answer to the same input). */
+  /** The 1-, 5- and 15-minute load averages when the cell finished (absent in older files). */
+  loadavg?: number[];
+  /** d-llama-cpp: the prompt ids kept evaluated between verdicts (the prompts' shared prefix). */
+  prefixTokens?: number;
+  /** (b), (c) and (d): tokens generated per request, on average (each as many as (a)'s answer to the same input). */
   answerTokens?: number;
   /**
    * (a) only: where its LM head ran (logits_to_keep: only the positions a pass reads); absent in files written
@@ -39,6 +48,12 @@ export interface InferenceResults {
   /** The model's chat template: fixed tokens before and after the conversation; absent in files written before it was recorded. */
   template?: Record<BenchMode, TemplateLengths>;
   gemm: GemmLimit;
+  /** The int8 limit (the quantized export's operators); int8 prefill is a share of it. Absent in older files. */
+  gemmInt8?: GemmLimit;
+  /** Load averages at the start and the end of the run. */
+  load?: { start: number[]; end?: number[] };
+  /** (d): node-llama-cpp and llama.cpp versions and settings per dtype, and the converter that made the GGUF files. */
+  llamaCpp?: { converter?: unknown; byDtype: Partial<Record<ModelDtype, LlamaCppSettings>> };
   /** Every weight matrix once per token, the LM head included. */
   flopsPerToken: number;
   cells: InferenceCell[];

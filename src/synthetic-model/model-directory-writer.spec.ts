@@ -6,6 +6,8 @@ import { SYNTHETIC_CHAT_TEMPLATE } from './chat-template';
 import { getModelPreset } from './model-presets';
 import { modelFileFor, writeSyntheticModelDirectory } from './model-directory-writer';
 import { Qwen3Config } from './qwen3-config';
+import { qwen3TensorSpecs } from './qwen3-weight-layout';
+import { SafetensorsWeights } from './safetensors-weights';
 import { createSeededWeights } from './seeded-weights';
 
 const MICRO: Qwen3Config = {
@@ -72,6 +74,28 @@ describe('writeSyntheticModelDirectory', () => {
   it('uses the given chat template', async () => {
     await writeSyntheticModelDirectory(dir, { config: MICRO, weights: createSeededWeights(), variants: [], chatTemplate: '{{ x }}' });
     expect(readJson(join(dir, 'tokenizer_config.json')).chat_template).toBe('{{ x }}');
+  });
+
+  it('writes the same weights as a float32 Hugging Face checkpoint when asked', async () => {
+    const weights = createSeededWeights({ seed: 3, normJitter: 0.1 });
+    await writeSyntheticModelDirectory(dir, { config: MICRO, weights, variants: [] }, { huggingFaceCheckpoint: true });
+    const checkpoint = SafetensorsWeights.open(join(dir, 'model.safetensors'));
+    try {
+      const specs = qwen3TensorSpecs(MICRO);
+      expect([...checkpoint.tensors.keys()]).toEqual(specs.map((spec) => spec.name));
+      expect(checkpoint.metadata).toEqual({ format: 'pt' });
+      for (const spec of specs) {
+        expect(checkpoint.tensors.get(spec.name)).toMatchObject({ dtype: 'F32', shape: spec.shape });
+        expect(checkpoint.get(spec.name, spec.shape)).toEqual(weights.get(spec.name, spec.shape));
+      }
+    } finally {
+      checkpoint.close();
+    }
+  });
+
+  it('writes no checkpoint unless asked', async () => {
+    await writeSyntheticModelDirectory(dir, { config: MICRO, weights: createSeededWeights(), variants: [] });
+    expect(readdirSync(dir)).not.toContain('model.safetensors');
   });
 
   it('refuses two variants that would share a file', async () => {

@@ -6,6 +6,8 @@ import { TensorWriteProgress, writeOnnxModel } from './onnx-model-file';
 import { Qwen3Config, Qwen3WeightSource } from './qwen3-config';
 import { OnnxIoConvention, OnnxWeightDtype, buildQwen3OnnxModel } from './qwen3-onnx-graph';
 import { qwen3TokenizerFile } from './qwen3-tokenizer-files';
+import { qwen3TensorSpecs } from './qwen3-weight-layout';
+import { writeSafetensorsCheckpoint } from './safetensors-writer';
 
 export interface SyntheticModelVariant {
   dtype: OnnxWeightDtype;
@@ -24,6 +26,11 @@ export interface SyntheticModelWriteOptions {
   /** Passed to writeOnnxModel: 'auto' (default) uses external data only above the 2 GB protobuf limit. */
   externalData?: boolean | 'auto';
   onProgress?: (file: string, progress: TensorWriteProgress) => void;
+  /**
+   * Also writes the weights as a Hugging Face checkpoint (`model.safetensors`, float32), so tools that start
+   * from one (llama.cpp's GGUF converter: tools/gguf/) read the very weights the ONNX files hold.
+   */
+  huggingFaceCheckpoint?: boolean;
 }
 
 export interface WrittenModelFile {
@@ -60,6 +67,7 @@ export async function writeSyntheticModelDirectory(
   writeJson(join(dir, 'generation_config.json'), generationConfig(spec.config));
   copyFileSync(qwen3TokenizerFile('tokenizer.json'), join(dir, 'tokenizer.json'));
   writeJson(join(dir, 'tokenizer_config.json'), tokenizerConfig(spec.chatTemplate ?? SYNTHETIC_CHAT_TEMPLATE));
+  if (options.huggingFaceCheckpoint) writeSafetensorsCheckpoint(join(dir, 'model.safetensors'), qwen3TensorSpecs(spec.config), spec.weights);
 
   const modelFiles = files.map(({ variant, file }) => {
     const built = buildQwen3OnnxModel(spec.config, spec.weights, variant);

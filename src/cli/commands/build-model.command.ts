@@ -13,6 +13,7 @@ interface BuildModelOptions {
   out: string;
   seed: number;
   externalData: boolean;
+  hfCheckpoint: boolean;
 }
 
 const DTYPES: readonly OnnxWeightDtype[] = ['fp32', 'fp16'];
@@ -29,6 +30,7 @@ export function addBuildModelCommand(program: Command): void {
     .addOption(new Option('--io <convention...>', 'I/O names: optimum (with position_ids) or genai').choices(IO_CONVENTIONS).default(['optimum']))
     .option('--seed <n>', 'weight seed', parseInteger, 0)
     .option('--external-data', 'always write weights as external data (otherwise only above the 2 GB protobuf limit)', false)
+    .option('--hf-checkpoint', 'also write the weights as model.safetensors (float32), the input of tools/gguf/convert_to_gguf.py', false)
     .addHelpText('after', '\nExample: qwen3guard build-model --preset qwen3guard-gen-0.6b --dtype fp32 --dtype fp16 --out models/0.6b-synthetic')
     .action((options: BuildModelOptions) => buildModel(options));
 }
@@ -54,6 +56,7 @@ async function buildModel(options: BuildModelOptions): Promise<void> {
     { config, weights: createSeededWeights({ seed: options.seed }), variants },
     {
       externalData: options.externalData ? true : 'auto',
+      huggingFaceCheckpoint: options.hfCheckpoint,
       onProgress: (file, progress) => {
         if (file !== current) {
           if (current !== '') bar.stop();
