@@ -12,7 +12,7 @@
  * (a) returned for the same input would take. Also measured: the best float32 and int8 GEMM rates onnxruntime
  * reaches here, and the engine's prefill rate as a fraction of the one of its dtype.
  *
- *   npm run bench -- [--model models/qwen3guard-gen-0.6b-synthetic] [--dtype fp32 --dtype fp16] [--length 256 ...] [--concurrency 4 ...] [--quick] [--full-logits]
+ *   npm run bench -- [--model models/qwen3guard-gen-0.6b-synthetic] [--dtype fp32 --dtype fp16] [--length 256 ...] [--concurrency 4 ...] [--system a --system d ...] [--quick] [--full-logits]
  *       [--llama-batch 512] [--llama-threads N] [--llama-flash-attention]
  *
  * Writes bench/results/inference-<date>T<hhmm>-<dtypes>-<lengths>-c<concurrencies>[-full-logits].json after every cell and prints each cell;
@@ -68,6 +68,8 @@ function parseCommandLine() {
       /** Concurrencies to run (repeatable); by default 1, 4 and 16 (1 and 16 with --quick). (b) and (c) run at 1 only. */
       concurrency: { type: 'string', multiple: true },
       out: { type: 'string', default: 'bench/results' },
+      /** Systems to run (repeatable: a, b, c, d); all by default. (a) always runs: the others copy its answer lengths. */
+      system: { type: 'string', multiple: true, default: ['a', 'b', 'c', 'd'] },
       /** (a) with its LM head on every position, as exported (logitsToKeep off): the technique's own share. */
       'full-logits': { type: 'boolean', default: false },
       /** (d)'s llama.cpp settings: batch size (llama.cpp's default micro-batch), threads (default: every core), flash attention. */
@@ -79,7 +81,17 @@ function parseCommandLine() {
   const lengths = values.length?.map(Number) ?? (values.quick ? [16, 64] : [16, 64, 256, 1024]);
   const concurrencies = values.concurrency?.map(Number) ?? (values.quick ? [1, 16] : [1, 4, 16]);
   const llama = { batchSize: Number(values['llama-batch']), threads: Number(values['llama-threads']), flashAttention: values['llama-flash-attention'] };
-  return { ...values, model: resolve(values.model), dtypes: values.dtype as ModelDtype[], lengths, concurrencies, logitsToKeep: !values['full-logits'], llama };
+  const systems = new Set(values.system);
+  return {
+    ...values,
+    systems,
+    model: resolve(values.model),
+    dtypes: values.dtype as ModelDtype[],
+    lengths,
+    concurrencies,
+    logitsToKeep: !values['full-logits'],
+    llama,
+  };
 }
 
 /** The dtype names transformers.js gives the same ONNX files (model.onnx, model_fp16.onnx, model_quantized.onnx...). */
@@ -186,8 +198,10 @@ const load = () => loadavg().map((value) => Math.round(value * 100) / 100);
 async function main(): Promise<void> {
   const options = parseCommandLine();
   // Before the model build (about 40 s): a missing baseline is said at once.
-  const { env, pipeline } = await loadTransformersJs();
-  const missingGguf = options.dtypes.map((dtype) => ggufPath(options.model, dtype)).filter((path) => path !== undefined && !existsSync(path));
+  const transformersJs = options.systems.has('c') ? await loadTransformersJs() : undefined;
+  const missingGguf = (options.systems.has('d') ? options.dtypes : [])
+    .map((dtype) => ggufPath(options.model, dtype))
+    .filter((path) => path !== undefined && !existsSync(path));
   if (missingGguf.length > 0) {
     throw new Error(
       `(d) needs ${missingGguf.join(', ')}: build the model with its checkpoint (qwen3guard build-model ... --hf-checkpoint), then run tools/gguf/convert_to_gguf.py on it`,
@@ -283,17 +297,15 @@ async function main(): Promise<void> {
     const prefillFlopsPerToken = lmHead === 'kept-positions' ? flopsPerToken - headFlops : flopsPerToken;
     console.error(`${dtype}: (a) computes the LM head on ${lmHead === 'kept-positions' ? 'the positions it reads' : 'every position'}`);
     const plainDirectory = readModelDirectory(options.model, dtype);
-    const plain = await DecoderSession.open({
-      onnxPath: plainDirectory.onnxPath,
-      config: plainDirectory.config,
-      provider: 'cpu',
-      intraOpThreads: 0,
-      logger: silent,
-    });
-    env.allowRemoteModels = false;
-    env.localModelPath = '/';
-    const generator = await pipeline('text-generation', options.model, { dtype: TRANSFORMERS_JS_DTYPES[dtype], device: 'cpu' });
-    const gguf = ggufPath(options.model, dtype);
+    const plain = options.systems.has('b')
+      ? await DecoderSession.open({ onnxPath: plainDirectory.onnxPath, config: plainDirectory.config, provider: 'cpu', intraOpThreads: 0, logger: silent })
+      : undefined;
+    if (transformersJs) {
+      transformersJs.env.allowRemoteModels = false;
+      transformersJs.env.localModelPath = '/';
+    }
+    const generator = await transformersJs?.pipeline('text-generation', options.model, { dtype: TRANSFORMERS_JS_DTYPES[dtype], device: 'cpu' });
+    const gguf = options.systems.has('d') ? ggufPath(options.model, dtype) : undefined;
     // Room for the longest text, the template around it and the answer.
     const llama = gguf ? await LlamaCppRunner.open(gguf, { ...options.llama, contextSize: Math.max(...lengths) + 768 }) : undefined;
     if (llama) llamaSettings[dtype] = llama.settings;
@@ -311,7 +323,7 @@ async function main(): Promise<void> {
             concurrency,
           );
           const prefillTokensPerSecond = prefillLog.tokensPerSecond();
-          record({
+          const engineCell: InferenceCell = {
             system: 'a-engine',
             dtype,
             textTokens,
@@ -322,47 +334,54 @@ async function main(): Promise<void> {
             lmHead,
             prefillTokensPerSecond,
             prefillGflops: (prefillTokensPerSecond * prefillFlopsPerToken) / 1e9,
-          });
-
-          if (concurrency !== 1) continue;
-          // The answer (a) gave fixes how many tokens (b) and (c) must generate for the same input.
+          };
+          if (concurrency !== 1) {
+            record(engineCell);
+            continue;
+          }
+          // The answer (a) gave fixes how many tokens (b), (c) and (d) must generate for the same input.
           const answerLengths: number[] = [];
+          engineCell.verdicts = { safe: 0, controversial: 0, unsafe: 0 };
           for (const input of inputs) {
             const [verdict] = await engine.moderate([input]);
+            engineCell.verdicts[verdict.safetyLevel]++;
             answerLengths.push(grammar.answerLength(verdict.mode, verdict.safetyLevel, verdict.categories, verdict.refusal));
           }
+          record(engineCell);
           const prompts = inputs.map((input) => encoder.encode(input.messages));
           const answerTokens = answerLengths.reduce((sum, length) => sum + length, 0) / answerLengths.length;
-          record({
-            system: 'b-plain-greedy',
-            dtype,
-            textTokens,
-            mode,
-            concurrency,
-            requests,
-            answerTokens,
-            ...(await runConcurrently(
-              prompts.map((prompt, i) => () => plainGreedy(plain, prompt, answerLengths[i])),
-              1,
-            )),
-          });
+          if (plain)
+            record({
+              system: 'b-plain-greedy',
+              dtype,
+              textTokens,
+              mode,
+              concurrency,
+              requests,
+              answerTokens,
+              ...(await runConcurrently(
+                prompts.map((prompt, i) => () => plainGreedy(plain, prompt, answerLengths[i])),
+                1,
+              )),
+            });
           const rendered = inputs.map((input) => encoder.render(input.messages));
-          record({
-            system: 'c-transformers-js',
-            dtype,
-            textTokens,
-            mode,
-            concurrency,
-            requests,
-            answerTokens,
-            ...(await runConcurrently(
-              rendered.map(
-                (text, i) => () =>
-                  generator(text, { max_new_tokens: answerLengths[i], min_new_tokens: answerLengths[i], do_sample: false, return_full_text: false }),
-              ),
-              1,
-            )),
-          });
+          if (generator)
+            record({
+              system: 'c-transformers-js',
+              dtype,
+              textTokens,
+              mode,
+              concurrency,
+              requests,
+              answerTokens,
+              ...(await runConcurrently(
+                rendered.map(
+                  (text, i) => () =>
+                    generator(text, { max_new_tokens: answerLengths[i], min_new_tokens: answerLengths[i], do_sample: false, return_full_text: false }),
+                ),
+                1,
+              )),
+            });
           if (!llama) continue;
           const prefixTokens = sharedPrefixLength(prompts);
           await llama.withKeptPrefix(prompts[0], prefixTokens, answerLengths[0]); // the prefix evaluated, this shape warm
@@ -398,8 +417,8 @@ async function main(): Promise<void> {
     }
     await llama?.close();
     await engine.close();
-    await plain.close();
-    await generator.dispose();
+    await plain?.close();
+    await generator?.dispose();
   }
 
   write(true);

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { ModelDtype, TemplateLengths } from '../../src/inference';
+import type { ModelDtype, SafetyLevel, TemplateLengths } from '../../src/inference';
 import type { GemmLimit } from '../gemm-limit';
 import type { LlamaCppSettings } from './llama-cpp';
 
@@ -25,6 +25,8 @@ export interface InferenceCell {
   loadavg?: number[];
   /** d-llama-cpp: the prompt ids kept evaluated between verdicts (the prompts' shared prefix). */
   prefixTokens?: number;
+  /** (a) at concurrency 1: how its verdicts on the cell's inputs came out (random weights give a mix). */
+  verdicts?: Record<SafetyLevel, number>;
   /** (b), (c) and (d): tokens generated per request, on average (each as many as (a)'s answer to the same input). */
   answerTokens?: number;
   /**
