@@ -23,7 +23,7 @@ const WORDS = 'river bomb quiet knife market password letter hate music poison w
 /** Seeded pseudo-random conversations: texts of 1 to 24 words, prompts and replies. */
 function randomConversations(seed: number, count: number): ChatMessage[][] {
   let state = seed;
-  const random = () => ((state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const random = () => (state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   const text = () => Array.from({ length: 1 + Math.floor(random() * 24) }, () => WORDS[Math.floor(random() * WORDS.length)]).join(' ');
   return Array.from({ length: count }, (_, i) =>
     i % 2 === 0
@@ -84,7 +84,14 @@ describe.each([1, 3, 6])('speculative constrained decoding on a random model (se
     });
     const directory = readModelDirectory(workDir, 'fp32');
     const silent = { log: () => undefined, warn: () => undefined, error: () => undefined };
-    session = await DecoderSession.open({ onnxPath: directory.onnxPath, config: directory.config, provider: 'cpu', intraOpThreads: 1, logger: silent, logitsToKeep: true });
+    session = await DecoderSession.open({
+      onnxPath: directory.onnxPath,
+      config: directory.config,
+      provider: 'cpu',
+      intraOpThreads: 1,
+      logger: silent,
+      logitsToKeep: true,
+    });
     const encoder = new PromptEncoder(new Tokenizer(directory.tokenizerJson, directory.tokenizerConfig), directory.chatTemplate);
     grammar = new AnswerGrammar(encoder);
     prefixes = await PrefixCache.build(session, encoder);
