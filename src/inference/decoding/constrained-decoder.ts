@@ -63,11 +63,16 @@ export interface ConstrainedDecoderOptions {
  * The guess a draft makes at each kind of choice, where one is worth a position: a non-Safe level (a Safe
  * prompt verdict is complete at its level, so the guess costs it only the positions; a Safe reply's line is
  * fixed text anyway), and once a category name is complete, another name in prompt mode (its end needs no
- * further pass) or the refusal line in response mode. Which category comes is not guessed.
+ * further pass). In response mode the first name is guessed to be the only one, so a one-category reply reads
+ * its refusal in the same pass; once a separator came, another name is guessed, which keeps any count of
+ * categories at no more passes than step by step. Which category comes is not guessed.
  */
 const ANSWER_GUESSES: Record<ChoicePhase, (walk: AnswerWalk, grammar: AnswerGrammar) => number | undefined> = {
   level: (_walk, grammar) => grammar.levelTokens.unsafe[0],
-  category: (walk) => (walk.mode === 'prompt' ? walk.closingTokens()[0] : walk.closingTokens().at(-1)),
+  category: (walk) => {
+    const closing = walk.closingTokens();
+    return walk.mode === 'response' && walk.categories.length === 0 ? closing.at(-1) : closing[0];
+  },
   refusal: () => undefined,
 };
 
