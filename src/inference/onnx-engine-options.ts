@@ -41,6 +41,11 @@ export interface OnnxEngineOptions {
    */
   verifyAnswerFormat?: boolean;
   /**
+   * With constrained decoding, feed each pass a guessed continuation of the answer and keep what the model's
+   * own picks confirm (default on; exports without `position_ids` never do): the same answers in fewer passes.
+   */
+  speculativeAnswer?: boolean;
+  /**
    * Longest wait for a request's verdicts, queue included, in milliseconds; unset: no deadline. onnxruntime
    * cannot cancel a run, so a late inference keeps running, and the engine reports not ready until it returns.
    */

@@ -218,13 +218,15 @@ export class OnnxModerationEngine extends ModerationEngine {
     // Rows of a batch are left-padded; the optimum convention takes explicit positions for that. Exports
     // without position_ids derive positions inside their attention op, so they run one row at a time.
     const maxBatch = constrained && session.io.hasPositionIds ? batching.maxBatch : 1;
+    // A rejected guess leaves a masked hole in the cache: only explicit positions keep the tokens after it in place.
+    const speculate = (this.options.speculativeAnswer ?? true) && session.io.hasPositionIds;
     const model: LoadedModel = {
       session,
       encoder,
       grammar,
       plan: greedyPlan(directory, grammar, this.options.maxNewTokens),
       prefixes,
-      decoder: constrained ? new ConstrainedDecoder(session, grammar, this.options.verifyAnswerFormat ?? true) : null,
+      decoder: constrained ? new ConstrainedDecoder(session, grammar, { verifyFormat: this.options.verifyAnswerFormat ?? true, speculate }) : null,
       scheduler: new BatchScheduler<QueuedInput, Verdict>({
         batching: { ...batching, maxBatch },
         keyOf: (item) => (item.stream ? `stream-${item.stream.id}` : item.mode),
@@ -248,7 +250,7 @@ export class OnnxModerationEngine extends ModerationEngine {
         `(${session.io.layers.length} layers, KV ${session.io.kvDtype}, ${session.io.hasPositionIds ? 'optimum' : 'genai'} I/O; ` +
         `prefix cache ${prefixes ? `${prefixes.prefixLength('prompt')}/${prefixes.prefixLength('response')} tokens` : 'off'}, ` +
         `LM head ${session.io.logitsToKeep ? 'on the positions read' : 'on every position'}, ` +
-        `${constrained ? 'constrained' : 'plain greedy'} decoding, batches up to ${maxBatch})`,
+        `${constrained ? `constrained${speculate ? ', speculative' : ''}` : 'plain greedy'} decoding, batches up to ${maxBatch})`,
     );
     return model;
   }

@@ -68,8 +68,8 @@ describe('ConstrainedDecoder', () => {
     expect(grammar.answerLength('prompt', 'safe', [], null)).toBe(encoder.tokenize('Safety: Safe\nCategories: None').length);
   });
 
-  it('gives the exact path’s answers: alone, from the prefix cache, and batched', async () => {
-    const decoder = new ConstrainedDecoder(session, grammar);
+  it.each([false, true])('gives the exact path’s answers: alone, from the prefix cache, and batched (speculating: %s)', async (speculate) => {
+    const decoder = new ConstrainedDecoder(session, grammar, { speculate });
     const exact: Array<ReturnType<typeof parseAnswer> & { logits: number[]; tokens: number }> = [];
     for (const request of requests) {
       const generated = await greedyGenerate(session, request.prompt, {
@@ -113,7 +113,7 @@ describe('ConstrainedDecoder', () => {
     const forward = jest.spyOn(session, 'forward');
     try {
       // 4 rows, 128 positions a pass: 32 tokens a row, so the long text's ~140 tokens take several passes.
-      const budgeted = await new ConstrainedDecoder(session, grammar, true, 256, 128).run(prompts, await start());
+      const budgeted = await new ConstrainedDecoder(session, grammar, { prefillChunk: 256, batchPositions: 128 }).run(prompts, await start());
       const widths = forward.mock.calls.map(([step]) => step.batch * step.sequenceLength);
       expect(Math.max(...widths)).toBeLessThanOrEqual(128);
       expect(widths.length).toBeGreaterThan(4);

@@ -1,10 +1,11 @@
 import type { Tensor } from 'onnxruntime-node';
-import { AnswerGrammar, CategoryCursor } from '../answer-format/answer-grammar';
+import { AnswerGrammar } from '../answer-format/answer-grammar';
+import { AnswerWalk, ChoicePhase } from '../answer-format/answer-walk';
 import { DecoderSession, ForwardStep, KvCache } from '../runtime/decoder-session';
 import { PREFILL_BATCH_POSITIONS, PREFILL_CHUNK_TOKENS } from './prefill';
 import { EngineError, EngineErrorCode } from '../engine-error';
-import { argmaxAmong, argmaxVocabulary, lastPositionLogits, LogitsRow, positionLogits } from '../runtime/logits';
-import { ModerationMode, RiskCategory, SAFETY_LEVELS, SafetyLevel } from '../verdict';
+import { argmaxAmong, argmaxVocabulary, LogitsRow, positionLogits } from '../runtime/logits';
+import { ModerationMode, RiskCategory, SafetyLevel } from '../verdict';
 
 export interface ConstrainedRequest {
   mode: ModerationMode;
@@ -33,48 +34,90 @@ export interface ConstrainedBatchResult {
   decodeSteps: number;
 }
 
-type Phase = 'level' | 'category' | 'refusal' | 'done';
-
-/** Fewest tokens a row feeds per pass, whatever the batch: more than any run of forced answer tokens. */
+/** Fewest tokens a row feeds per pass, whatever the batch: more than any run of answer tokens a pass reads. */
 const MIN_ROW_CHUNK = 32;
+
+/** Longest draft a pass carries after a row's decided tokens (well within MIN_ROW_CHUNK with the prompt's last token). */
+const MAX_DRAFT = 24;
+
+export interface ConstrainedDecoderOptions {
+  /**
+   * Hold every row to what plain greedy decoding would write (default on), at no extra pass: at each fixed
+   * token a pass carries and at each choice, the model's own argmax over the whole vocabulary must agree,
+   * else the row fails as unparseable, as its greedy text would. What follows the last choice is not
+   * re-checked: a Safe prompt verdict ends at its level, a reply at Yes/No. Off, the format is imposed
+   * (benchmarks on random weights only).
+   */
+  verifyFormat?: boolean;
+  /**
+   * Feed a guessed continuation after each row's decided tokens (default off; see ANSWER_GUESSES): every
+   * guess the model confirms saves a pass, a wrong one costs only its positions, whose keys and values are
+   * masked out. Needs explicit `position_ids`: a masked hole must not shift the positions after it.
+   */
+  speculate?: boolean;
+  prefillChunk?: number;
+  batchPositions?: number;
+}
+
+/**
+ * The guess a draft makes at each kind of choice, where one is worth a position: a non-Safe level (a Safe
+ * prompt verdict is complete at its level, so the guess costs it only the positions; a Safe reply's line is
+ * fixed text anyway), and once a category name is complete, another name in prompt mode (its end needs no
+ * further pass). In response mode the first name is guessed to be the only one, so a one-category reply reads
+ * its refusal in the same pass; once a separator came, another name is guessed, which keeps any count of
+ * categories at no more passes than step by step. Which category comes is not guessed.
+ */
+const ANSWER_GUESSES: Record<ChoicePhase, (walk: AnswerWalk, grammar: AnswerGrammar) => number | undefined> = {
+  level: (_walk, grammar) => grammar.levelTokens.unsafe[0],
+  category: (walk) => {
+    const closing = walk.closingTokens();
+    return walk.mode === 'response' && walk.categories.length === 0 ? closing.at(-1) : closing[0];
+  },
+  refusal: () => undefined,
+};
 
 /** One row of the batch as it walks the answer grammar. */
 class RowState {
-  phase: Phase = 'level';
+  readonly walk: AnswerWalk;
+  /** Tokens the next pass feeds: decided ones, then a draft. */
   pending: number[];
-  /** How many of the last pending tokens are answer text the model must itself predict (checked). */
-  forcedTail: number;
-  error: EngineError | undefined;
-  /** 1 for a real token, 0 for padding, for every position in the KV cache. */
-  readonly mask: number[];
-  position: number;
-  cursor: CategoryCursor | null = null;
-  level: SafetyLevel = 'safe';
+  /** Index in `pending` of the first token whose logits are read: it predicts the first undecided token. */
+  readFrom: number;
   levelLogits: number[] = [];
-  readonly categories: RiskCategory[] = [];
-  refusal: boolean | null = null;
+  error: EngineError | undefined;
+  /** 1 for a real token, 0 for padding or a rejected draft token, for every position in the KV cache. */
+  readonly mask: number[];
+  /** Position id of the next real token: the count of real tokens before it. */
+  position: number;
 
-  constructor(
-    readonly mode: ModerationMode,
-    suffix: number[],
-    cachedLength: number,
-  ) {
-    this.pending = suffix;
-    this.forcedTail = 0;
+  constructor(grammar: AnswerGrammar, mode: ModerationMode, cachedLength: number) {
+    this.walk = new AnswerWalk(grammar, mode);
+    this.pending = [];
+    this.readFrom = 0;
     this.mask = new Array<number>(cachedLength).fill(1);
     this.position = cachedLength;
   }
 
-  /** Queues the next pass: `chosen` (already checked) then text the model has to agree with. */
-  queue(tokens: number[], forcedTail = tokens.length - 1): void {
-    this.pending = tokens;
-    this.forcedTail = forcedTail;
+  get done(): boolean {
+    return this.walk.done || this.error !== undefined;
+  }
+
+  /** Queues the next pass: `decided` tokens, the last of whose logits predicts what comes next, then `draft`. */
+  queue(decided: number[], draft: number[]): void {
+    this.pending = [...decided, ...draft];
+    this.readFrom = decided.length - 1;
+  }
+
+  /** Masks the fed tokens from `pending[index]` on: their keys and values stay in the cache, unseen. */
+  reject(index: number): void {
+    const rejected = this.pending.length - index;
+    for (let k = 0; k < rejected; k++) this.mask[this.mask.length - 1 - k] = 0;
+    this.position -= rejected;
   }
 
   finish(): void {
-    this.phase = 'done';
     this.pending = [];
-    this.forcedTail = 0;
+    this.readFrom = 0;
   }
 
   fail(reason: string): void {
@@ -90,29 +133,35 @@ class RowState {
  * fixed piece between them is prefilled in the same pass as the choice before it. A Safe prompt verdict
  * needs no pass beyond the prefill. Rows are left-padded to a common length each pass; finished rows ride
  * along as padding until every row is done.
+ *
+ * Speculating, a pass also carries a guessed continuation (ANSWER_GUESSES) and reads the logits at each of
+ * its positions: the row moves on through every guess the model's own pick confirms, so the answer is the
+ * one step-by-step decoding gives, in fewer passes. From the first guess it rejects, the rest of the draft
+ * is masked out and the model's pick is fed in the next pass instead.
  */
 export class ConstrainedDecoder {
-  /**
-   * `verifyFormat` (the default) holds every row to what plain greedy decoding would write, at no extra
-   * pass: at each forced token a pass carries and at each choice, the model's own argmax over the whole
-   * vocabulary must agree, else the row fails as unparseable, as its greedy text would. What follows the
-   * last choice is not re-checked: a Safe prompt verdict ends at the prefill, a reply at Yes/No. Off, the
-   * format is imposed (benchmarks on random weights only).
-   */
+  private readonly verifyFormat: boolean;
+  private readonly speculate: boolean;
+  private readonly prefillChunk: number;
+  private readonly batchPositions: number;
+
   constructor(
     private readonly session: DecoderSession,
     private readonly grammar: AnswerGrammar,
-    private readonly verifyFormat = true,
-    private readonly prefillChunk = PREFILL_CHUNK_TOKENS,
-    private readonly batchPositions = PREFILL_BATCH_POSITIONS,
-  ) {}
+    options: ConstrainedDecoderOptions = {},
+  ) {
+    this.verifyFormat = options.verifyFormat ?? true;
+    this.speculate = options.speculate ?? false;
+    this.prefillChunk = options.prefillChunk ?? PREFILL_CHUNK_TOKENS;
+    this.batchPositions = options.batchPositions ?? PREFILL_BATCH_POSITIONS;
+  }
 
   /** All requests share `start`: the cache of their common first `start.length` prompt tokens (batch rows). */
   async run(requests: readonly ConstrainedRequest[], start: KvCache): Promise<ConstrainedBatchResult> {
     const rows = requests.map((request) => {
-      const row = new RowState(request.mode, [], start.length);
+      const row = new RowState(this.grammar, request.mode, start.length);
       // The last prompt token already has to predict the cue's first token.
-      row.queue([...request.prompt.slice(start.length), ...this.grammar.verdictCue], this.grammar.verdictCue.length);
+      row.queue(request.prompt.slice(start.length), this.draft(row.walk));
       return row;
     });
 
@@ -124,7 +173,7 @@ export class ConstrainedDecoder {
     let decodeSteps = 0;
     try {
       this.afterPass(rows, step.logits);
-      while (rows.some((row) => row.phase !== 'done')) {
+      while (rows.some((row) => !row.done)) {
         step = await this.forwardPending(rows, step.cache, Number.MAX_SAFE_INTEGER);
         decodeSteps += 1;
         this.afterPass(rows, step.logits);
@@ -133,14 +182,14 @@ export class ConstrainedDecoder {
       this.session.discard(step.cache);
     }
     return {
-      answers: rows.map((row) => ({
-        safetyLevel: row.level,
-        levelLogits: row.levelLogits,
-        categories: row.categories,
-        refusal: row.refusal,
-        answerTokens: this.grammar.answerLength(row.mode, row.level, row.categories, row.refusal),
+      answers: rows.map(({ walk, levelLogits, error }) => ({
+        safetyLevel: walk.level,
+        levelLogits,
+        categories: walk.categories,
+        refusal: walk.refusal,
+        answerTokens: this.grammar.answerLength(walk.mode, walk.level, walk.categories, walk.refusal),
         cachedTokens: start.length,
-        ...(row.error && { error: row.error }),
+        ...(error && { error }),
       })),
       prefillSeconds,
       decodeSeconds: (performance.now() - decodeStart) / 1000,
@@ -148,99 +197,56 @@ export class ConstrainedDecoder {
     };
   }
 
-  /** Checks what the pass fed and moves every unfinished row on from its last position's logits. */
+  /**
+   * The answer's tokens from where `walk` stands, as far as they are known without the model: the fixed ones,
+   * and when speculating the guessed choices (ANSWER_GUESSES), up to the first choice nothing guesses.
+   */
+  private draft(walk: AnswerWalk): number[] {
+    const ahead = walk.clone();
+    const tokens: number[] = [];
+    for (let next = ahead.next(); next !== undefined && tokens.length < MAX_DRAFT; next = ahead.next()) {
+      const token = 'forced' in next ? next.forced : this.speculate ? ANSWER_GUESSES[next.phase](ahead, this.grammar) : undefined;
+      if (token === undefined) break;
+      tokens.push(token);
+      ahead.accept(token);
+    }
+    return tokens;
+  }
+
+  /** Walks every unfinished row through the positions the pass read, then queues what it feeds next. */
   private afterPass(rows: RowState[], logits: Tensor): void {
     rows.forEach((row, i) => {
-      if (row.phase === 'done') return;
-      if (this.verifyFormat && !this.forcedTokensAgree(row, logits, i)) return row.fail('a fixed part of the answer');
-      this.advance(row, lastPositionLogits(logits, i));
+      if (row.done) return;
+      const columns = logits.dims[1];
+      const { pending } = row;
+      for (let k = row.readFrom; k < pending.length; k++) {
+        // Every row's pending tokens end at the right edge the pass shares.
+        const token = this.nextToken(row, positionLogits(logits, i, columns - pending.length + k));
+        if (token === undefined) return;
+        row.walk.accept(token);
+        if (row.walk.done) return row.finish();
+        if (pending[k + 1] === token) continue;
+        if (k + 1 < pending.length) row.reject(k + 1);
+        return row.queue([token], this.draft(row.walk));
+      }
     });
   }
 
-  /** The row's forced tokens sit at the end of the pass: each must be the model's greedy pick after the one before. */
-  private forcedTokensAgree(row: RowState, logits: Tensor, index: number): boolean {
-    const columns = logits.dims[1];
-    const { pending, forcedTail } = row;
-    for (let k = pending.length - forcedTail; k < pending.length; k++) {
-      // Column of the token before pending[k], counted from the right edge every row shares.
-      const column = columns - 1 - (pending.length - k);
-      if (argmaxVocabulary(positionLogits(logits, index, column)) !== pending[k]) return false;
-    }
-    return true;
-  }
-
-  /** The constrained pick; when verifying, the model's unconstrained pick must be the same token. */
-  private choose(row: RowState, logits: LogitsRow, allowed: readonly number[]): number | undefined {
-    const chosen = argmaxAmong(logits, allowed);
-    if (this.verifyFormat && argmaxVocabulary(logits) !== chosen) {
-      row.fail(`a ${row.phase} choice`);
-      return undefined;
-    }
-    return chosen;
-  }
-
-  /** Chooses the row's next token from `logits` and queues the tokens the answer continues with. */
-  private advance(row: RowState, logits: LogitsRow): void {
-    const grammar = this.grammar;
-    switch (row.phase) {
-      case 'level': {
-        row.levelLogits = grammar.levelChoices.map((id) => logits(id));
-        const chosen = this.choose(row, logits, grammar.levelChoices);
-        if (chosen === undefined) return;
-        row.level = SAFETY_LEVELS[grammar.levelChoices.indexOf(chosen)];
-        if (row.level === 'safe') return this.finishSafe(row);
-        row.phase = 'category';
-        return this.enterCategory(row, grammar.categoryRoot(row.mode), [...grammar.levelTokens[row.level], ...grammar.categoriesCue]);
-      }
-      case 'category':
-        return this.chooseCategoryToken(row, logits);
-      case 'refusal': {
-        const { yes, no } = grammar.refusalTokens;
-        const chosen = this.choose(row, logits, [yes, no]);
-        if (chosen === undefined) return;
-        row.refusal = chosen === yes;
-        return row.finish();
-      }
-      default:
-        return row.finish();
-    }
-  }
-
-  /** `Categories: None` needs no model pass; a reply still gets its refusal line read. */
-  private finishSafe(row: RowState): void {
-    const grammar = this.grammar;
-    if (row.mode === 'prompt') return row.finish();
-    row.queue([...grammar.levelTokens.safe, ...grammar.categoriesCue, ...grammar.noneTokens, ...grammar.refusalCue]);
-    row.phase = 'refusal';
-  }
-
-  private chooseCategoryToken(row: RowState, logits: LogitsRow): void {
-    const cursor = row.cursor!;
-    const completed = cursor.completed;
-    const closing = completed ? [...(cursor.moreAvailable ? [this.grammar.separator] : []), this.grammar.categoriesEnd(row.mode)] : [];
-    const chosen = this.choose(row, logits, [...cursor.allowed, ...closing]);
-    if (chosen === undefined) return;
-    if (!closing.includes(chosen)) return this.enterCategory(row, cursor.next(chosen), [chosen]);
-    if (completed !== 'None') row.categories.push(completed as RiskCategory);
-    if (chosen === this.grammar.separator) return this.enterCategory(row, this.grammar.nextCategory(row.mode, cursor), [chosen]);
-    if (row.mode === 'prompt') return row.finish();
-    row.queue([...this.grammar.refusalCue]);
-    row.phase = 'refusal';
-  }
-
   /**
-   * Queues `tokens` (what was just chosen, and the fixed text after it), moves to `cursor`, and follows
-   * every token the category vocabulary leaves no choice about, so they ride in the same pass.
+   * What the answer holds after the position `logits` belong to: the fixed token, which when verifying must be
+   * the model's own greedy pick, or the constrained pick, which when verifying must be the unconstrained one
+   * too. Undefined when the row fails.
    */
-  private enterCategory(row: RowState, cursor: CategoryCursor, tokens: number[]): void {
-    let current = cursor;
-    for (let forced = current.forced; forced !== undefined; forced = current.forced) {
-      tokens.push(forced);
-      current = current.next(forced);
+  private nextToken(row: RowState, logits: LogitsRow): number | undefined {
+    const next = row.walk.next()!;
+    if ('forced' in next) {
+      if (this.verifyFormat && argmaxVocabulary(logits) !== next.forced) return void row.fail('a fixed part of the answer');
+      return next.forced;
     }
-    row.cursor = current;
-    // From the level step the whole run is forced text (the level's first token was the checked choice).
-    row.queue(tokens);
+    if (next.phase === 'level') row.levelLogits = next.choices.map((id) => logits(id));
+    const chosen = argmaxAmong(logits, next.choices);
+    if (this.verifyFormat && argmaxVocabulary(logits) !== chosen) return void row.fail(`a ${next.phase} choice`);
+    return chosen;
   }
 
   /**
@@ -253,9 +259,9 @@ export class ConstrainedDecoder {
     const width = Math.max(...rows.map((row) => row.pending.length));
     let current = cache;
     let result: { logits: Tensor; cache: KvCache } | null = null;
-    // Only the last position and the forced tokens before it are read (afterPass), and of those only the
-    // ids a choice compares plus the best id (the forced-token and greedy-agreement checks).
-    const read = { positions: 1 + Math.max(...rows.map((row) => row.forcedTail)), ids: this.grammar.choiceIds };
+    // Only the positions from each row's last decided token on are read (afterPass), and of those only the
+    // ids a choice compares plus the best id (the fixed-token and greedy-agreement checks).
+    const read = { positions: Math.max(...rows.map((row) => row.pending.length - row.readFrom)), ids: this.grammar.choiceIds };
     // The first chunk takes the remainder, so the last one is whole and holds every forced token.
     for (let offset = 0, columns = width % chunk || chunk; offset < width; offset += columns, columns = chunk) {
       result = await this.session.forward(this.buildStep(rows, width, offset, Math.min(columns, width - offset)), current, read);

@@ -1,0 +1,152 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Tokenizer } from '@huggingface/tokenizers';
+import { writeSyntheticModelDirectory } from '../../synthetic-model/model-directory-writer';
+import { getModelPreset } from '../../synthetic-model/model-presets';
+import { createSeededWeights } from '../../synthetic-model/seeded-weights';
+import { AnswerGrammar } from '../answer-format/answer-grammar';
+import { AnswerWalk } from '../answer-format/answer-walk';
+import { PromptEncoder } from '../answer-format/prompt-encoder';
+import { readModelDirectory } from '../model-format/model-directory';
+import { DecoderSession } from '../runtime/decoder-session';
+import { argmaxAmong, lastPositionLogits } from '../runtime/logits';
+import { ChatMessage, ModerationMode } from '../verdict';
+import { ConstrainedAnswer, ConstrainedDecoder, ConstrainedRequest } from './constrained-decoder';
+import { prefill, singleRow } from './prefill';
+import { PrefixCache } from './prefix-cache';
+
+jest.setTimeout(300_000);
+
+const WORDS = 'river bomb quiet knife market password letter hate music poison winter coffee station vote secret city bridge pill'.split(' ');
+
+/** Seeded pseudo-random conversations: texts of 1 to 24 words, prompts and replies. */
+function randomConversations(seed: number, count: number): ChatMessage[][] {
+  let state = seed;
+  const random = () => (state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const text = () => Array.from({ length: 1 + Math.floor(random() * 24) }, () => WORDS[Math.floor(random() * WORDS.length)]).join(' ');
+  return Array.from({ length: count }, (_, i) =>
+    i % 2 === 0
+      ? [{ role: 'user', content: text() }]
+      : [
+          { role: 'user', content: text() },
+          { role: 'assistant', content: text() },
+        ],
+  );
+}
+
+/**
+ * The reference: the whole prompt prefilled from nothing, then one token per pass, the format's token where it
+ * fixes one and the best allowed token where it leaves a choice (the format imposed, as random weights never
+ * write it themselves).
+ */
+async function tokenByToken(session: DecoderSession, grammar: AnswerGrammar, request: ConstrainedRequest) {
+  const walk = new AnswerWalk(grammar, request.mode);
+  let step = await prefill(session, request.prompt, request.prompt.length, session.emptyCache(1));
+  let levelLogits: number[] = [];
+  for (let next = walk.next(); next !== undefined; next = walk.next()) {
+    const logits = lastPositionLogits(step.logits);
+    if (!('forced' in next) && next.phase === 'level') levelLogits = next.choices.map((id) => logits(id));
+    const token = 'forced' in next ? next.forced : argmaxAmong(logits, next.choices);
+    walk.accept(token);
+    if (walk.done) break;
+    step = await session.forward(singleRow([token], step.cache.length), step.cache);
+  }
+  session.discard(step.cache);
+  return { safetyLevel: walk.level, categories: walk.categories, refusal: walk.refusal, levelLogits };
+}
+
+type Outcome = Pick<ConstrainedAnswer, 'safetyLevel' | 'categories' | 'refusal' | 'levelLogits'>;
+
+function expectSameAnswers(actual: Outcome[], expected: Outcome[]): void {
+  expect(actual.map((a) => [a.safetyLevel, a.categories, a.refusal])).toEqual(expected.map((e) => [e.safetyLevel, e.categories, e.refusal]));
+  actual.forEach((answer, i) => answer.levelLogits.forEach((logit, j) => expect(Math.abs(logit - expected[i].levelLogits[j])).toBeLessThan(1e-4)));
+}
+
+/** What the reference answered across every model: `mode level categories` (0, 1, 2, or 3 for more). */
+const covered = new Set<string>();
+
+/** Random weights where verdicts vary: every level, one to several categories, in both modes. */
+describe.each([1, 3, 6])('speculative constrained decoding on a random model (seed %i)', (seed) => {
+  let workDir: string;
+  let session: DecoderSession;
+  let grammar: AnswerGrammar;
+  let prefixes: PrefixCache;
+  let requests: ConstrainedRequest[];
+  let reference: Outcome[];
+
+  beforeAll(async () => {
+    workDir = mkdtempSync(join(tmpdir(), 'speculative-spec-'));
+    await writeSyntheticModelDirectory(workDir, {
+      config: getModelPreset('tiny'),
+      weights: createSeededWeights({ seed, std: 0.5 }),
+      variants: [{ dtype: 'fp32', io: 'optimum' }],
+    });
+    const directory = readModelDirectory(workDir, 'fp32');
+    const silent = { log: () => undefined, warn: () => undefined, error: () => undefined };
+    session = await DecoderSession.open({
+      onnxPath: directory.onnxPath,
+      config: directory.config,
+      provider: 'cpu',
+      intraOpThreads: 1,
+      logger: silent,
+      logitsToKeep: true,
+    });
+    const encoder = new PromptEncoder(new Tokenizer(directory.tokenizerJson, directory.tokenizerConfig), directory.chatTemplate);
+    grammar = new AnswerGrammar(encoder);
+    prefixes = await PrefixCache.build(session, encoder);
+    requests = randomConversations(seed, 32).map((messages) => ({ mode: PromptEncoder.modeOf(messages), prompt: encoder.encode(messages) }));
+    reference = [];
+    for (const request of requests) reference.push(await tokenByToken(session, grammar, request));
+    reference.forEach((answer, i) => covered.add(`${requests[i].mode} ${answer.safetyLevel} ${Math.min(answer.categories.length, 3)}`));
+  });
+  afterAll(async () => {
+    await session.close();
+    rmSync(workDir, { recursive: true, force: true });
+  });
+
+  it.each([false, true])('gives the token-by-token answers, alone and batched from the prefix cache (speculating: %s)', async (speculate) => {
+    const decoder = new ConstrainedDecoder(session, grammar, { verifyFormat: false, speculate });
+    const alone: Outcome[] = [];
+    for (const request of requests) alone.push((await decoder.run([request], session.emptyCache(1))).answers[0]);
+    expectSameAnswers(alone, reference);
+
+    for (const mode of ['prompt', 'response'] as const) {
+      const group = requests.filter((request) => request.mode === mode);
+      const batched = await decoder.run(group, await prefixes.cacheFor(mode, group.length));
+      expectSameAnswers(
+        batched.answers,
+        reference.filter((_, i) => requests[i].mode === mode),
+      );
+    }
+  });
+
+  it('never takes more passes speculating, fewer in all, and leaves no cache behind', async () => {
+    const passes = async (speculate: boolean) => {
+      const decoder = new ConstrainedDecoder(session, grammar, { verifyFormat: false, speculate });
+      const steps: number[] = [];
+      for (const request of requests) steps.push((await decoder.run([request], await prefixes.cacheFor(request.mode, 1))).decodeSteps);
+      return steps;
+    };
+    const [stepwise, speculative] = [await passes(false), await passes(true)];
+    speculative.forEach((steps, i) => expect(steps).toBeLessThanOrEqual(stepwise[i]));
+    expect(speculative.reduce((a, b) => a + b)).toBeLessThan(stepwise.reduce((a, b) => a + b));
+    // The two prefixes and the last tiled copy.
+    expect(await session.residentCaches()).toBe(3);
+  });
+
+  it('refuses the same rows as step-by-step decoding when the format is verified', async () => {
+    const run = (speculate: boolean) => new ConstrainedDecoder(session, grammar, { speculate }).run(requests.slice(0, 2), session.emptyCache(2));
+    const [stepwise, speculative] = [await run(false), await run(true)];
+    expect(speculative.answers.map((answer) => answer.error?.code)).toEqual(stepwise.answers.map((answer) => answer.error?.code));
+  });
+});
+
+describe('the random models', () => {
+  it('answered Safe, Controversial, and Unsafe with one, two and more categories, in both modes', () => {
+    for (const mode of ['prompt', 'response'] as ModerationMode[]) {
+      for (const answer of ['safe 0', 'controversial', 'unsafe 1', 'unsafe 2', 'unsafe 3'])
+        expect([...covered].filter((seen) => seen.startsWith(`${mode} ${answer}`))).not.toHaveLength(0);
+    }
+  });
+});
