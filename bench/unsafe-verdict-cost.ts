@@ -68,6 +68,7 @@ async function main(): Promise<void> {
   const directory = readModelDirectory(options.model, options.dtypes[0]);
   const encoder = new PromptEncoder(new Tokenizer(directory.tokenizerJson, directory.tokenizerConfig), directory.chatTemplate);
   const started = new Date().toISOString();
+  const commit = execSync('git rev-parse --short HEAD').toString().trim();
   const loadBefore = loadavg();
   const cells: Array<Record<string, unknown>> = [];
   mkdirSync(options.out, { recursive: true });
@@ -77,7 +78,7 @@ async function main(): Promise<void> {
     const result = {
       date: started,
       complete,
-      commit: execSync('git rev-parse --short HEAD').toString().trim(),
+      commit,
       machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version },
       model: options.model,
       textTokens: TEXT_TOKENS,
