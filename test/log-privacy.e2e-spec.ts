@@ -27,7 +27,7 @@ const KEY_HASH = apiKeyHash(TENANT.key);
 const UNKNOWN_KEY = 'qg_MARKERunknownKey0123456789abcdefghijklmnopqrstu';
 
 /**
- * The logs of a full run: moderation on the demo model (all three endpoints, a batch, a reply), client
+ * The logs of a full run: moderation on the demo model (all three endpoints, a batch, a reply, a stream), client
  * errors of every kind, probes, stats and an unknown route, each carrying marker texts and an API key.
  * Nothing of them may appear in any log line; each request leaves one access line with its fields.
  */
@@ -61,6 +61,7 @@ describe('log privacy (e2e)', () => {
     const { payload, contentType = 'application/json', route = url, verdict, auth = 'bearer', tenant = 'anonymous' } = sent;
     const response = await app.inject({ method, url, payload, headers: { ...CREDENTIALS[auth], 'content-type': contentType } });
     answered.push({ id: String(response.headers['x-request-id']), status: response.statusCode, route, verdict, tenant });
+    return response;
   }
 
   beforeAll(async () => {
@@ -103,6 +104,12 @@ describe('log privacy (e2e)', () => {
     await send('POST', '/v1/moderate', { payload: json({ prompt: narwhal, messages: [] }), tenant: acme });
     await send('GET', `/no-such-route/${ocelot}?q=${tapir}`, { route: null });
     await send('GET', `/predict?text=${ibis}`, { route: null });
+    // A moderation stream: its conversation, a chunk with a check, a chunk over MAX_TEXT_CHARS (413), the close.
+    const stream = await send('POST', '/v1/streams', { payload: json({ prompt: `${zebra} tell me a story` }), tenant: acme });
+    const chunks = `/v1/streams/${stream.json().id}/chunks`;
+    await send('POST', chunks, { payload: json({ text: `${quokka} a gun.`, check: true }), route: '/v1/streams/:id/chunks', verdict: 'unsafe', tenant: acme });
+    await send('POST', chunks, { payload: json({ text: `${ibis} ${'x'.repeat(300)}` }), route: '/v1/streams/:id/chunks', tenant: acme });
+    await send('POST', `/v1/streams/${stream.json().id}/close`, { payload: '{}', route: '/v1/streams/:id/close', tenant: acme });
     await send('GET', '/health/ready', { auth: 'none' });
     await send('GET', '/v1/stats', { auth: 'none' });
   });

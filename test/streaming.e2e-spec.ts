@@ -174,6 +174,22 @@ describe('streaming moderation (e2e)', () => {
     for (const id of ids) await close(id);
   });
 
+  it('refuses a stream past the service-wide limit with 503 and Retry-After, whichever tenant asks', async () => {
+    const held: Array<[typeof alice, string]> = [];
+    for (const tenant of [alice, alice, alice, bob, bob]) {
+      const opened = await open({ prompt: PROMPT }, tenant);
+      expect(opened.statusCode).toBe(201);
+      held.push([tenant, opened.json().id]);
+    }
+    const refused = await open({ prompt: PROMPT }, carol);
+    expect([refused.statusCode, refused.json().code]).toEqual([503, 'STREAM_CAPACITY_REACHED']);
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+    for (const [tenant, id] of held) expect((await close(id, tenant)).statusCode).toBe(200);
+    const admitted = await open({ prompt: PROMPT }, carol);
+    expect(admitted.statusCode).toBe(201);
+    await close(admitted.json().id, carol);
+  });
+
   it('evicts the least recently used KV past the token budget, the evicted stream recomputing to the same verdict', async () => {
     const first = (await open({ prompt: PROMPT })).json().id;
     const second = (await open({ prompt: PROMPT })).json().id;
@@ -196,5 +212,47 @@ describe('streaming moderation (e2e)', () => {
     const usage = await app.inject({ method: 'GET', url: '/v1/usage', headers: bearer(alice) });
     expect(usage.statusCode).toBe(200);
     expect(usage.body).toContain('/v1/streams');
+  });
+
+  describe('with a short idle timeout', () => {
+    let idleApp: NestFastifyApplication;
+    const IDLE_TIMEOUT_MS = 1_000;
+
+    beforeAll(async () => {
+      idleApp = await startTestApp({
+        env: {
+          QWEN3GUARD_CACHE_DIR: cacheDir,
+          QWEN3GUARD_TENANTS_FILE: writeTenantsFile(workDir, [alice]),
+          ALLOW_ANONYMOUS: 'false',
+          STREAM_MAX_SESSIONS_PER_TENANT: '1',
+          STREAM_IDLE_TIMEOUT_MS: String(IDLE_TIMEOUT_MS),
+        },
+      });
+      await waitUntilReady(idleApp);
+    });
+
+    afterAll(() => idleApp?.close());
+
+    it('closes a stream nobody touches, which frees its place; appending keeps one open', async () => {
+      const openIdle = () => postJson(idleApp, '/v1/streams', { prompt: PROMPT }, bearer(alice));
+      const appendIdle = (id: string) => postJson(idleApp, `/v1/streams/${id}/chunks`, { text: 'Still here.' }, bearer(alice));
+      const { id } = (await openIdle()).json();
+      expect((await openIdle()).statusCode).toBe(429);
+      // Touched every quarter timeout for two timeouts: still open.
+      for (let i = 0; i < 8; i++) {
+        await new Promise((resolve) => setTimeout(resolve, IDLE_TIMEOUT_MS / 4));
+        expect((await appendIdle(id)).statusCode).toBe(200);
+      }
+      // Left alone: closed within a few sweeps (bounded wait).
+      let status = 200;
+      for (let waited = 0; status === 200 && waited < 10 * IDLE_TIMEOUT_MS; waited += 250) {
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        if (waited >= IDLE_TIMEOUT_MS) status = (await appendIdle(id)).statusCode;
+      }
+      expect(status).toBe(404);
+      const reopened = await openIdle();
+      expect(reopened.statusCode).toBe(201);
+      await idleApp.inject({ method: 'DELETE', url: `/v1/streams/${reopened.json().id}`, headers: bearer(alice) });
+    });
   });
 });

@@ -126,6 +126,22 @@ describe('ModerationStream', () => {
     stream.close();
   });
 
+  it('shares the scheduler with other requests, oldest first: no check overtakes a request, nor a request a check', async () => {
+    const streams = Array.from({ length: 6 }, () => engine.openStream(PROMPT));
+    streams.forEach((stream, i) => stream.append(`Answer number ${i} is about bread.`));
+    const finished: string[] = [];
+    const track = <T>(name: string, work: Promise<T>) => work.then((value) => (finished.push(name), value));
+    const before = streams.slice(0, 3).map((stream, i) => track(`stream ${i}`, stream.check()));
+    await new Promise(setImmediate); // a check reaches the queue a few microtasks after it is asked for
+    const request = track('request', engine.moderate([{ messages: [{ role: 'user', content: 'A plain question about bread.' }] }]));
+    const after = streams.slice(3).map((stream, i) => track(`stream ${i + 3}`, stream.check()));
+    await Promise.all([...before, request, ...after]);
+    // Oldest first, whatever asked: the request waits for the checks queued before it, and no later check overtakes it.
+    expect(finished.slice(0, 3).sort()).toEqual(['stream 0', 'stream 1', 'stream 2']);
+    expect(finished[3]).toBe('request');
+    for (const stream of streams) stream.close();
+  });
+
   it('opens only on a conversation that ends with the user', () => {
     expect(() => engine.openStream([...PROMPT, { role: 'assistant', content: 'x' }])).toThrow(/user's turn/);
   });

@@ -7,6 +7,10 @@
   const LEVEL_NAMES = { safe: 'Safe', controversial: 'Controversial', unsafe: 'Unsafe' };
   const HISTORY_SIZE = 10;
   const STATS_INTERVAL_MS = 5000;
+  const RESPONSE_HINTS = {
+    check: 'When filled, the reply is judged (in answer to the message above), including whether it refuses.',
+    stream: 'The answer to play, word by word: each check judges it so far, in answer to the message above.',
+  };
 
   const byId = (id) => document.getElementById(id);
   const form = byId('moderate-form');
@@ -14,6 +18,8 @@
   const responseBox = byId('response');
   const apiKeyBox = byId('api-key');
   const button = byId('moderate-button');
+  const stopButton = byId('stop-button');
+  const streamOptions = byId('stream-options');
   const resultBox = byId('result');
   const historyList = byId('history');
   const historyEmpty = byId('history-empty');
@@ -22,6 +28,8 @@
   /** The last checks, newest first; kept in this page only. */
   const history = [];
   let statsPending = false;
+  /** The stream being played, if any: `stopped` is set by the Stop button. */
+  let playing = null;
 
   /** An element with properties and children (strings become text nodes). */
   function el(tag, properties = {}, children = []) {
@@ -31,9 +39,9 @@
   }
 
   class ApiError extends Error {
-    constructor(status, body) {
+    constructor(status, body, retryAfter) {
       const detail = body && body.code ? `${body.code}: ${body.message}` : 'the service answered without details';
-      super(`${status} ${detail}`);
+      super(`${status} ${detail}${retryAfter ? ` (retry after ${retryAfter} s)` : ''}`);
     }
   }
 
@@ -48,7 +56,7 @@
   async function callApi(path, init) {
     const response = await fetch(path, { ...init, headers: requestHeaders(init.body !== undefined) });
     const body = await response.json().catch(() => null);
-    if (!response.ok) throw new ApiError(response.status, body);
+    if (!response.ok) throw new ApiError(response.status, body, response.headers.get('retry-after'));
     return body;
   }
 
@@ -58,7 +66,11 @@
 
   // --- Moderation -----------------------------------------------------------------------------------
 
-  async function moderate(event) {
+  function mode() {
+    return form.elements.mode.value;
+  }
+
+  function submit(event) {
     event.preventDefault();
     if (button.disabled) return; // a check is running (Ctrl+Enter does not look at the button)
     if (!promptBox.value.trim()) {
@@ -66,6 +78,11 @@
       promptBox.focus();
       return;
     }
+    if (mode() === 'stream') play();
+    else moderate();
+  }
+
+  async function moderate() {
     const request = { prompt: promptBox.value };
     if (responseBox.value.trim()) request.response = responseBox.value;
     setBusy(true);
@@ -87,6 +104,14 @@
     button.disabled = busy;
     button.textContent = busy ? 'Checking…' : 'Moderate';
     resultBox.setAttribute('aria-busy', String(busy));
+  }
+
+  function showMode() {
+    const streaming = mode() === 'stream';
+    streamOptions.hidden = !streaming;
+    byId('response-optional').hidden = streaming;
+    byId('response-hint').textContent = RESPONSE_HINTS[mode()];
+    button.textContent = streaming ? 'Play' : 'Moderate';
   }
 
   function showError(message) {
@@ -135,134 +160,164 @@
   }
 
   // --- Streaming ------------------------------------------------------------------------------------
+  // The HTTP routes, not the WebSocket: a browser cannot put the API key in a WebSocket's headers, and
+  // fetch already carries it like every other call of this page. The text goes in request bodies only.
 
-  /** Pause between two pieces of a played answer: slow enough to watch the verdict change. */
-  const STREAM_PIECE_DELAY_MS = 120;
-  /** A check every this many answer tokens (the service also checks at sentence ends): often, so changes show. */
-  const STREAM_CHECK_EVERY_TOKENS = 8;
-
-  const streamButton = byId('stream-button');
-  const streamStop = byId('stream-stop');
-  const streamStatus = byId('stream-status');
-  const streamVerdict = byId('stream-verdict');
-  const streamFirstFlag = byId('stream-first-flag');
-  const streamAnswer = byId('stream-answer');
-  const streamChecks = byId('stream-checks');
-
-  /** The stream being played: its id once opened, and whether Stop was pressed. */
-  let playing = null;
-
-  const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-  /** The answer cut where an LLM's tokens could arrive: each word with the spaces after it (nothing lost). */
-  function answerPieces(answer) {
-    return answer.match(/\S+\s*|\s+/g) ?? [];
+  /** The answer in word-sized pieces, as an LLM streams it: spaces lead a word, punctuation follows it. */
+  function piecesOf(text) {
+    const pieces = [];
+    let piece = '';
+    let hasWord = false;
+    for (const { segment, isWordLike } of new Intl.Segmenter(undefined, { granularity: 'word' }).segment(text)) {
+      const startsPiece = isWordLike ? hasWord : /^\s+$/u.test(segment) && hasWord;
+      if (startsPiece) {
+        pieces.push(piece);
+        piece = '';
+        hasWord = false;
+      }
+      piece += segment;
+      hasWord ||= isWordLike;
+    }
+    if (piece) pieces.push(piece);
+    return pieces;
   }
 
-  async function playStream() {
-    if (playing) return;
-    if (!promptBox.value.trim() || !responseBox.value.trim()) {
-      showStreamStatus('Write a user message and the assistant response to stream.', 'error');
+  const count = (n, noun) => `${n} ${noun}${n === 1 ? '' : 's'}`;
+  const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  async function play() {
+    const answer = responseBox.value;
+    if (!answer.trim()) {
+      showError('Write an assistant response to stream.');
+      responseBox.focus();
       return;
     }
-    const run = { id: null, stopped: false, answer: '', whole: responseBox.value, checkChars: [0] };
-    playing = run;
-    setStreaming(true);
-    resetStreamView();
+    const pieces = piecesOf(answer);
+    const checkEvery = Number(byId('check-every').value);
+    const paceMs = Math.max(0, Number(byId('pace').value) || 0);
+    const view = streamView(pieces.length);
+    const stream = { id: null, closed: false, stopped: false };
+    playing = stream;
+    setPlaying(true);
     try {
-      const opened = await callApi('v1/streams', {
+      let state = await callApi('v1/streams', {
         method: 'POST',
-        body: JSON.stringify({ prompt: promptBox.value, check_every_tokens: STREAM_CHECK_EVERY_TOKENS }),
+        body: JSON.stringify({ prompt: promptBox.value, check_every_tokens: checkEvery, close_on_unsafe: byId('close-on-unsafe').checked }),
       });
-      run.id = opened.id;
-      const pieces = answerPieces(run.whole);
+      stream.id = state.id;
+      view.model(state.model);
       for (const [index, piece] of pieces.entries()) {
-        if (run.stopped) break;
+        if (stream.stopped) break;
         const last = index === pieces.length - 1;
-        // The last piece asks for a check, so the final verdict covers the whole answer.
-        const state = await callApi(`v1/streams/${encodeURIComponent(run.id)}/chunks`, {
-          method: 'POST',
-          body: JSON.stringify({ text: piece, check: last }),
-        });
-        run.answer += piece;
-        showStreamState(run, state);
-        if (!last) await pause(STREAM_PIECE_DELAY_MS);
+        state = await callApi(`v1/streams/${encodeURIComponent(stream.id)}/chunks`, { method: 'POST', body: JSON.stringify({ text: piece, check: last }) });
+        view.update({ state, played: index + 1, answer });
+        if (state.closed) {
+          stream.closed = true;
+          view.status(`The service closed the stream at the first Unsafe verdict (${index + 1} of ${pieces.length} pieces played).`);
+          break;
+        }
+        if (!last) await pause(paceMs);
       }
+      if (stream.stopped) view.status(`Stopped after ${view.played()} of ${pieces.length} pieces.`);
+      else if (!stream.closed) view.status(`Played all ${pieces.length} pieces.`);
     } catch (error) {
-      showStreamStatus(`The stream failed: ${describeFailure(error)}`, 'error');
+      view.error(`The stream failed: ${describeFailure(error)}`);
     } finally {
-      // Close it on the service; one it already closed (idle timeout) answers 404, which changes nothing here.
-      if (run.id) await callApi(`v1/streams/${encodeURIComponent(run.id)}`, { method: 'DELETE' }).catch(() => undefined);
+      await closeStream(stream, view);
       playing = null;
-      setStreaming(false);
+      setPlaying(false);
       refreshStats();
     }
   }
 
-  function setStreaming(active) {
-    streamButton.disabled = active;
-    streamStop.hidden = !active;
-    streamAnswer.setAttribute('aria-busy', String(active));
-  }
-
-  function resetStreamView() {
-    showStreamStatus('Opening a stream…');
-    streamVerdict.hidden = true;
-    streamFirstFlag.hidden = true;
-    streamAnswer.hidden = false;
-    streamAnswer.replaceChildren();
-    streamChecks.replaceChildren();
-  }
-
-  function showStreamStatus(message, kind = 'hint') {
-    streamStatus.className = kind;
-    streamStatus.textContent = message;
-  }
-
-  function showStreamState(run, state) {
-    if (state.check) {
-      run.checkChars[state.check.check] = state.check.answer_chars;
-      showStreamCheck(state.check);
+  /** Frees what the stream holds on the service, unless it is closed already. */
+  async function closeStream(stream, view) {
+    if (!stream.id || stream.closed) return;
+    try {
+      await callApi(`v1/streams/${encodeURIComponent(stream.id)}`, { method: 'DELETE' });
+      stream.closed = true;
+    } catch (error) {
+      view.error(`Closing the stream failed: ${describeFailure(error)}`);
     }
-    showStreamAnswer(run, state.first_flag);
-    if (state.first_flag) {
-      const { check, answer_chars: chars, safety_level: level } = state.first_flag;
-      streamFirstFlag.textContent = `First flagged ${LEVEL_NAMES[level]} at check ${check}, after ${chars} characters of the answer.`;
-      streamFirstFlag.hidden = false;
-    }
-    const done = run.answer === run.whole || run.stopped;
-    const progress = `${state.answer_tokens} answer tokens, ${state.checks} checks`;
-    showStreamStatus(done ? `Done: ${progress}.` : `Streaming… ${progress}`);
   }
 
-  function showStreamCheck(check) {
-    const level = check.result.safety_level;
-    streamVerdict.className = `verdict level-${level}`;
-    streamVerdict.textContent = LEVEL_NAMES[level];
-    streamVerdict.hidden = false;
-    const categories = check.result.categories.length > 0 ? ` (${check.result.categories.join(', ')})` : '';
-    streamChecks.append(
-      el('li', {}, [
-        el('span', { className: `badge level-${level}` }, LEVEL_NAMES[level]),
-        `${categories} after ${check.answer_chars} characters; ${check.computed_tokens} tokens computed, ${check.reused_tokens} reused`,
+  function setPlaying(busy) {
+    button.disabled = busy;
+    button.textContent = busy ? 'Playing…' : 'Play';
+    stopButton.hidden = !busy;
+    resultBox.setAttribute('aria-busy', String(busy));
+    for (const radio of form.elements.mode) radio.disabled = busy;
+  }
+
+  /** The result panel of a stream, updated in place as verdicts arrive. */
+  function streamView(pieceCount) {
+    const verdictBadge = el('span', { className: 'verdict level-none', id: 'verdict' }, 'Not checked yet');
+    const progress = el('span', { id: 'stream-progress', className: 'hint' }, `0 of ${pieceCount} pieces played`);
+    const answerBox = el('p', { id: 'streamed-answer', className: 'streamed-answer' });
+    const values = {
+      firstFlag: el('span', { id: 'stream-first-flag' }, 'Not yet'),
+      checks: el('span', { id: 'stream-checks-count' }, '0'),
+      tokens: el('span', {}, '–'),
+      model: el('span', {}, '–'),
+    };
+    const checkList = el('ol', { id: 'stream-checks', className: 'stream-checks' });
+    const statusLine = el('p', { id: 'stream-status', className: 'hint' });
+    const errors = el('div', { id: 'stream-errors' });
+    let playedCount = 0;
+    let reused = 0;
+    let computed = 0;
+    resultBox.replaceChildren(
+      el('p', { className: 'stream-head' }, [verdictBadge, progress]),
+      answerBox,
+      facts([
+        ['First flagged', values.firstFlag],
+        ['Checks', values.checks],
+        ['Tokens', values.tokens],
+        ['Model', values.model],
       ]),
+      el('h3', {}, 'Checks'),
+      checkList,
+      statusLine,
+      errors,
     );
-    streamChecks.lastElementChild.scrollIntoView({ block: 'nearest' });
+    return {
+      played: () => playedCount,
+      model: (model) => (values.model.textContent = model),
+      update({ state, played, answer }) {
+        playedCount = played;
+        progress.textContent = `${played} of ${pieceCount} pieces played (${count(state.answer_chars, 'character')}, ${count(state.answer_tokens, 'token')})`;
+        showPlayed(answerBox, answer.slice(0, state.answer_chars), state.first_flag);
+        values.checks.textContent = String(state.checks);
+        values.firstFlag.textContent = state.first_flag
+          ? `${LEVEL_NAMES[state.first_flag.safety_level]} at check ${state.first_flag.check}, after ${state.first_flag.answer_chars} characters`
+          : 'Not yet';
+        const check = state.check;
+        if (!check) return;
+        const level = check.result.safety_level;
+        verdictBadge.className = `verdict level-${level}`;
+        verdictBadge.textContent = LEVEL_NAMES[level];
+        reused += check.reused_tokens;
+        computed += check.computed_tokens;
+        values.tokens.textContent = `${computed} computed, ${reused} reused from the stream's cache`;
+        const categories = check.result.categories.length > 0 ? `: ${check.result.categories.join(', ')}` : '';
+        checkList.append(
+          el('li', {}, [
+            el('span', { className: `badge level-${level}` }, LEVEL_NAMES[level]),
+            ` check ${check.check}, ${check.answer_chars} characters${categories}`,
+          ]),
+        );
+      },
+      status: (message) => (statusLine.textContent = message),
+      error: (message) => errors.append(el('p', { className: 'error' }, message)),
+    };
   }
 
-  /** The answer so far, with the text that first turned the verdict (since the check before) marked. */
-  function showStreamAnswer(run, firstFlag) {
-    if (!firstFlag) {
-      streamAnswer.textContent = run.answer;
-      return;
-    }
-    const from = run.checkChars[firstFlag.check - 1] ?? 0;
-    const to = firstFlag.answer_chars;
-    streamAnswer.replaceChildren(
-      run.answer.slice(0, from),
-      el('mark', { className: 'flagged', title: 'The text that turned the verdict' }, run.answer.slice(from, to)),
-      run.answer.slice(to),
-    );
+  /** The answer played so far, with a mark where the verdict first turned. */
+  function showPlayed(target, text, firstFlag) {
+    if (!firstFlag) return target.replaceChildren(text);
+    const at = firstFlag.answer_chars;
+    const mark = el('mark', { className: `flag level-${firstFlag.safety_level}`, title: `first ${LEVEL_NAMES[firstFlag.safety_level]} verdict here` }, '⚑');
+    target.replaceChildren(text.slice(0, at), mark, text.slice(at));
   }
 
   // --- History --------------------------------------------------------------------------------------
@@ -282,6 +337,7 @@
       el('span', { className: 'meta' }, `${Math.round(check.roundTripMs)} ms · ${check.at.toLocaleTimeString()}`),
     ]);
     item.addEventListener('click', () => {
+      if (playing) return;
       promptBox.value = check.request.prompt;
       responseBox.value = check.request.response ?? '';
       showResult(check);
@@ -331,9 +387,9 @@
 
   // --- Wiring ---------------------------------------------------------------------------------------
 
-  form.addEventListener('submit', moderate);
-  streamButton.addEventListener('click', playStream);
-  streamStop.addEventListener('click', () => {
+  form.addEventListener('submit', submit);
+  form.addEventListener('change', (event) => event.target.name === 'mode' && showMode());
+  stopButton.addEventListener('click', () => {
     if (playing) playing.stopped = true;
   });
   form.addEventListener('keydown', (event) => {
@@ -342,6 +398,7 @@
       form.requestSubmit();
     }
   });
+  showMode(); // a reloaded page may keep the streaming choice
   document.addEventListener('visibilitychange', refreshStats);
   setInterval(refreshStats, STATS_INTERVAL_MS);
   refreshStats();
