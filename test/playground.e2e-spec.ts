@@ -167,4 +167,3 @@ describeWithChromium('playground in a browser (e2e)', () => {
     expect(problems).toEqual([]);
   });
 });
-
