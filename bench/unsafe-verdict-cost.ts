@@ -4,7 +4,7 @@
  * (on). Both engines are loaded side by side and every text runs on each in turn, alternating which goes
  * first, so a busy machine slows both alike; medians are reported, with the load average.
  *
- *   npx tsx bench/unsafe-verdict-cost.ts [--model models/qwen3guard-gen-0.6b-synthetic] [--dtype fp32 --dtype quantized] [--rounds 5]
+ *   npx tsx bench/unsafe-verdict-cost.ts [--model models/qwen3guard-gen-0.6b-synthetic] [--dtype fp32 --dtype quantized] [--rounds 5] [--candidates 40]
  *
  * The synthetic model's random weights never write the answer format themselves, so it is imposed
  * (verifyAnswerFormat off), as in `npm run bench`: the same passes. Texts are sorted by the verdict they get
@@ -20,8 +20,6 @@ import { ChatMessage, ModelDtype, ModerationMode, OnnxModerationEngine, PromptEn
 
 const WORDS = 'the river morning garden quiet market window letter travel music paper yellow table story friend knife poison vote secret bomb'.split(' ');
 const TEXT_TOKENS = 16;
-/** Texts tried per mode to find enough of each verdict. */
-const CANDIDATES = 40;
 /** Texts timed per mode and verdict. */
 const PER_CLASS = 4;
 
@@ -34,10 +32,12 @@ function parseCommandLine() {
       model: { type: 'string', default: 'models/qwen3guard-gen-0.6b-synthetic' },
       dtype: { type: 'string', multiple: true, default: ['fp32'] },
       rounds: { type: 'string', default: '5' },
+      /** Texts tried per mode to find enough of each verdict. */
+      candidates: { type: 'string', default: '40' },
       out: { type: 'string', default: 'bench/results' },
     },
   });
-  return { model: resolve(values.model), dtypes: values.dtype as ModelDtype[], rounds: Number(values.rounds), out: values.out };
+  return { model: resolve(values.model), dtypes: values.dtype as ModelDtype[], rounds: Number(values.rounds), candidates: Number(values.candidates), out: values.out };
 }
 
 /** A deterministic text of exactly `tokens` tokens or just over, from a seeded walk over WORDS. */
@@ -107,7 +107,7 @@ async function main(): Promise<void> {
     for (const mode of ['prompt', 'response'] as const) {
       // Sort candidate texts by their verdict; both variants must give the same answer.
       const chosen: Record<VerdictClass, Array<{ messages: ChatMessage[]; categories: number }>> = { safe: [], unsafe: [], controversial: [] };
-      for (let seed = 0; seed < CANDIDATES && Object.values(chosen).some((texts) => texts.length < PER_CLASS); seed++) {
+      for (let seed = 0; seed < options.candidates && Object.values(chosen).some((texts) => texts.length < PER_CLASS); seed++) {
         const messages = conversation(encoder, mode, seed);
         const [[stepwise], [speculative]] = [await engines.stepwise.moderate([{ messages }]), await engines.speculative.moderate([{ messages }])];
         if (answerOf(stepwise) !== answerOf(speculative))
