@@ -37,7 +37,13 @@ function parseCommandLine() {
       out: { type: 'string', default: 'bench/results' },
     },
   });
-  return { model: resolve(values.model), dtypes: values.dtype as ModelDtype[], rounds: Number(values.rounds), candidates: Number(values.candidates), out: values.out };
+  return {
+    model: resolve(values.model),
+    dtypes: values.dtype as ModelDtype[],
+    rounds: Number(values.rounds),
+    candidates: Number(values.candidates),
+    out: values.out,
+  };
 }
 
 /** A deterministic text of exactly `tokens` tokens or just over, from a seeded walk over WORDS. */
