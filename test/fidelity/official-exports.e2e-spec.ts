@@ -2,7 +2,8 @@
  * The engine on ONNX models made by the official exporters (optimum's text-generation-with-past, the project's
  * int8 recipe quantize_int8.py, the onnxruntime-genai model builder), two questions per export:
  *  (a) does the engine run this file exactly as onnxruntime does? Held tightly, every precision included, to
- *      what Python onnxruntime computed on the same file (onnxruntime.json);
+ *      plain onnxruntime-node on the same file, and to what Python onnxruntime recorded (onnxruntime.json) where
+ *      this CPU runs the recording's kernels;
  *  (b) how far is the export from transformers' own Qwen3 on the same checkpoint? Measured and reported for
  *      every export; judged against the logits' scale for float exports, by the first greedy token (the verdict
  *      position) for weight-quantized ones.
@@ -27,6 +28,8 @@ import {
   loadReferenceSet,
   OpenedModel,
   openModel,
+  outputsMaxDiff,
+  plainOnnxruntimeOutputs,
   promptLogits,
   ReferenceSet,
   referenceRoots,
@@ -38,9 +41,9 @@ import {
 jest.setTimeout(300_000);
 
 /**
- * The engine against Python onnxruntime on the same file. The same kernels on the same inputs give the same bits
- * (measured: 0 on every committed export); the bound leaves room for a float32 summation order only, should the
- * two processes split a kernel over threads differently.
+ * The engine against onnxruntime on the same file. The same kernels on the same inputs give the same bits
+ * (measured: 0 on every committed export, against plain onnxruntime-node here and against Python onnxruntime on
+ * the machine that recorded it); the bound leaves room for a float32 summation order only.
  */
 const ONNXRUNTIME_TOLERANCE = 1e-5;
 
@@ -128,19 +131,33 @@ describe.each(sets.map((set) => [set.manifest.model, set] as const))('reference 
     });
 
     // (a) The engine against onnxruntime itself, on this very file: whatever the precision, nothing the engine
-    // adds (graph rewrite for logits_to_keep, I/O binding, KV cache handling) may change a logit.
-    it('runs the file exactly as Python onnxruntime does: prompt logits and one KV-cache step', async () => {
+    // adds (graph rewrite for logits_to_keep, I/O binding, KV cache handling) may change a logit. Held against
+    // plain onnxruntime on this machine (its kernels are chosen by CPU), and against the values Python
+    // onnxruntime recorded where this machine's kernels reproduce them.
+    it('runs the file exactly as onnxruntime does: prompt logits and one KV-cache step', async () => {
       const recorded = set.onnxruntime[entry.name];
       expect(recorded?.conversations.map((conversation) => conversation.id)).toEqual(set.references.conversations.map((c) => c.id));
       let worst = 0;
+      let fromRecording = 0;
       for (const [index, conversation] of set.references.conversations.entries()) {
-        const comparison = await compareWithOnnxruntime(model, conversation, recorded.conversations[index]);
-        expect([conversation.id, comparison.argmax]).toEqual([conversation.id, recorded.conversations[index].argmax]);
+        const python = recorded.conversations[index];
+        const plain = await plainOnnxruntimeOutputs(model, join(dir, entry.onnx), conversation, python);
+        const comparison = await compareWithOnnxruntime(model, conversation, plain);
+        expect([conversation.id, comparison.argmax]).toEqual([conversation.id, plain.argmax]);
         expect([conversation.id, comparison.maxAbsDiff <= ONNXRUNTIME_TOLERANCE]).toEqual([conversation.id, true]);
         expect(comparison.sumDiff).toBeLessThan(ONNXRUNTIME_TOLERANCE * set.references.vocab_size);
         worst = Math.max(worst, comparison.maxAbsDiff);
+        fromRecording = Math.max(fromRecording, outputsMaxDiff(plain, python));
       }
       row.vs_onnxruntime = worst;
+      row.vs_python_recording = fromRecording;
+      // float32 kernels differ from one CPU to another by summation order only; float16 and int8 ones round
+      // differently, so a recording from another CPU kind is reported for those, not held.
+      if (entry.precision === 'fp32') expect(fromRecording).toBeLessThanOrEqual(ONNXRUNTIME_TOLERANCE);
+      else if (fromRecording > 0)
+        console.log(
+          `${entry.name}: this CPU's ${entry.precision} kernels are not the recording's (max |diff| ${fromRecording.toExponential(2)} from Python's values)`,
+        );
     });
 
     // (b) The export against transformers: measured for every export; judged against the logits' own scale

@@ -5,6 +5,7 @@
  * model directory and compare what they produce with those outputs.
  */
 import { Tokenizer } from '@huggingface/tokenizers';
+import * as ort from 'onnxruntime-node';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,6 +23,7 @@ import {
   ModelDtype,
   PromptEncoder,
   ChatMessage,
+  fromFloat16Bits,
 } from '../../../src/inference';
 
 export const REPO_ROOT = resolve(__dirname, '../../..');
@@ -188,6 +190,77 @@ export async function compareWithOnnxruntime(
   return { maxAbsDiff, sumDiff: Math.abs(sum - recorded.sum), argmax };
 }
 
+/**
+ * make_reference.py's onnxruntime_outputs, in this process: onnxruntime-node's own InferenceSession on the
+ * export as written (no graph rewrite, no engine), with the inputs Python fed: the whole prompt in one pass on
+ * empty past tensors, then one KV-cache step with the recorded token. It runs this machine's kernels, which the
+ * recorded values need not: onnxruntime picks its GEMM kernels by CPU (AVX2, AVX-512, VNNI, AMX), and the
+ * float16 and int8 paths round differently from one to another.
+ */
+export async function plainOnnxruntimeOutputs(
+  model: OpenedModel,
+  onnxFile: string,
+  conversation: ReferenceConversation,
+  recorded: OnnxruntimeConversation,
+): Promise<OnnxruntimeConversation> {
+  const session = await ort.InferenceSession.create(onnxFile, { executionProviders: ['cpu'], intraOpNumThreads: OPEN_THREADS, logSeverityLevel: 3 });
+  try {
+    const { io } = model.session;
+    const pastType = io.kvDtype === 'float16' ? 'float16' : 'float32';
+    const empty = () => new ort.Tensor(pastType, pastType === 'float16' ? new Uint16Array(0) : new Float32Array(0), [1, io.kvHeads, 0, io.headDim]);
+    const run = async (ids: readonly number[], past: Record<string, ort.Tensor> | null, start: number) => {
+      const feeds: Record<string, ort.Tensor> = {
+        input_ids: new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [1, ids.length]),
+        attention_mask: new ort.Tensor('int64', new BigInt64Array(start + ids.length).fill(1n), [1, start + ids.length]),
+      };
+      if (session.inputNames.includes('position_ids'))
+        feeds.position_ids = new ort.Tensor(
+          'int64',
+          BigInt64Array.from(ids, (_, i) => BigInt(start + i)),
+          [1, ids.length],
+        );
+      for (const name of session.inputNames.filter((input) => input.startsWith('past_key_values.')))
+        feeds[name] = past ? past[name.replace('past_key_values.', 'present.')] : empty();
+      const outputs = await session.run(feeds);
+      const logits = outputs.logits;
+      const [, length, vocab] = logits.dims;
+      const data = logits.type === 'float16' ? fromFloat16Bits(logits.data as Uint16Array) : (logits.data as Float32Array);
+      return { last: data.subarray((length - 1) * vocab, length * vocab), outputs };
+    };
+    const prompt = await run(conversation.input_ids, null, 0);
+    let sum = 0;
+    let squares = 0;
+    let argmax = 0;
+    prompt.last.forEach((value, id) => {
+      sum += value;
+      squares += value * value;
+      if (value > prompt.last[argmax]) argmax = id;
+    });
+    const result: OnnxruntimeConversation = {
+      id: conversation.id,
+      sample_values: conversation.prompt_logits.sample_ids.map((id) => prompt.last[id]),
+      sum,
+      l2: Math.sqrt(squares),
+      argmax,
+    };
+    if (recorded.decode_step) {
+      const { token, ids } = recorded.decode_step;
+      const step = await run([token], prompt.outputs, conversation.input_ids.length);
+      result.decode_step = { token, ids, values: ids.map((id) => step.last[id]) };
+    }
+    return result;
+  } finally {
+    await session.release();
+  }
+}
+
+/** Largest difference between two runs' values at the same ids (prompt samples and the decoding step). */
+export function outputsMaxDiff(a: OnnxruntimeConversation, b: OnnxruntimeConversation): number {
+  const pairs = [...a.sample_values.map((value, i) => [value, b.sample_values[i]])];
+  a.decode_step?.values.forEach((value, i) => pairs.push([value, b.decode_step!.values[i]]));
+  return Math.max(...pairs.map(([x, y]) => Math.abs(x - Math.fround(y))));
+}
+
 /** The committed tiny set, plus a set written for a real checkpoint when QWEN3GUARD_REFERENCE_DIR names one. */
 export function referenceRoots(): string[] {
   const extra = process.env.QWEN3GUARD_REFERENCE_DIR;
@@ -243,6 +316,9 @@ export interface OpenedModel {
   stopIds: Set<number>;
 }
 
+/** The engine's threads here, and plain onnxruntime's: a kernel split over other threads may sum in another order. */
+const OPEN_THREADS = 2;
+
 const SILENT = { log: () => undefined, warn: () => undefined, error: () => undefined };
 
 export async function openModel(dir: string, dtype: ModelDtype): Promise<OpenedModel> {
@@ -251,7 +327,7 @@ export async function openModel(dir: string, dtype: ModelDtype): Promise<OpenedM
     onnxPath: directory.onnxPath,
     config: directory.config,
     provider: 'cpu',
-    intraOpThreads: 2,
+    intraOpThreads: OPEN_THREADS,
     logger: SILENT,
     logitsToKeep: true,
   });
