@@ -13,6 +13,15 @@ import { findTool, ROOT, run } from '../../monitoring/support/tools';
 import { podman, podmanOk } from './podman';
 
 const CA_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
+/**
+ * Where the stand-in keeps the machine's CA bundle for Node.js and npm: outside /etc/ssl/certs, which a
+ * Dockerfile's `apt-get install ca-certificates` regenerates from Debian's own list (Dockerfile.gpu's build stage
+ * does), dropping the machine's CA that npm's cafile would then miss.
+ */
+const STAND_IN_CA = '/usr/local/etc/ssl/machine-ca-bundle.crt';
+/** Label on a stand-in, bumped whenever its layout changes, so a stand-in of an earlier recipe is built again. */
+const RECIPE_LABEL = 'org.qwen3guard.node-stand-in';
+const RECIPE = '2';
 const FALLBACK_DEBIAN_MIRROR = 'http://deb.debian.org/debian';
 export const CACHE_DIR = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'qwen3guard-gen-web', 'containers');
 
@@ -52,7 +61,7 @@ function listDir(dir: string): string[] {
 export async function ensureNodeBaseImage(image: string, nodeVersion: string, log: (line: string) => void): Promise<BaseImageSource> {
   const name = fullyQualified(image);
   const rebuild = process.env.QWEN3GUARD_CONTAINERS_REBUILD_BASE === '1';
-  if (!rebuild && (await nodeVersionIn(name)) === `v${nodeVersion}`) return 'local';
+  if (!rebuild && (await nodeVersionIn(name)) === `v${nodeVersion}` && !(await isEarlierStandIn(name))) return 'local';
   if (!rebuild) {
     const pulled = await podman(['pull', name], 90_000);
     if (pulled.code === 0) return 'pulled';
@@ -62,6 +71,13 @@ export async function ensureNodeBaseImage(image: string, nodeVersion: string, lo
   const built = await nodeVersionIn(name);
   if (built !== `v${nodeVersion}`) throw new Error(`the stand-in ${name} runs Node.js ${built}, not v${nodeVersion}`);
   return 'stand-in';
+}
+
+/** A stand-in of an earlier recipe: it sets NODE_EXTRA_CA_CERTS, which the real image never does, without this recipe's label. */
+async function isEarlierStandIn(name: string): Promise<boolean> {
+  const inspect = await podman(['image', 'inspect', '--format', `{{json .Config.Env}} {{index .Config.Labels "${RECIPE_LABEL}"}}`, name]);
+  const [env, label] = [inspect.stdout.slice(0, inspect.stdout.lastIndexOf(' ')), inspect.stdout.slice(inspect.stdout.lastIndexOf(' ') + 1).trim()];
+  return env.includes('NODE_EXTRA_CA_CERTS=') && label !== RECIPE;
 }
 
 async function nodeVersionIn(name: string): Promise<string | undefined> {
@@ -88,16 +104,19 @@ async function buildStandIn(name: string, log: (line: string) => void): Promise<
     }
     mkdirSync(join(tree, 'etc', 'ssl', 'certs'), { recursive: true });
     copyFileSync(CA_BUNDLE, join(tree, CA_BUNDLE));
+    mkdirSync(join(tree, STAND_IN_CA, '..'), { recursive: true });
+    copyFileSync(CA_BUNDLE, join(tree, STAND_IN_CA));
     // npm's global config (<prefix>/etc/npmrc): the CA for the registry, the headers node-gyp would otherwise download.
-    mkdirSync(join(tree, 'usr', 'local', 'etc'), { recursive: true });
-    writeFileSync(join(tree, 'usr', 'local', 'etc', 'npmrc'), `cafile=${CA_BUNDLE}\nnodedir=/usr/local\n`);
+    writeFileSync(join(tree, 'usr', 'local', 'etc', 'npmrc'), `cafile=${STAND_IN_CA}\nnodedir=/usr/local\n`);
     const tarball = join(work, 'node-base.tar');
     execFileSync('tar', ['-C', tree, '-cf', tarball, '.']);
     await podmanOk(
       [
         'import',
         '--change',
-        `ENV NODE_EXTRA_CA_CERTS=${CA_BUNDLE}`,
+        `ENV NODE_EXTRA_CA_CERTS=${STAND_IN_CA}`,
+        '--change',
+        `LABEL ${RECIPE_LABEL}=${RECIPE}`,
         '--change',
         'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
         '--change',
@@ -107,7 +126,7 @@ async function buildStandIn(name: string, log: (line: string) => void): Promise<
       ],
       300_000,
     );
-    log(`built the stand-in ${name}: Debian bookworm minbase + Node.js from ${toolchain} + ${CA_BUNDLE}`);
+    log(`built the stand-in ${name}: Debian bookworm minbase + Node.js from ${toolchain} + ${CA_BUNDLE} (trusted from ${STAND_IN_CA})`);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
