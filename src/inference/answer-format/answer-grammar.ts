@@ -104,7 +104,14 @@ export class CategoryCursor {
     private readonly node: TrieNode,
     private readonly written: ReadonlySet<CategoryName> = new Set(),
     private readonly root: ReadonlySet<CategoryName> = node.reachable,
+    /** Tokens of the current name written so far: 0 where a name starts. */
+    private readonly depth = 0,
   ) {}
+
+  /** Whether the next token starts a name (the choice that picks which category comes). */
+  get atNameStart(): boolean {
+    return this.depth === 0;
+  }
 
   get allowed(): number[] {
     return [...this.node.children].filter(([, child]) => [...child.reachable].some((name) => !this.written.has(name))).map(([token]) => token);
@@ -128,7 +135,7 @@ export class CategoryCursor {
   next(token: number): CategoryCursor {
     const child = this.node.children.get(token);
     if (!child) throw new Error(`token ${token} is not allowed here`);
-    return new CategoryCursor(child, this.written, this.root);
+    return new CategoryCursor(child, this.written, this.root, this.depth + 1);
   }
 
   /** Back to the start of a name after a separator, remembering the name just completed. */

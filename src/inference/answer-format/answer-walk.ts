@@ -83,6 +83,11 @@ export class AnswerWalk {
     return copy;
   }
 
+  /** Whether the next token, not fixed, picks which category name comes. */
+  get atNameStart(): boolean {
+    return this.phase === 'category' && this.forced.length === 0 && this.cursor!.atNameStart;
+  }
+
   /** Where the Categories line may go once a name is complete: another name, then its end. */
   closingTokens(): number[] {
     const cursor = this.cursor;

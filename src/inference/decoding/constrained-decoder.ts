@@ -59,22 +59,42 @@ export interface ConstrainedDecoderOptions {
   batchPositions?: number;
 }
 
+/** What a guess can go on: the walk ahead, the choices it has, and the row's latest reading of the names. */
+interface GuessContext {
+  walk: AnswerWalk;
+  grammar: AnswerGrammar;
+  choices: readonly number[];
+  /** The logits of the names' first tokens where the model last picked a name, once a separator is written. */
+  nameRanking: ReadonlyMap<number, number> | undefined;
+}
+
 /**
  * The guess a draft makes at each kind of choice, where one is worth a position: a non-Safe level (a Safe
  * prompt verdict is complete at its level, so the guess costs it only the positions; a Safe reply's line is
  * fixed text anyway), and once a category name is complete, another name in prompt mode (its end needs no
  * further pass). In response mode the first name is guessed to be the only one, so a one-category reply reads
  * its refusal in the same pass; once a separator came, another name is guessed, which keeps any count of
- * categories at no more passes than step by step. Which category comes is not guessed.
+ * categories at no more passes than step by step. Which name comes is guessed only once the model has written
+ * a separator: then the names follow in the order the model ranked them where it last picked one, so an
+ * answer of three or more categories can read several of them in one pass; a one-name answer never carries
+ * these guesses.
  */
-const ANSWER_GUESSES: Record<ChoicePhase, (walk: AnswerWalk, grammar: AnswerGrammar) => number | undefined> = {
-  level: (_walk, grammar) => grammar.levelTokens.unsafe[0],
-  category: (walk) => {
+const ANSWER_GUESSES: Record<ChoicePhase, (context: GuessContext) => number | undefined> = {
+  level: ({ grammar }) => grammar.levelTokens.unsafe[0],
+  category: ({ walk, choices, nameRanking }) => {
     const closing = walk.closingTokens();
-    return walk.mode === 'response' && walk.categories.length === 0 ? closing.at(-1) : closing[0];
+    if (closing.length > 0) return walk.mode === 'response' && walk.categories.length === 0 ? closing.at(-1) : closing[0];
+    return walk.atNameStart && nameRanking ? bestRanked(choices, nameRanking) : undefined;
   },
   refusal: () => undefined,
 };
+
+/** The choice ranked highest, among those the ranking holds. */
+function bestRanked(choices: readonly number[], ranking: ReadonlyMap<number, number>): number | undefined {
+  let best: number | undefined;
+  for (const token of choices) if (ranking.has(token) && (best === undefined || ranking.get(token)! > ranking.get(best)!)) best = token;
+  return best;
+}
 
 /** One row of the batch as it walks the answer grammar. */
 class RowState {
@@ -84,6 +104,8 @@ class RowState {
   /** Index in `pending` of the first token whose logits are read: it predicts the first undecided token. */
   readFrom: number;
   levelLogits: number[] = [];
+  /** The logits of every name's first token where the model last picked a name (speculative name guesses). */
+  nameLogits: Map<number, number> | undefined;
   error: EngineError | undefined;
   /** 1 for a real token, 0 for padding or a rejected draft token, for every position in the KV cache. */
   readonly mask: number[];
@@ -161,7 +183,7 @@ export class ConstrainedDecoder {
     const rows = requests.map((request) => {
       const row = new RowState(this.grammar, request.mode, start.length);
       // The last prompt token already has to predict the cue's first token.
-      row.queue(request.prompt.slice(start.length), this.draft(row.walk));
+      row.queue(request.prompt.slice(start.length), this.draft(row));
       return row;
     });
 
@@ -198,14 +220,21 @@ export class ConstrainedDecoder {
   }
 
   /**
-   * The answer's tokens from where `walk` stands, as far as they are known without the model: the fixed ones,
-   * and when speculating the guessed choices (ANSWER_GUESSES), up to the first choice nothing guesses.
+   * The answer's tokens from where the row's walk stands, as far as they are known without the model: the fixed
+   * ones, and when speculating the guessed choices (ANSWER_GUESSES), up to the first choice nothing guesses.
    */
-  private draft(walk: AnswerWalk): number[] {
-    const ahead = walk.clone();
+  private draft(row: RowState): number[] {
+    const ahead = row.walk.clone();
+    // Names are guessed only once the model itself has written a separator: a one-name answer carries none.
+    const nameRanking = row.walk.categories.length > 0 ? row.nameLogits : undefined;
     const tokens: number[] = [];
     for (let next = ahead.next(); next !== undefined && tokens.length < MAX_DRAFT; next = ahead.next()) {
-      const token = 'forced' in next ? next.forced : this.speculate ? ANSWER_GUESSES[next.phase](ahead, this.grammar) : undefined;
+      const token =
+        'forced' in next
+          ? next.forced
+          : this.speculate
+            ? ANSWER_GUESSES[next.phase]({ walk: ahead, grammar: this.grammar, choices: next.choices, nameRanking })
+            : undefined;
       if (token === undefined) break;
       tokens.push(token);
       ahead.accept(token);
@@ -227,7 +256,7 @@ export class ConstrainedDecoder {
         if (row.walk.done) return row.finish();
         if (pending[k + 1] === token) continue;
         if (k + 1 < pending.length) row.reject(k + 1);
-        return row.queue([token], this.draft(row.walk));
+        return row.queue([token], this.draft(row));
       }
     });
   }
@@ -244,6 +273,7 @@ export class ConstrainedDecoder {
       return next.forced;
     }
     if (next.phase === 'level') row.levelLogits = next.choices.map((id) => logits(id));
+    if (row.walk.atNameStart) row.nameLogits = new Map(next.choices.map((id) => [id, logits(id)]));
     const chosen = argmaxAmong(logits, next.choices);
     if (this.verifyFormat && argmaxVocabulary(logits) !== chosen) return void row.fail(`a ${next.phase} choice`);
     return chosen;

@@ -66,6 +66,9 @@ function expectSameAnswers(actual: Outcome[], expected: Outcome[]): void {
 /** What the reference answered across every model: `mode level categories` (0, 1, 2, or 3 for more). */
 const covered = new Set<string>();
 
+/** Speculative passes after the prefill for every answer of three or more names, across every model. */
+const manyNames: Array<{ names: number; passes: number }> = [];
+
 /** Random weights where verdicts vary: every level, one to several categories, in both modes. */
 describe.each([3, 6, 7])('speculative constrained decoding on a random model (seed %i)', (seed) => {
   let workDir: string;
@@ -130,6 +133,7 @@ describe.each([3, 6, 7])('speculative constrained decoding on a random model (se
     };
     const [stepwise, speculative] = [await passes(false), await passes(true)];
     speculative.forEach((steps, i) => expect(steps).toBeLessThanOrEqual(stepwise[i]));
+    reference.forEach(({ categories }, i) => categories.length >= 3 && manyNames.push({ names: categories.length, passes: speculative[i] }));
     expect(speculative.reduce((a, b) => a + b)).toBeLessThan(stepwise.reduce((a, b) => a + b));
     // The two prefixes and the last tiled copy.
     expect(await session.residentCaches()).toBe(3);
@@ -143,6 +147,14 @@ describe.each([3, 6, 7])('speculative constrained decoding on a random model (se
 });
 
 describe('the random models', () => {
+  // Unguessed, each name after the first starts a pass (its first token is read at the end of the one
+  // before) and the line's end needs one more: at least one pass per name. Fewer means that names guessed in
+  // the model's ranking were confirmed several to a pass.
+  it('read some answer of three or more names in fewer passes than it has names', () => {
+    expect(manyNames.length).toBeGreaterThan(0);
+    expect(manyNames.some(({ names, passes }) => passes < names)).toBe(true);
+  });
+
   it('answered Safe, Controversial, and Unsafe with one, two and more categories, in both modes', () => {
     for (const mode of ['prompt', 'response'] as ModerationMode[]) {
       for (const answer of ['safe 0', 'controversial', 'unsafe 1', 'unsafe 2', 'unsafe 3'])
