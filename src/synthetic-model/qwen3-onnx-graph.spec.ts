@@ -160,6 +160,15 @@ describe('Qwen3 ONNX graph (tiny preset, onnxruntime-node)', () => {
     expect(genai.session.outputNames).toEqual(['logits', ...presentNames]);
   });
 
+  it('builds the attention mask once, as an additive bias every layer reads (no per-layer Where over the scores)', () => {
+    const nodes = buildQwen3OnnxModel(config, weights, { dtype: 'fp32', io: 'optimum' }).model.graph!.node!;
+    const softmaxInputs = nodes.filter((node) => node.opType === 'Softmax').map((node) => node.input![0]);
+    const producers = softmaxInputs.map((input) => nodes.find((node) => node.output!.includes(input))!);
+    expect(producers.map((node) => node.opType)).toEqual(new Array(config.num_hidden_layers).fill('Add'));
+    expect(new Set(producers.map((node) => node.input![1])).size).toBe(1);
+    expect(nodes.filter((node) => node.opType === 'Where')).toHaveLength(1);
+  });
+
   it('(a) a cached decoding step gives the logits of a full pass', async () => {
     for (const model of [fp32, genai]) {
       const full = await model.run({ ids: [PROMPT], mask: [ones(PROMPT.length)] });

@@ -73,12 +73,12 @@ export function buildQwen3OnnxModel(config: Qwen3Config, weights: Qwen3WeightSou
   const lengths = g.scoped('model/lengths', () => sequenceLengths(g, inputIds, attentionMask));
   const positions = explicitPositions ?? g.scoped('model/positions', () => positionsFromMask(g, attentionMask, lengths));
   const rotary = g.scoped('model/rotary_emb', () => rotaryTables(ctx, positions));
-  const allowed = g.scoped('model/mask', () => attentionAllowed(g, attentionMask, lengths));
+  const bias = g.scoped('model/mask', () => attentionBias(g, attentionMask, lengths));
 
   const embedding = g.scoped('model/embed_tokens', () => storedWeight(ctx, QWEN3_EMBEDDING, [config.vocab_size, config.hidden_size]));
   let hidden = g.scoped('model/embed_tokens', () => g.node('Gather', [embedding, inputIds], { axis: 0 }));
   for (const layer of layerIndices(config)) {
-    hidden = g.scoped(`model/layers.${layer}`, () => decoderLayer(ctx, hidden, { layer, rotary, allowed, past: pastNames[layer] }));
+    hidden = g.scoped(`model/layers.${layer}`, () => decoderLayer(ctx, hidden, { layer, rotary, bias, past: pastNames[layer] }));
   }
   hidden = g.scoped('model/norm', () => rmsNorm(ctx, hidden, QWEN3_FINAL_NORM, config.hidden_size));
   g.scoped('lm_head', () => lmHead(ctx, hidden, embedding, inputIds));
@@ -138,10 +138,13 @@ function rotaryTables(ctx: GraphContext, positions: string): RotaryTables {
 }
 
 /**
- * Boolean `[batch, 1, 1, seq, total]`: query i (absolute position past + i) may see key j when j <= past + i
- * and attention_mask[b, j] is 1. Laid out for the grouped `[batch, kv_heads, groups, seq, total]` scores.
+ * Float `[batch, 1, 1, seq, total]`, added to the grouped `[batch, kv_heads, groups, seq, total]` scores: 0 where
+ * query i (absolute position past + i) may see key j (j <= past + i and attention_mask[b, j] is 1), the lowest
+ * float elsewhere. Built once and added in every layer, as optimum's exports do. A per-layer Where over the
+ * scores took a quarter of onnxruntime's CPU kernel time for 256 tokens after 1,024 cached ones (0.6B shape),
+ * the Add a tenth; the logits are bitwise the same (a score plus the lowest float rounds to it).
  */
-function attentionAllowed(g: OnnxGraphBuilder, attentionMask: string, lengths: SequenceLengths): string {
+function attentionBias(g: OnnxGraphBuilder, attentionMask: string, lengths: SequenceLengths): string {
   const scalarAxis = g.int64([0]);
   const total = g.node('Squeeze', [lengths.total, scalarAxis]);
   const past = g.node('Squeeze', [lengths.past, scalarAxis]);
@@ -153,15 +156,16 @@ function attentionAllowed(g: OnnxGraphBuilder, attentionMask: string, lengths: S
   const notPadding = g.node('Cast', [attentionMask], { to: DataType.BOOL }); // [batch, total]
   const notPaddingRows = g.node('Unsqueeze', [notPadding, g.int64([1])]); // [batch, 1, total]
   const allowed = g.node('And', [causal, notPaddingRows]); // [batch, seq, total]
-  return g.node('Unsqueeze', [allowed, g.int64([1, 2])]);
+  const bias = g.node('Where', [allowed, g.float32([0], []), g.float32([MASKED_SCORE], [])]);
+  return g.node('Unsqueeze', [bias, g.int64([1, 2])]);
 }
 
 /** What one decoder layer reads besides its input: its index, the shared rotary tables and mask, its past cache. */
 interface LayerInputs {
   layer: number;
   rotary: RotaryTables;
-  /** Booleans from attentionAllowed: which keys each query may attend to. */
-  allowed: string;
+  /** From attentionBias: 0 for the keys each query may attend to, the lowest float for the others. */
+  bias: string;
   past: { key: string; value: string };
 }
 
@@ -186,7 +190,7 @@ function rmsNorm(ctx: GraphContext, x: string, weightName: string, size: number)
   return g.node('Mul', [normalized, storedWeight(ctx, weightName, [size])]);
 }
 
-function selfAttention(ctx: GraphContext, x: string, { layer, rotary, allowed, past }: LayerInputs): string {
+function selfAttention(ctx: GraphContext, x: string, { layer, rotary, bias, past }: LayerInputs): string {
   const { g, config } = ctx;
   const names = qwen3LayerTensorNames(layer);
   const heads = config.num_attention_heads;
@@ -218,7 +222,7 @@ function selfAttention(ctx: GraphContext, x: string, { layer, rotary, allowed, p
   const keysTransposed = g.node('Transpose', [g.node('Unsqueeze', [keys, groupAxis])], { perm: [0, 1, 2, 4, 3] });
   const rawScores = g.node('MatMul', [groupedQuery, keysTransposed]);
   const scores = g.node('Mul', [rawScores, g.float32([1 / Math.sqrt(headDim)], [])]);
-  const maskedScores = g.node('Where', [allowed, scores, g.float32([MASKED_SCORE], [])]);
+  const maskedScores = g.node('Add', [scores, bias]);
   const probabilities = g.node('Softmax', [maskedScores], { axis: -1 });
   const context = g.node('MatMul', [probabilities, g.node('Unsqueeze', [values, groupAxis])]);
 
