@@ -2,7 +2,7 @@
  * GPU metrics without a GPU: nvidia-smi is a stand-in shell script put first on PATH, printing what a test
  * wrote for it (or failing), and recording the arguments it got. No real GPU or driver is involved.
  */
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { Registry } from 'prom-client';
@@ -59,7 +59,10 @@ describe('with a stand-in nvidia-smi on PATH', () => {
   const logger = { warn: jest.fn(), log: jest.fn() };
 
   const answer = (text: string) => {
-    writeFileSync(join(dir, 'output'), text);
+    // Renamed into place: a stand-in run reading the file while it is rewritten would see it empty, fail, and
+    // warn a second time.
+    writeFileSync(join(dir, 'output.next'), text);
+    renameSync(join(dir, 'output.next'), join(dir, 'output'));
     if (existsSync(join(dir, 'fail'))) unlinkSync(join(dir, 'fail'));
   };
   const fail = () => writeFileSync(join(dir, 'fail'), '');
