@@ -84,17 +84,11 @@ const ANSWER_GUESSES: Record<ChoicePhase, (context: GuessContext) => number | un
   category: ({ walk, choices, nameRanking }) => {
     const closing = walk.closingTokens();
     if (closing.length > 0) return walk.mode === 'response' && walk.categories.length === 0 ? closing.at(-1) : closing[0];
-    return walk.atNameStart && nameRanking ? bestRanked(choices, nameRanking) : undefined;
+    // A name start's choices are a subset of the earlier one's the ranking was read at (names only get written).
+    return walk.atNameStart && nameRanking ? argmaxAmong((id) => nameRanking.get(id)!, choices) : undefined;
   },
   refusal: () => undefined,
 };
-
-/** The choice ranked highest, among those the ranking holds. */
-function bestRanked(choices: readonly number[], ranking: ReadonlyMap<number, number>): number | undefined {
-  let best: number | undefined;
-  for (const token of choices) if (ranking.has(token) && (best === undefined || ranking.get(token)! > ranking.get(best)!)) best = token;
-  return best;
-}
 
 /** One row of the batch as it walks the answer grammar. */
 class RowState {
@@ -273,7 +267,7 @@ export class ConstrainedDecoder {
       return next.forced;
     }
     if (next.phase === 'level') row.levelLogits = next.choices.map((id) => logits(id));
-    if (row.walk.atNameStart) row.nameLogits = new Map(next.choices.map((id) => [id, logits(id)]));
+    if (this.speculate && row.walk.atNameStart) row.nameLogits = new Map(next.choices.map((id) => [id, logits(id)]));
     const chosen = argmaxAmong(logits, next.choices);
     if (this.verifyFormat && argmaxVocabulary(logits) !== chosen) return void row.fail(`a ${next.phase} choice`);
     return chosen;

@@ -113,7 +113,7 @@ function argmaxFloat16(data: Uint16Array, offset: number, size: number): number 
 }
 
 /** The best of the tokens the answer format allows here (constrained decoding); ties go to the first. */
-export function argmaxAmong(row: LogitsRow, ids: readonly number[]): number {
+export function argmaxAmong(row: (id: number) => number, ids: readonly number[]): number {
   let best = ids[0];
   let bestValue = row(best);
   for (const id of ids) {
