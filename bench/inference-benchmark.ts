@@ -13,7 +13,7 @@
  * reaches here, and the engine's prefill rate as a fraction of the one of its dtype.
  *
  *   npm run bench -- [--model models/qwen3guard-gen-0.6b-synthetic] [--dtype fp32 --dtype fp16] [--length 256 ...] [--concurrency 4 ...] [--system a --system d ...] [--quick] [--full-logits]
- *       [--llama-batch 512] [--llama-threads N] [--llama-flash-attention]
+ *       [--llama-batch 512] [--llama-threads N] [--llama-flash-attention] [--int8-activations per-pass]
  *
  * Writes bench/results/inference-<date>T<hhmm>-<dtypes>-<lengths>-c<concurrencies>[-full-logits].json after every cell and prints each cell;
  * docs/performance.md quotes them.
@@ -34,6 +34,8 @@ import {
   lastPositionLogits,
   readModelDirectory,
   ModelDtype,
+  INT8_ACTIVATION_SCALES,
+  Int8ActivationScale,
   OnnxModerationEngine,
   PromptEncoder,
   ChatMessage,
@@ -72,6 +74,8 @@ function parseCommandLine() {
       system: { type: 'string', multiple: true, default: ['a', 'b', 'c', 'd'] },
       /** (a) with its LM head on every position, as exported (logitsToKeep off): the technique's own share. */
       'full-logits': { type: 'boolean', default: false },
+      /** (a)'s int8 activation scales: per token (the engine's default) or per pass, as the file was exported. */
+      'int8-activations': { type: 'string', default: 'per-token' },
       /** (d)'s llama.cpp settings: batch size (llama.cpp's default micro-batch), threads (default: every core), flash attention. */
       'llama-batch': { type: 'string', default: '512' },
       'llama-threads': { type: 'string', default: String(cpus().length) },
@@ -90,8 +94,15 @@ function parseCommandLine() {
     lengths,
     concurrencies,
     logitsToKeep: !values['full-logits'],
+    int8Activations: int8ActivationScale(values['int8-activations']),
     llama,
   };
+}
+
+function int8ActivationScale(value: string): Int8ActivationScale {
+  const scale = INT8_ACTIVATION_SCALES.find((choice) => choice === value);
+  if (!scale) throw new Error(`--int8-activations takes ${INT8_ACTIVATION_SCALES.join(' or ')}, not ${value}`);
+  return scale;
 }
 
 /** The dtype names transformers.js gives the same ONNX files (model.onnx, model_fp16.onnx, model_quantized.onnx...). */
@@ -240,7 +251,7 @@ async function main(): Promise<void> {
   );
   const llamaSettings: Partial<Record<ModelDtype, LlamaCppSettings>> = {};
   const started = new Date().toISOString();
-  const variant = options.logitsToKeep ? '' : '-full-logits';
+  const variant = `${options.logitsToKeep ? '' : '-full-logits'}${options.int8Activations === 'per-pass' ? '-int8-per-pass' : ''}`;
   // The start minute in the name: two runs of the same cells on one day must not overwrite each other.
   const file = join(
     options.out,
@@ -255,6 +266,7 @@ async function main(): Promise<void> {
       commit: execSync('git rev-parse --short HEAD').toString().trim(),
       machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version },
       model: options.model,
+      int8Activations: options.int8Activations,
       template,
       gemm,
       gemmInt8,
@@ -285,6 +297,7 @@ async function main(): Promise<void> {
         demo: false,
         verifyAnswerFormat: false,
         logitsToKeep: options.logitsToKeep,
+        int8Activations: options.int8Activations,
         batching: { maxBatch: 16, maxWaitMs: 2, maxQueue: 4096, maxQueueWaitMs: 0 },
       },
       silent,

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { ModelDtype, SafetyLevel, TemplateLengths } from '../../src/inference';
+import type { Int8ActivationScale, ModelDtype, SafetyLevel, TemplateLengths } from '../../src/inference';
 import type { GemmLimit } from '../gemm-limit';
 import type { LlamaCppSettings } from './llama-cpp';
 
@@ -47,6 +47,8 @@ export interface InferenceResults {
   commit: string;
   machine: { cpu?: string; cores: number; node: string };
   model: string;
+  /** (a)'s int8 activation scales (OnnxEngineOptions.int8Activations); absent in files written before it was recorded: per pass. */
+  int8Activations?: Int8ActivationScale;
   /** The model's chat template: fixed tokens before and after the conversation; absent in files written before it was recorded. */
   template?: Record<BenchMode, TemplateLengths>;
   gemm: GemmLimit;

@@ -60,6 +60,7 @@ export function engineOptions(config: AppConfig, modelDir: string): OnnxEngineOp
     demo: model.demo,
     intraOpThreads: config.QWEN3GUARD_THREADS,
     inferenceTimeoutMs: config.QWEN3GUARD_INFERENCE_TIMEOUT_MS,
+    int8Activations: config.QWEN3GUARD_INT8_ACTIVATIONS,
     ...(config.QWEN3GUARD_EXACT
       ? { ...EXACT_INFERENCE, batching: { ...EXACT_INFERENCE.batching, ...queueBounds } }
       : {

@@ -1,6 +1,6 @@
 import { LogLevel } from '@nestjs/common';
 import { IsOptional } from 'class-validator';
-import { MODEL_DTYPES, ModelDtype, ProviderPreference } from '../inference';
+import { INT8_ACTIVATION_SCALES, Int8ActivationScale, MODEL_DTYPES, ModelDtype, ProviderPreference } from '../inference';
 import { ChoiceVariable, FlagVariable, IntegerVariable, PatternVariable, TextVariable } from './variable-decorators';
 
 export const NODE_ENVS = ['development', 'production', 'test'] as const;
@@ -113,6 +113,10 @@ export class AppConfig {
   /** Compute the LM head only for the positions a pass reads (a `logits_to_keep` input added to the graph at load). */
   @FlagVariable()
   readonly QWEN3GUARD_LOGITS_TO_KEEP: boolean = true;
+
+  /** int8 files on CPU: one activation scale per token (given at load), or per pass as exported. */
+  @ChoiceVariable(INT8_ACTIVATION_SCALES)
+  readonly QWEN3GUARD_INT8_ACTIVATIONS: Int8ActivationScale = 'per-token';
 
   /** Read the verdict at the forced `Safety:` position and decode only the answer's open choices. */
   @FlagVariable()

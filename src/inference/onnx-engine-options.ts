@@ -7,6 +7,10 @@ export type ProviderPreference = 'cpu' | 'cuda' | 'auto';
 export const MODEL_DTYPES = ['fp32', 'fp16', 'q4f16', 'quantized', 'int8'] as const;
 export type ModelDtype = (typeof MODEL_DTYPES)[number];
 
+/** How int8 files scale their activations on the CPU provider (see OnnxEngineOptions.int8Activations). */
+export const INT8_ACTIVATION_SCALES = ['per-token', 'per-pass'] as const;
+export type Int8ActivationScale = (typeof INT8_ACTIVATION_SCALES)[number];
+
 export interface OnnxEngineOptions {
   /** A Hugging Face style model directory (config.json, tokenizer files, ONNX file). */
   modelDir: string;
@@ -29,6 +33,13 @@ export interface OnnxEngineOptions {
    * graph at load (default on; logits-to-keep.ts). Off: logits for every position fed, as exported.
    */
   logitsToKeep?: boolean;
+  /**
+   * Dynamically quantized int8 files, on the CPU provider: 'per-token' (default) gives every token its own
+   * activation scale at load (per-token-int8.ts), so a text's verdict does not depend on its batch mates, on
+   * how its prompt is chunked or on speculation; 'per-pass' runs the file as exported, one scale over all a
+   * pass carries (docs/performance.md has the cost of each).
+   */
+  int8Activations?: Int8ActivationScale;
   /**
    * Read the verdict at the forced `Safety:` position and decode only what the answer format leaves
    * open (default on). Off: plain greedy generation of the whole answer, parsed as text.

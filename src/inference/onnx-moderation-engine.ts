@@ -209,6 +209,7 @@ export class OnnxModerationEngine extends ModerationEngine {
       intraOpThreads: this.options.intraOpThreads ?? 0,
       logger: this.logger,
       logitsToKeep: this.options.logitsToKeep ?? true,
+      perTokenInt8: (this.options.int8Activations ?? 'per-token') === 'per-token',
     });
     const encoder = new PromptEncoder(new Tokenizer(directory.tokenizerJson, directory.tokenizerConfig), directory.chatTemplate);
     const grammar = new AnswerGrammar(encoder);
@@ -250,6 +251,7 @@ export class OnnxModerationEngine extends ModerationEngine {
         `(${session.io.layers.length} layers, KV ${session.io.kvDtype}, ${session.io.hasPositionIds ? 'optimum' : 'genai'} I/O; ` +
         `prefix cache ${prefixes ? `${prefixes.prefixLength('prompt')}/${prefixes.prefixLength('response')} tokens` : 'off'}, ` +
         `LM head ${session.io.logitsToKeep ? 'on the positions read' : 'on every position'}, ` +
+        (session.perTokenQuantizers > 0 ? `int8 activations per token (${session.perTokenQuantizers} quantizers), ` : '') +
         `${constrained ? `constrained${speculate ? ', speculative' : ''}` : 'plain greedy'} decoding, batches up to ${maxBatch})`,
     );
     return model;

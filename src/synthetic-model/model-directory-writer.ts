@@ -49,7 +49,7 @@ export interface WrittenModelDirectory {
 /**
  * Writes a Hugging Face style model directory that the engine (and transformers.js) can load: config,
  * generation config, the real Qwen3 tokenizer with the given chat template, and one ONNX file per
- * variant. Optimum variants go to `onnx/model.onnx` / `onnx/model_fp16.onnx`; a genai variant to the
+ * variant. Optimum variants go to `onnx/model.onnx` / `onnx/model_fp16.onnx` / `onnx/model_quantized.onnx`; a genai variant to the
  * top-level `model.onnx`, where onnxruntime-genai keeps its model whatever the precision.
  *
  * Synchronous work behind a Promise: callers await it, and the files are complete when it resolves.
@@ -83,7 +83,7 @@ export async function writeSyntheticModelDirectory(
 /** Where loaders look for each variant (see src/inference/model-format/model-directory.ts). */
 export function modelFileFor(variant: SyntheticModelVariant): string {
   if (variant.io === 'genai') return 'model.onnx';
-  return variant.dtype === 'fp16' ? 'onnx/model_fp16.onnx' : 'onnx/model.onnx';
+  return { fp32: 'onnx/model.onnx', fp16: 'onnx/model_fp16.onnx', int8: 'onnx/model_quantized.onnx' }[variant.dtype];
 }
 
 function assertDistinctFiles(files: Array<{ variant: SyntheticModelVariant; file: string }>): void {

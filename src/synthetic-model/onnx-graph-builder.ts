@@ -33,6 +33,7 @@ const BYTES_PER_ELEMENT: Partial<Record<DataType, number>> = {
   [DataType.FLOAT]: 4,
   [DataType.FLOAT16]: 2,
   [DataType.INT64]: 8,
+  [DataType.INT8]: 1,
 };
 
 export function bytesPerElement(dataType: DataType): number {

@@ -3,8 +3,13 @@ import { DataType, DeferredInitializer, OnnxGraphBuilder, OnnxModelWithWeights, 
 import { Qwen3Config, Qwen3WeightSource } from './qwen3-config';
 import { QWEN3_EMBEDDING, QWEN3_FINAL_NORM, QWEN3_LM_HEAD, elementCount, qwen3LayerTensorNames } from './qwen3-weight-layout';
 
-/** Storage precision of the weights, and of the KV cache and logits at the graph's boundary. */
-export type OnnxWeightDtype = 'fp32' | 'fp16';
+/**
+ * Storage precision of the weights, and of the KV cache and logits at the graph's boundary. 'int8': the layout
+ * onnxruntime's `quantize_dynamic` writes (optimum's `model_quantized.onnx`): every Linear's weight in int8 per
+ * output channel, its activations quantized per pass by DynamicQuantizeLinear; embedding, norms, LM head, KV
+ * cache and logits in float32.
+ */
+export type OnnxWeightDtype = 'fp32' | 'fp16' | 'int8';
 
 /**
  * 'optimum': transformers.js / onnx-community inputs, with `position_ids`.
@@ -34,6 +39,15 @@ interface GraphContext {
   config: Qwen3Config;
   weights: Qwen3WeightSource;
   dtype: OnnxWeightDtype;
+  /** int8: each activation's quantizer outputs, shared by the Linears that read it (q/k/v, gate/up). */
+  quantizedActivations: Map<string, QuantizedActivation>;
+}
+
+/** DynamicQuantizeLinear's outputs. */
+interface QuantizedActivation {
+  quantized: string;
+  scale: string;
+  zeroPoint: string;
 }
 
 /** Cos and sin tables for the current positions, `[batch, 1, seq, head_dim]` (broadcast over heads). */
@@ -57,7 +71,7 @@ interface SequenceLengths {
 export function buildQwen3OnnxModel(config: Qwen3Config, weights: Qwen3WeightSource, options: Qwen3OnnxOptions): OnnxModelWithWeights {
   validateConfig(config);
   const g = new OnnxGraphBuilder();
-  const ctx: GraphContext = { g, config, weights, dtype: options.dtype };
+  const ctx: GraphContext = { g, config, weights, dtype: options.dtype, quantizedActivations: new Map() };
   const kvType = options.dtype === 'fp16' ? DataType.FLOAT16 : DataType.FLOAT;
   const kvHeads = config.num_key_value_heads;
   const headDim = config.head_dim;
@@ -258,7 +272,7 @@ function applyRotary(ctx: GraphContext, x: string, rotary: RotaryTables): string
  */
 function appendToCache(ctx: GraphContext, past: string, current: string, presentName: string): string {
   const { g } = ctx;
-  if (ctx.dtype === 'fp32') return g.node('Concat', [past, current], { axis: 2 }, presentName);
+  if (ctx.dtype !== 'fp16') return g.node('Concat', [past, current], { axis: 2 }, presentName);
   const currentHalf = g.node('Cast', [current], { to: DataType.FLOAT16 });
   const present = g.node('Concat', [past, currentHalf], { axis: 2 }, presentName);
   return g.node('Cast', [present], { to: DataType.FLOAT });
@@ -288,7 +302,7 @@ function lmHead(ctx: GraphContext, hidden: string, embedding: string, inputIds: 
   // the head (logits-to-keep.ts) still gets its logits in shape.
   const batch = g.node('Slice', [g.node('Shape', [inputIds]), g.int64([0]), g.int64([1])]);
   const logitsShape = g.node('Concat', [batch, g.int64([-1, config.vocab_size])], { axis: 0 });
-  if (ctx.dtype === 'fp32') {
+  if (ctx.dtype !== 'fp16') {
     g.node('Reshape', [flatLogits, logitsShape], {}, 'logits');
     return;
   }
@@ -299,8 +313,68 @@ function lmHead(ctx: GraphContext, hidden: string, embedding: string, inputIds: 
 function linear(ctx: GraphContext, x: string, name: string, outFeatures: number, inFeatures: number): string {
   const torchShape = [outFeatures, inFeatures];
   const storedShape = [inFeatures, outFeatures];
-  const weight = deferredWeight(ctx, name, torchShape, `${name}.transposed`, storedShape, (values) => transpose(values, outFeatures, inFeatures));
+  const storedLayout = (values: Float32Array) => transpose(values, outFeatures, inFeatures);
+  if (ctx.dtype === 'int8') return quantizedLinear(ctx, x, { name, torchShape, storedShape, storedLayout });
+  const weight = deferredWeight(ctx, name, torchShape, `${name}.transposed`, storedShape, storedLayout);
   return ctx.g.node('MatMul', [x, weight]);
+}
+
+interface LinearWeight {
+  name: string;
+  torchShape: number[];
+  storedShape: number[];
+  storedLayout: (values: Float32Array) => Float32Array;
+}
+
+/**
+ * The int8 Linear as `quantize_dynamic` lays it out: MatMulInteger on the quantized activation and the int8
+ * weight, Cast to float, times the product of the activation's and the column's scales.
+ */
+function quantizedLinear(ctx: GraphContext, x: string, weight: LinearWeight): string {
+  const { g } = ctx;
+  let activation = ctx.quantizedActivations.get(x);
+  if (!activation) {
+    const [quantized, scale, zeroPoint] = g.nodeWithOutputs('DynamicQuantizeLinear', [x], 3);
+    activation = { quantized, scale, zeroPoint };
+    ctx.quantizedActivations.set(x, activation);
+  }
+  const { values, scales, zeroPoints } = int8Weight(ctx, weight);
+  const product = g.node('MatMulInteger', [activation.quantized, values, activation.zeroPoint, zeroPoints]);
+  const scaleProduct = g.node('Mul', [activation.scale, scales]);
+  return g.node('Mul', [g.node('Cast', [product], { to: DataType.FLOAT }), scaleProduct]);
+}
+
+/**
+ * Symmetric int8 per output column (zero points 0, scale = largest magnitude / 127). The three initializers
+ * come from one quantization, done when the writer first asks for any of them.
+ */
+function int8Weight(ctx: GraphContext, { name, torchShape, storedShape, storedLayout }: LinearWeight) {
+  const [inFeatures, outFeatures] = storedShape;
+  let quantized: { values: Int8Array; scales: Float32Array } | undefined;
+  const quantize = () => {
+    if (quantized) return quantized;
+    const stored = storedLayout(ctx.weights.get(name, torchShape));
+    const scales = new Float32Array(outFeatures);
+    for (let i = 0; i < stored.length; i++) scales[i % outFeatures] = Math.max(scales[i % outFeatures], Math.abs(stored[i]));
+    for (let column = 0; column < outFeatures; column++) scales[column] = scales[column] / 127 || 1;
+    const values = Int8Array.from(stored, (value, i) => Math.round(value / scales[i % outFeatures]));
+    return (quantized = { values, scales });
+  };
+  const initializer = (suffix: string, dataType: DataType, dims: number[], bytes: () => ArrayBufferView): DeferredInitializer => ({
+    name: `${name}.${suffix}`,
+    dataType,
+    dims,
+    byteLength: elementCount(dims) * bytesPerElement(dataType),
+    bytes: () => {
+      const view = bytes();
+      return new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+    },
+  });
+  return {
+    values: ctx.g.weight(initializer('quantized', DataType.INT8, [inFeatures, outFeatures], () => quantize().values)),
+    scales: ctx.g.weight(initializer('scale', DataType.FLOAT, [outFeatures], () => quantize().scales)),
+    zeroPoints: ctx.g.weight(initializer('zero_point', DataType.INT8, [outFeatures], () => new Int8Array(outFeatures))),
+  };
 }
 
 /** A weight kept in its torch layout. */

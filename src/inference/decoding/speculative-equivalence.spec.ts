@@ -8,7 +8,7 @@ import { createSeededWeights } from '../../synthetic-model/seeded-weights';
 import { AnswerGrammar } from '../answer-format/answer-grammar';
 import { AnswerWalk } from '../answer-format/answer-walk';
 import { PromptEncoder } from '../answer-format/prompt-encoder';
-import { readModelDirectory } from '../model-format/model-directory';
+import { ModelDirectory, readModelDirectory } from '../model-format/model-directory';
 import { DecoderSession } from '../runtime/decoder-session';
 import { argmaxAmong, lastPositionLogits } from '../runtime/logits';
 import { ChatMessage, ModerationMode } from '../verdict';
@@ -17,6 +17,8 @@ import { prefill, singleRow } from './prefill';
 import { PrefixCache } from './prefix-cache';
 
 jest.setTimeout(300_000);
+
+const SILENT = { log: () => undefined, warn: () => undefined, error: () => undefined };
 
 const WORDS = 'river bomb quiet knife market password letter hate music poison winter coffee station vote secret city bridge pill'.split(' ');
 
@@ -58,9 +60,19 @@ async function tokenByToken(session: DecoderSession, grammar: AnswerGrammar, req
 
 type Outcome = Pick<ConstrainedAnswer, 'safetyLevel' | 'categories' | 'refusal' | 'levelLogits'>;
 
-function expectSameAnswers(actual: Outcome[], expected: Outcome[]): void {
-  expect(actual.map((a) => [a.safetyLevel, a.categories, a.refusal])).toEqual(expected.map((e) => [e.safetyLevel, e.categories, e.refusal]));
-  actual.forEach((answer, i) => answer.levelLogits.forEach((logit, j) => expect(Math.abs(logit - expected[i].levelLogits[j])).toBeLessThan(1e-4)));
+/**
+ * How far the safety level's logits may move between two ways of decoding. float32: rounding. int8 per token: a
+ * rounding difference upstream can also move one value across a quantization step (up to 0.03 seen), where a
+ * scale per pass moves them by 0.3 to 0.8.
+ */
+const LEVEL_LOGIT_TOLERANCE = { fp32: 1e-4, int8: 0.1 };
+
+const answersOf = (outcomes: Outcome[]) => outcomes.map((outcome) => [outcome.safetyLevel, outcome.categories, outcome.refusal]);
+
+function expectSameAnswers(actual: Outcome[], expected: Outcome[], dtype: keyof typeof LEVEL_LOGIT_TOLERANCE): void {
+  expect(answersOf(actual)).toEqual(answersOf(expected));
+  const tolerance = LEVEL_LOGIT_TOLERANCE[dtype];
+  actual.forEach((answer, i) => answer.levelLogits.forEach((logit, j) => expect(Math.abs(logit - expected[i].levelLogits[j])).toBeLessThan(tolerance)));
 }
 
 /** What the reference answered across every model: `mode level categories` (0, 1, 2, or 3 for more). */
@@ -69,9 +81,20 @@ const covered = new Set<string>();
 /** Speculative passes after the prefill for every answer of three or more names, across every model. */
 const manyNames: Array<{ names: number; passes: number }> = [];
 
-/** Random weights where verdicts vary: every level, one to several categories, in both modes. */
-describe.each([3, 6, 7])('speculative constrained decoding on a random model (seed %i)', (seed) => {
+/**
+ * Random weights where verdicts vary: every level, one to several categories, in both modes. int8 runs as
+ * the engine runs it on CPU, each token's activations scaled on their own (per-token-int8.ts): a speculative
+ * pass then computes every token as a pass of its own would.
+ */
+describe.each<{ seed: number; dtype: 'fp32' | 'int8' }>([
+  { seed: 3, dtype: 'fp32' },
+  { seed: 6, dtype: 'fp32' },
+  { seed: 7, dtype: 'fp32' },
+  { seed: 3, dtype: 'int8' },
+  { seed: 7, dtype: 'int8' },
+])('speculative constrained decoding on a random model (seed $seed, $dtype)', ({ seed, dtype }) => {
   let workDir: string;
+  let directory!: ModelDirectory;
   let session: DecoderSession;
   let grammar: AnswerGrammar;
   let prefixes: PrefixCache;
@@ -83,18 +106,11 @@ describe.each([3, 6, 7])('speculative constrained decoding on a random model (se
     await writeSyntheticModelDirectory(workDir, {
       config: getModelPreset('tiny'),
       weights: createSeededWeights({ seed, std: 0.5 }),
-      variants: [{ dtype: 'fp32', io: 'optimum' }],
+      variants: [{ dtype, io: 'optimum' }],
     });
-    const directory = readModelDirectory(workDir, 'fp32');
-    const silent = { log: () => undefined, warn: () => undefined, error: () => undefined };
-    session = await DecoderSession.open({
-      onnxPath: directory.onnxPath,
-      config: directory.config,
-      provider: 'cpu',
-      intraOpThreads: 1,
-      logger: silent,
-      logitsToKeep: true,
-    });
+    directory = readModelDirectory(workDir, dtype === 'int8' ? 'quantized' : 'fp32');
+    session = await openSession(true);
+    if (dtype === 'int8') expect(session.perTokenQuantizers).toBeGreaterThan(0);
     const encoder = new PromptEncoder(new Tokenizer(directory.tokenizerJson, directory.tokenizerConfig), directory.chatTemplate);
     grammar = new AnswerGrammar(encoder);
     prefixes = await PrefixCache.build(session, encoder);
@@ -108,11 +124,22 @@ describe.each([3, 6, 7])('speculative constrained decoding on a random model (se
     rmSync(workDir, { recursive: true, force: true });
   });
 
+  const openSession = (perTokenInt8: boolean) =>
+    DecoderSession.open({
+      onnxPath: directory.onnxPath,
+      config: directory.config,
+      provider: 'cpu',
+      intraOpThreads: 1,
+      logger: SILENT,
+      logitsToKeep: true,
+      perTokenInt8,
+    });
+
   it.each([false, true])('gives the token-by-token answers, alone and batched from the prefix cache (speculating: %s)', async (speculate) => {
     const decoder = new ConstrainedDecoder(session, grammar, { verifyFormat: false, speculate });
     const alone: Outcome[] = [];
     for (const request of requests) alone.push((await decoder.run([request], session.emptyCache(1))).answers[0]);
-    expectSameAnswers(alone, reference);
+    expectSameAnswers(alone, reference, dtype);
 
     for (const mode of ['prompt', 'response'] as const) {
       const group = requests.filter((request) => request.mode === mode);
@@ -120,6 +147,7 @@ describe.each([3, 6, 7])('speculative constrained decoding on a random model (se
       expectSameAnswers(
         batched.answers,
         reference.filter((_, i) => requests[i].mode === mode),
+        dtype,
       );
     }
   });
@@ -138,6 +166,22 @@ describe.each([3, 6, 7])('speculative constrained decoding on a random model (se
     // The two prefixes and the last tiled copy.
     expect(await session.residentCaches()).toBe(3);
   });
+
+  if (dtype === 'int8')
+    it('does not, as exported with one activation scale per pass (the control)', async () => {
+      const perPass = await openSession(false);
+      try {
+        expect(perPass.perTokenQuantizers).toBe(0);
+        const stepwise: Outcome[] = [];
+        for (const request of requests) stepwise.push(await tokenByToken(perPass, grammar, request));
+        const decoder = new ConstrainedDecoder(perPass, grammar, { verifyFormat: false, speculate: true });
+        const speculative: Outcome[] = [];
+        for (const request of requests) speculative.push((await decoder.run([request], perPass.emptyCache(1))).answers[0]);
+        expect(answersOf(speculative)).not.toEqual(answersOf(stepwise));
+      } finally {
+        await perPass.close();
+      }
+    });
 
   it('refuses the same rows as step-by-step decoding when the format is verified', async () => {
     const run = (speculate: boolean) => new ConstrainedDecoder(session, grammar, { speculate }).run(requests.slice(0, 2), session.emptyCache(2));

@@ -3,6 +3,7 @@ import { DecoderIo, discoverDecoderIo } from './decoder-io';
 import { EngineError, EngineErrorCode } from '../engine-error';
 import { lastPositionLogits, vocabularySize } from './logits';
 import { LOGITS_TO_KEEP } from './logits-to-keep';
+import { RewriteRequest } from './model-rewrites';
 import { DecoderConfig } from '../model-format/decoder-config';
 import { ExecutionProviderName } from '../moderation-engine';
 import { EngineLogger, ProviderPreference } from '../onnx-engine-options';
@@ -52,6 +53,11 @@ export interface DecoderSessionOptions {
    * the positions its `read` keeps. The rewritten model must pass a check first. Default false.
    */
   logitsToKeep?: boolean;
+  /**
+   * On the CPU provider, give each token its own int8 activation scale (per-token-int8.ts), so that a text's
+   * logits do not depend on what else a pass carries. Default false: int8 files run as exported.
+   */
+  perTokenInt8?: boolean;
 }
 
 export class DecoderSession {
@@ -62,6 +68,8 @@ export class DecoderSession {
     private readonly session: ThreadedSession,
     readonly io: DecoderIo,
     readonly provider: ExecutionProviderName,
+    /** Activation quantizers given per-token scales at load (0: a float model, or int8 run as exported). */
+    readonly perTokenQuantizers: number,
   ) {
     this.presentToPast = Object.fromEntries(
       io.layers.flatMap((layer) => [
@@ -76,11 +84,14 @@ export class DecoderSession {
    * the log says why.
    */
   static async open(options: DecoderSessionOptions): Promise<DecoderSession> {
-    const { onnxPath, config, provider: preference, intraOpThreads, logger, logitsToKeep = false } = options;
-    const { session, provider } = await createSession(onnxPath, preference, intraOpThreads, logger, logitsToKeep);
-    const opened = new DecoderSession(session, discoverDecoderIo(session, config), provider);
-    if (session.logitsToKeepSkipped)
-      logger.log(`logits are computed for every position: ${onnxPath} cannot take logits_to_keep (${session.logitsToKeepSkipped})`);
+    const { onnxPath, config, provider: preference, intraOpThreads, logger, logitsToKeep = false, perTokenInt8 = false } = options;
+    const { session, provider } = await createSession(onnxPath, preference, intraOpThreads, logger, { logitsToKeep, perTokenInt8 });
+    const { rewriteSkipped, perTokenQuantizers } = session;
+    const opened = new DecoderSession(session, discoverDecoderIo(session, config), provider, perTokenQuantizers);
+    if (rewriteSkipped.logitsToKeep)
+      logger.log(`logits are computed for every position: ${onnxPath} cannot take logits_to_keep (${rewriteSkipped.logitsToKeep})`);
+    if (rewriteSkipped.perTokenInt8)
+      logger.warn(`int8 activations keep one scale per pass: ${onnxPath} cannot take per-token scales (${rewriteSkipped.perTokenInt8})`);
     if (!opened.io.logitsToKeep) return opened;
     const problem = await opened.logitsToKeepProblem();
     if (problem === undefined) return opened;
@@ -209,18 +220,20 @@ async function createSession(
   preference: ProviderPreference,
   intraOpThreads: number,
   logger: EngineLogger,
-  logitsToKeep: boolean,
+  rewrites: RewriteRequest,
 ): Promise<{ session: ThreadedSession; provider: ExecutionProviderName }> {
+  // The per-token product is a CPU kernel (com.microsoft MatMulIntegerToFloat).
+  const cudaRewrites = { ...rewrites, perTokenInt8: false };
   const options = (provider: ExecutionProviderName): ort.InferenceSession.SessionOptions => ({
     executionProviders: [provider],
     graphOptimizationLevel: 'all',
     ...(intraOpThreads > 0 ? { intraOpNumThreads: intraOpThreads } : {}),
   });
   if (preference === 'cpu') {
-    return { session: await openOrFail(onnxPath, options('cpu'), logitsToKeep), provider: 'cpu' };
+    return { session: await openOrFail(onnxPath, options('cpu'), rewrites), provider: 'cpu' };
   }
   try {
-    return { session: await ThreadedSession.create(onnxPath, options('cuda'), logitsToKeep), provider: 'cuda' };
+    return { session: await ThreadedSession.create(onnxPath, options('cuda'), cudaRewrites), provider: 'cuda' };
   } catch (error) {
     const reason = (error as Error).message;
     if (preference === 'cuda') {
@@ -231,13 +244,13 @@ async function createSession(
       );
     }
     logger.warn(`CUDA execution provider unavailable (${reason}); QWEN3GUARD_PROVIDER=auto falls back to the CPU`);
-    return { session: await openOrFail(onnxPath, options('cpu'), logitsToKeep), provider: 'cpu' };
+    return { session: await openOrFail(onnxPath, options('cpu'), rewrites), provider: 'cpu' };
   }
 }
 
-async function openOrFail(onnxPath: string, options: ort.InferenceSession.SessionOptions, logitsToKeep: boolean): Promise<ThreadedSession> {
+async function openOrFail(onnxPath: string, options: ort.InferenceSession.SessionOptions, rewrites: RewriteRequest): Promise<ThreadedSession> {
   try {
-    return await ThreadedSession.create(onnxPath, options, logitsToKeep);
+    return await ThreadedSession.create(onnxPath, options, rewrites);
   } catch (error) {
     throw new EngineError(EngineErrorCode.ModelInvalid, `onnxruntime could not load ${onnxPath}: ${(error as Error).message}`, {
       cause: error,

@@ -18,11 +18,14 @@ import { writeSyntheticModelDirectory } from '../../synthetic-model/model-direct
 import { getModelPreset } from '../../synthetic-model/model-presets';
 import { createSeededWeights } from '../../synthetic-model/seeded-weights';
 import { DecoderSession, ForwardStep } from './decoder-session';
-import { LOGITS_TO_KEEP, REWRITE_FILE_LIMIT_BYTES, addLogitsToKeep, readWithLogitsToKeep } from './logits-to-keep';
+import { LOGITS_TO_KEEP, addLogitsToKeep } from './logits-to-keep';
+import { REWRITE_FILE_LIMIT_BYTES, readRewritten } from './model-rewrites';
 import { positionLogits, vocabularySize } from './logits';
 import { readModelDirectory } from '../model-format/model-directory';
 
 jest.setTimeout(120_000);
+
+const ONLY_LOGITS_TO_KEEP = { logitsToKeep: true, perTokenInt8: false };
 
 const silent = { log: () => undefined, warn: () => undefined, error: () => undefined };
 
@@ -62,9 +65,9 @@ describe('addLogitsToKeep', () => {
   afterAll(() => rmSync(workDir, { recursive: true, force: true }));
 
   it('declares the input and a logits output whose positions are the kept ones', () => {
-    const rewrite = readWithLogitsToKeep(readModelDirectory(modelDir, 'fp32').onnxPath);
-    if (!('model' in rewrite)) throw new Error(rewrite.skipped);
-    const graph = onnx.ModelProto.decode(rewrite.model).graph!;
+    const { rewritten, skipped } = readRewritten(readModelDirectory(modelDir, 'fp32').onnxPath, ONLY_LOGITS_TO_KEEP);
+    if (!rewritten) throw new Error(skipped.logitsToKeep);
+    const graph = onnx.ModelProto.decode(rewritten.model).graph!;
     const input = graph.input!.find((entry) => entry.name === LOGITS_TO_KEEP)!;
     expect(input.type!.tensorType!.elemType).toBe(onnx.TensorProto.DataType.INT64);
     expect(input.type!.tensorType!.shape!.dim!.map((dim) => Number(dim.dimValue))).toEqual([1]);
@@ -141,8 +144,8 @@ describe('addLogitsToKeep', () => {
       renameSync(join(written, 'onnx', file), join(blobs, blob));
       symlinkSync(join('../../../blobs', blob), join(snapshot, file));
     }
-    const rewrite = readWithLogitsToKeep(join(snapshot, 'model.onnx'));
-    expect(rewrite).toMatchObject({ externalDataFolder: realpathSync(blobs) });
+    const rewrite = readRewritten(join(snapshot, 'model.onnx'), ONLY_LOGITS_TO_KEEP);
+    expect(rewrite).toMatchObject({ rewritten: { externalDataFolder: realpathSync(blobs) } });
 
     const config = readModelDirectory(modelDir, 'fp32').config;
     const session = await DecoderSession.open({
@@ -211,13 +214,13 @@ describe('addLogitsToKeep', () => {
     const fd = openSync(onnxPath, 'w');
     ftruncateSync(fd, REWRITE_FILE_LIMIT_BYTES + 1); // sparse: nothing is written
     closeSync(fd);
-    expect(readWithLogitsToKeep(onnxPath)).toEqual({ skipped: expect.stringContaining('external data') });
+    expect(readRewritten(onnxPath, ONLY_LOGITS_TO_KEEP).skipped).toEqual({ logitsToKeep: expect.stringContaining('external data') });
   });
 
   it('leaves a file it cannot read as a model for onnxruntime to refuse', () => {
     const onnxPath = join(workDir, 'not-a-model.onnx');
     writeFileSync(onnxPath, Buffer.from([0xff, 0xff, 0xff, 0xff]));
-    expect(readWithLogitsToKeep(onnxPath)).toEqual({ skipped: expect.stringContaining('could not be read as a model') });
+    expect(readRewritten(onnxPath, ONLY_LOGITS_TO_KEEP).skipped).toEqual({ logitsToKeep: expect.stringContaining('could not be read as a model') });
   });
 
   it.each<[string, onnx.IGraphProto, string]>([

@@ -1,15 +1,7 @@
-import { readFileSync, realpathSync, statSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
 import { onnx } from 'onnx-proto';
 
 /** The input a rewritten decoder takes (int64, shape [1]): logits come back for each row's last k positions only. */
 export const LOGITS_TO_KEEP = 'logits_to_keep';
-
-/**
- * Above this the weights are inside the file (no external data): rewriting it would hold the file twice at
- * load, besides onnxruntime's own copy. Such a model runs as exported.
- */
-export const REWRITE_FILE_LIMIT_BYTES = 256 * 1024 * 1024;
 
 /** Ops that project the final hidden state onto the vocabulary (float, int8 dynamic, int4/int8 weight-only). */
 const HEAD_OPS = new Set(['MatMul', 'Gemm', 'MatMulInteger', 'MatMulNBits']);
@@ -21,39 +13,15 @@ const LAYOUT_OPS = new Set(['Reshape', 'Flatten', 'Cast', 'Identity']);
 const MIN_OPSET = 10;
 
 /**
- * The rewritten model, for onnxruntime to load from memory; its external weights (if any) are in
- * `externalDataFolder`, where the model's data locations now point.
- */
-export type LogitsRewrite = { model: Uint8Array; externalDataFolder: string } | { skipped: string };
-
-/**
- * Reads a decoder export and gives it a {@link LOGITS_TO_KEEP} input, or says why it cannot.
+ * Gives a decoded decoder export a {@link LOGITS_TO_KEEP} input; returns why it cannot, leaving the model as it
+ * was then.
  *
  * Exports compute logits for every position they are fed, and the vocabulary projection is about a quarter
  * of a 0.6B model's FLOPs per token, while a prefill reads only its last few positions. The rewrite slices the
  * final hidden state right before the LM head, so the kept positions' logits are what the whole graph computes:
- * nothing upstream changes, and a per-tensor activation quantizer before the head (int8 exports) still sees
- * every position.
+ * nothing upstream changes, and a per-tensor activation quantizer before the head (int8 exports run per pass)
+ * still sees every position.
  */
-export function readWithLogitsToKeep(onnxPath: string): LogitsRewrite {
-  const size = statSync(onnxPath).size;
-  if (size > REWRITE_FILE_LIMIT_BYTES) {
-    return { skipped: `its weights are inside the ${Math.round(size / 2 ** 20)} MiB file (export them as external data to trim the LM head)` };
-  }
-  try {
-    const model = onnx.ModelProto.decode(readFileSync(onnxPath));
-    const skipped = addLogitsToKeep(model);
-    if (skipped !== undefined) return { skipped };
-    const externalDataFolder = relocateExternalData(model, dirname(onnxPath));
-    if (externalDataFolder === null) return { skipped: 'its external data files are in more than one folder' };
-    return { model: onnx.ModelProto.encode(model).finish(), externalDataFolder };
-  } catch (error) {
-    // A file this cannot read is onnxruntime's to refuse, with its own message.
-    return { skipped: `it could not be read as a model (${(error as Error).message})` };
-  }
-}
-
-/** Adds the input to a decoded model; returns why it cannot, leaving the model as it was then. */
 export function addLogitsToKeep(model: onnx.IModelProto): string | undefined {
   const graph = model.graph;
   if (!graph?.node) return 'it has no graph';
@@ -96,25 +64,6 @@ export function addLogitsToKeep(model: onnx.IModelProto): string | undefined {
   const logitsDims = graph.output?.find((output) => output.name === 'logits')?.type?.tensorType?.shape?.dim;
   if (logitsDims && logitsDims.length === 3) logitsDims[1] = { dimParam: 'kept_positions' };
   return undefined;
-}
-
-/**
- * onnxruntime loads external weights of a model given from memory only from one folder, and refuses a location
- * that resolves outside it: a Hugging Face snapshot's files are links into its `blobs/` folder. The locations
- * are resolved here and pointed at the folder they really share; null when they share none.
- */
-function relocateExternalData(model: onnx.IModelProto, modelFolder: string): string | null {
-  const entries = (model.graph?.initializer ?? [])
-    .filter((tensor) => tensor.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL)
-    .flatMap((tensor) => (tensor.externalData ?? []).filter((entry) => entry.key === 'location'));
-  const resolved = new Map<string, string>();
-  for (const entry of entries) {
-    if (!resolved.has(entry.value!)) resolved.set(entry.value!, realpathSync(join(modelFolder, entry.value!)));
-  }
-  const folders = new Set([...resolved.values()].map((path) => dirname(path)));
-  if (folders.size > 1) return null;
-  for (const entry of entries) entry.value = basename(resolved.get(entry.value!)!);
-  return folders.values().next().value ?? modelFolder;
 }
 
 /** The head op nearest to `output`, searching its inputs breadth first across tail ops only. */

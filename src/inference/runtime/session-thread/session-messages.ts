@@ -1,4 +1,5 @@
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
+import type { RewriteName, RewriteRequest } from '../model-rewrites';
 
 /** A tensor as it crosses the thread boundary: its typed array is structured-cloned (or transferred). */
 export interface WireTensor {
@@ -15,8 +16,10 @@ export interface SessionDescription {
   outputNames: readonly string[];
   inputMetadata: InferenceSession['inputMetadata'];
   outputMetadata: InferenceSession['outputMetadata'];
-  /** Why the model runs as exported though a `logits_to_keep` input was asked for (see logits-to-keep.ts). */
-  logitsToKeepSkipped?: string;
+  /** Why an asked-for load-time rewrite (model-rewrites.ts) does not apply: the model runs without it. */
+  rewriteSkipped: Partial<Record<RewriteName, string>>;
+  /** Activation quantizers the per-token rewrite changed (0 in a float model). */
+  perTokenQuantizers: number;
 }
 
 /**
@@ -55,8 +58,8 @@ export interface RunRequest {
 }
 
 export type SessionRequest =
-  /** `logitsToKeep`: give the model a `logits_to_keep` input first, where its graph allows. */
-  | { id: number; kind: 'create'; onnxPath: string; options: InferenceSession.SessionOptions; logitsToKeep: boolean }
+  /** `rewrites`: applied to the model first, where its graph allows. */
+  | { id: number; kind: 'create'; onnxPath: string; options: InferenceSession.SessionOptions; rewrites: RewriteRequest }
   | ({ id: number; kind: 'run' } & RunRequest)
   /** A resident set with its first axis repeated `rows` times (a batch starting from one cached prefix). */
   | { id: number; kind: 'tile'; handle: number; rows: number }

@@ -1,6 +1,6 @@
 import { parentPort } from 'node:worker_threads';
 import { ort } from '../onnxruntime';
-import { readWithLogitsToKeep } from '../logits-to-keep';
+import { readRewritten } from '../model-rewrites';
 import { ResidentTensors } from './resident-tensors';
 import { RunRequest, SessionReply, SessionRequest, WireTensors } from './session-messages';
 import { bestIdsOf, buffersOf, fromWire, gatherIds, keepLastPositions, toWire } from './wire-tensors';
@@ -30,18 +30,16 @@ async function handle(request: SessionRequest): Promise<Handled> {
   const done = (reply: Omit<SessionReply & { ok: true }, 'id' | 'ok'> = {}): Handled => ({ reply: { id: request.id, ok: true, ...reply }, transfer: [] });
   switch (request.kind) {
     case 'create': {
-      const rewrite = request.logitsToKeep ? readWithLogitsToKeep(request.onnxPath) : undefined;
-      session =
-        rewrite && 'model' in rewrite
-          ? // From memory, onnxruntime finds the external weights through this folder.
-            await ort.InferenceSession.create(rewrite.model, {
-              ...request.options,
-              extra: { session: { model_external_initializers_file_folder_path: rewrite.externalDataFolder } },
-            })
-          : await ort.InferenceSession.create(request.onnxPath, request.options);
+      const { rewritten, skipped, perTokenQuantizers } = readRewritten(request.onnxPath, request.rewrites);
+      session = rewritten
+        ? // From memory, onnxruntime finds the external weights through this folder.
+          await ort.InferenceSession.create(rewritten.model, {
+            ...request.options,
+            extra: { session: { model_external_initializers_file_folder_path: rewritten.externalDataFolder } },
+          })
+        : await ort.InferenceSession.create(request.onnxPath, request.options);
       const { inputNames, outputNames, inputMetadata, outputMetadata } = session;
-      const skipped = rewrite && 'skipped' in rewrite ? { logitsToKeepSkipped: rewrite.skipped } : {};
-      return done({ description: { inputNames, outputNames, inputMetadata, outputMetadata, ...skipped } });
+      return done({ description: { inputNames, outputNames, inputMetadata, outputMetadata, rewriteSkipped: skipped, perTokenQuantizers } });
     }
     case 'run': {
       const { outputs, bestIds, handle } = await run(request);

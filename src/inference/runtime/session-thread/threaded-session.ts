@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
 import { ort } from '../onnxruntime';
 import { withReadout } from '../logits';
+import { RewriteRequest } from '../model-rewrites';
 import { RunRequest, SessionDescription, SessionReply, UnsentRequest } from './session-messages';
 import { fromWire, toWire } from './wire-tensors';
 
@@ -53,18 +54,26 @@ export class ThreadedSession implements SessionDescription {
     return this.description.outputMetadata;
   }
 
-  get logitsToKeepSkipped(): string | undefined {
-    return this.description.logitsToKeepSkipped;
+  get rewriteSkipped(): SessionDescription['rewriteSkipped'] {
+    return this.description.rewriteSkipped;
+  }
+
+  get perTokenQuantizers(): number {
+    return this.description.perTokenQuantizers;
   }
 
   /**
    * Starts the thread and creates the session there; rejects with onnxruntime's own message when it cannot.
-   * `logitsToKeep`: with a `logits_to_keep` input added where the graph allows (`logitsToKeepSkipped` says why not).
+   * `rewrites`: applied where the graph allows (`rewriteSkipped` says which did not, and why). Default: none.
    */
-  static async create(onnxPath: string, options: ort.InferenceSession.SessionOptions, logitsToKeep = false): Promise<ThreadedSession> {
+  static async create(
+    onnxPath: string,
+    options: ort.InferenceSession.SessionOptions,
+    rewrites: RewriteRequest = { logitsToKeep: false, perTokenInt8: false },
+  ): Promise<ThreadedSession> {
     const session = new ThreadedSession(startThread());
     try {
-      session.description = (await session.request({ kind: 'create', onnxPath, options, logitsToKeep })).description!;
+      session.description = (await session.request({ kind: 'create', onnxPath, options, rewrites })).description!;
       return session;
     } catch (error) {
       await session.worker.terminate();

@@ -1,0 +1,82 @@
+import { readFileSync, realpathSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { onnx } from 'onnx-proto';
+import { addLogitsToKeep } from './logits-to-keep';
+import { quantizeActivationsPerToken } from './per-token-int8';
+
+/**
+ * Above this the weights are inside the file (no external data): rewriting it would hold the file twice at
+ * load, besides onnxruntime's own copy. Such a model runs as exported.
+ */
+export const REWRITE_FILE_LIMIT_BYTES = 256 * 1024 * 1024;
+
+/** The load-time graph rewrites, each asked for separately. */
+export interface RewriteRequest {
+  /** A `logits_to_keep` input (logits-to-keep.ts). */
+  logitsToKeep: boolean;
+  /** Per-token int8 activation scales (per-token-int8.ts); CPU provider only. */
+  perTokenInt8: boolean;
+}
+
+export type RewriteName = keyof RewriteRequest;
+
+export interface ModelRewrite {
+  /** The rewritten model, for onnxruntime to load from memory, and the folder its external weights are in; unset: load the file itself. */
+  rewritten?: { model: Uint8Array; externalDataFolder: string };
+  /** Why an asked-for rewrite does not apply. */
+  skipped: Partial<Record<RewriteName, string>>;
+  /** Activation quantizers now scaled per token. */
+  perTokenQuantizers: number;
+}
+
+/** Reads a decoder export and applies the asked-for rewrites that its graph allows. */
+export function readRewritten(onnxPath: string, request: RewriteRequest): ModelRewrite {
+  const asked = (Object.keys(request) as RewriteName[]).filter((name) => request[name]);
+  const skipAll = (reason: string): ModelRewrite => ({ skipped: Object.fromEntries(asked.map((name) => [name, reason])), perTokenQuantizers: 0 });
+  if (asked.length === 0) return { skipped: {}, perTokenQuantizers: 0 };
+  const size = statSync(onnxPath).size;
+  if (size > REWRITE_FILE_LIMIT_BYTES) {
+    return skipAll(`its weights are inside the ${Math.round(size / 2 ** 20)} MiB file (export them as external data to rewrite it)`);
+  }
+  let model: onnx.ModelProto;
+  try {
+    model = onnx.ModelProto.decode(readFileSync(onnxPath));
+  } catch (error) {
+    // A file this cannot read is onnxruntime's to refuse, with its own message.
+    return skipAll(`it could not be read as a model (${(error as Error).message})`);
+  }
+  const result: ModelRewrite = { skipped: {}, perTokenQuantizers: 0 };
+  if (request.perTokenInt8) {
+    const perToken = quantizeActivationsPerToken(model);
+    if ('skipped' in perToken) result.skipped.perTokenInt8 = perToken.skipped;
+    else result.perTokenQuantizers = perToken.rewritten;
+  }
+  if (request.logitsToKeep) {
+    const skipped = addLogitsToKeep(model);
+    if (skipped !== undefined) result.skipped.logitsToKeep = skipped;
+  }
+  const changed = (request.logitsToKeep && !result.skipped.logitsToKeep) || result.perTokenQuantizers > 0;
+  if (!changed) return result;
+  const externalDataFolder = relocateExternalData(model, dirname(onnxPath));
+  if (externalDataFolder === null) return skipAll('its external data files are in more than one folder');
+  return { ...result, rewritten: { model: onnx.ModelProto.encode(model).finish(), externalDataFolder } };
+}
+
+/**
+ * onnxruntime loads external weights of a model given from memory only from one folder, and refuses a location
+ * that resolves outside it: a Hugging Face snapshot's files are links into its `blobs/` folder. The locations
+ * are resolved here and pointed at the folder they really share; null when they share none.
+ */
+function relocateExternalData(model: onnx.IModelProto, modelFolder: string): string | null {
+  const entries = (model.graph?.initializer ?? [])
+    .filter((tensor) => tensor.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL)
+    .flatMap((tensor) => (tensor.externalData ?? []).filter((entry) => entry.key === 'location'));
+  const resolved = new Map<string, string>();
+  for (const entry of entries) {
+    if (!resolved.has(entry.value!)) resolved.set(entry.value!, realpathSync(join(modelFolder, entry.value!)));
+  }
+  const folders = new Set([...resolved.values()].map((path) => dirname(path)));
+  if (folders.size > 1) return null;
+  for (const entry of entries) entry.value = basename(resolved.get(entry.value!)!);
+  return folders.values().next().value ?? modelFolder;
+}
