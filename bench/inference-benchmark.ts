@@ -49,15 +49,10 @@ import { Qwen3Config } from '../src/synthetic-model/qwen3-config';
 import { countQwen3Parameters } from '../src/synthetic-model/qwen3-weight-layout';
 import { createSeededWeights } from '../src/synthetic-model/seeded-weights';
 import { measureGemmLimit } from './gemm-limit';
+import { conversation } from './support/bench-texts';
 import { BenchMode, InferenceCell, InferenceResults } from './support/inference-results';
 import { LlamaCppRunner, LlamaCppSettings, ggufConverter, ggufPath } from './support/llama-cpp';
 import { loadTransformersJs } from './support/transformers-js';
-
-const WORDS = (
-  'the a river morning garden quiet market window letter travel music paper yellow table story ' +
-  'friend simple light winter coffee station mountain evening people city answer bridge summer orange ' +
-  'minute number picture garden village ocean pencil library kitchen forest holiday weather'
-).split(' ');
 
 function parseCommandLine() {
   const { values } = parseArgs({
@@ -128,22 +123,6 @@ async function ensureBenchmarkModel(dir: string, dtypes: ModelDtype[]): Promise<
     },
     { externalData: true },
   );
-}
-
-/** A deterministic text of about `tokens` tokens (exactly, as the tokenizer counts it). */
-function textOfTokens(encoder: PromptEncoder, tokens: number, seed: number): string {
-  const words: string[] = [];
-  for (let i = 0; encoder.tokenize(words.join(' ')).length < tokens; i++) words.push(WORDS[(seed * 7 + i * 13) % WORDS.length]);
-  return words.join(' ');
-}
-
-function conversation(encoder: PromptEncoder, mode: BenchMode, tokens: number, seed: number): ChatMessage[] {
-  if (mode === 'prompt') return [{ role: 'user', content: textOfTokens(encoder, tokens, seed) }];
-  const half = Math.max(1, Math.round(tokens / 2));
-  return [
-    { role: 'user', content: textOfTokens(encoder, half, seed) },
-    { role: 'assistant', content: textOfTokens(encoder, tokens - half, seed + 1) },
-  ];
 }
 
 /**

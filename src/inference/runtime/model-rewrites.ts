@@ -46,14 +46,15 @@ export function readRewritten(onnxPath: string, request: RewriteRequest): ModelR
     return skipAll(`it could not be read as a model (${(error as Error).message})`);
   }
   const result: ModelRewrite = { skipped: {}, perTokenQuantizers: 0 };
+  // In this order: the per-token rewrite moves logits_to_keep's slice before the LM head's quantizer.
+  if (request.logitsToKeep) {
+    const skipped = addLogitsToKeep(model);
+    if (skipped !== undefined) result.skipped.logitsToKeep = skipped;
+  }
   if (request.perTokenInt8) {
     const perToken = quantizeActivationsPerToken(model);
     if ('skipped' in perToken) result.skipped.perTokenInt8 = perToken.skipped;
     else result.perTokenQuantizers = perToken.rewritten;
-  }
-  if (request.logitsToKeep) {
-    const skipped = addLogitsToKeep(model);
-    if (skipped !== undefined) result.skipped.logitsToKeep = skipped;
   }
   const changed = (request.logitsToKeep && !result.skipped.logitsToKeep) || result.perTokenQuantizers > 0;
   if (!changed) return result;

@@ -136,6 +136,31 @@ describe('per-token int8 on an optimum int8 export', () => {
     await Promise.all(Object.values(sessions).map((session) => session.close()));
   });
 
+  it('takes logits_to_keep too, its slice moved before the LM head quantizer', async () => {
+    const warnings: string[] = [];
+    const logger = { ...silent, log: (line: string) => warnings.push(line), warn: (line: string) => warnings.push(line) };
+    const both = await DecoderSession.open({
+      onnxPath: directory.onnxPath,
+      config: directory.config,
+      provider: 'cpu',
+      intraOpThreads: 1,
+      logger,
+      logitsToKeep: true,
+      perTokenInt8: true,
+    });
+    try {
+      expect(warnings).toEqual([]);
+      expect(both.io.logitsToKeep).toBe(true);
+      expect(both.perTokenQuantizers).toBe(sessions.perToken.perTokenQuantizers);
+      const { rewritten } = readRewritten(directory.onnxPath, { logitsToKeep: true, perTokenInt8: true });
+      const nodes = onnx.ModelProto.decode(rewritten!.model).graph!.node!;
+      const slice = nodes.find((node) => node.opType === 'Slice' && node.input![1] === 'logits_to_keep/starts')!;
+      expect(nodes.find((node) => node.output!.includes(slice.input![0]))?.opType).not.toBe('QuantizeLinear');
+    } finally {
+      await both.close();
+    }
+  });
+
   it('rewrites every activation quantizer of the file', () => {
     const { rewritten, perTokenQuantizers } = readRewritten(directory.onnxPath, { logitsToKeep: false, perTokenInt8: true });
     const nodes = onnx.ModelProto.decode(rewritten!.model).graph!.node!;

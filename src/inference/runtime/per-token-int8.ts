@@ -42,6 +42,12 @@ interface QuantizedProduct {
 
 interface QuantizerPlan {
   quantizer: onnx.INodeProto;
+  /**
+   * A Slice that keeps some rows of the quantized tensor for every product (logits-to-keep.ts puts one before
+   * the LM head). Quantized per token, a row does not depend on the others, so the Slice moves before the
+   * quantizer and only the kept rows are quantized.
+   */
+  rowSlice?: onnx.INodeProto;
   products: QuantizedProduct[];
 }
 
@@ -57,9 +63,10 @@ export function quantizeActivationsPerToken(model: onnx.IModelProto): PerTokenRe
   const consumers = consumersOf(graph.node);
   const producers = new Map(graph.node.flatMap((node) => (node.output ?? []).map((output) => [output, node] as const)));
   const graphOutputs = new Set((graph.output ?? []).map((output) => output.name!));
+  const initializers = new Map((graph.initializer ?? []).map((tensor) => [tensor.name!, tensor]));
   const plans: QuantizerPlan[] = [];
   for (const quantizer of graph.node.filter((node) => node.opType === 'DynamicQuantizeLinear' && !node.domain)) {
-    const plan = planQuantizer(quantizer, { consumers, producers, graphOutputs });
+    const plan = planQuantizer(quantizer, { consumers, producers, graphOutputs, initializers });
     if (typeof plan === 'string') return { skipped: `${quantizer.name || quantizer.output?.[0]}: ${plan}` };
     plans.push(plan);
   }
@@ -68,9 +75,19 @@ export function quantizeActivationsPerToken(model: onnx.IModelProto): PerTokenRe
   const opset = Number(model.opsetImport?.find((entry) => !entry.domain || entry.domain === 'ai.onnx')?.version ?? 0);
   const replaced = new Map<onnx.INodeProto, onnx.INodeProto[]>();
   const removed = new Set<onnx.INodeProto>();
-  for (const [index, { quantizer, products }] of plans.entries()) {
+  for (const [index, { quantizer, rowSlice, products }] of plans.entries()) {
     const rowMax = `${PREFIX}/${index}/row_max`;
-    replaced.set(quantizer, perTokenQuantizer(quantizer, rowMax, opset, `${PREFIX}/${index}`));
+    const chain = perTokenQuantizer(quantizer, rowMax, opset, `${PREFIX}/${index}`);
+    if (rowSlice) {
+      // The slice now keeps rows of the float input, and the products read the quantizer's output directly.
+      const keptRows = `${PREFIX}/${index}/kept_rows`;
+      const floatSlice = { ...rowSlice, input: [quantizer.input![0], ...rowSlice.input!.slice(1)], output: [keptRows] };
+      chain.forEach((node) => (node.input = node.input!.map((input) => (input === quantizer.input![0] ? keptRows : input))));
+      replaced.set(quantizer, [floatSlice, ...chain]);
+      removed.add(rowSlice);
+    } else {
+      replaced.set(quantizer, chain);
+    }
     for (const product of products) {
       replaced.set(product.output, rescaledProduct(product, quantizer.output![0], rowMax));
       removed.add(product.matMul).add(product.cast).add(product.scaleProduct);
@@ -88,6 +105,7 @@ interface GraphIndex {
   consumers: Map<string, onnx.INodeProto[]>;
   producers: Map<string, onnx.INodeProto>;
   graphOutputs: Set<string>;
+  initializers: Map<string, onnx.ITensorProto>;
 }
 
 /** The products a quantizer feeds, or why its outputs are used some other way. */
@@ -95,17 +113,31 @@ function planQuantizer(quantizer: onnx.INodeProto, index: GraphIndex): Quantizer
   const [quantized, scale, zeroPoint] = quantizer.output ?? [];
   if (!quantized || !scale || !zeroPoint) return 'not all three outputs are used';
   if ([quantized, scale, zeroPoint].some((name) => index.graphOutputs.has(name))) return 'an output of it is a graph output';
-  const readers = index.consumers.get(quantized) ?? [];
+  let readers = index.consumers.get(quantized) ?? [];
+  const rowSlice = readers.length === 1 && readers[0].opType === 'Slice' ? readers[0] : undefined;
+  if (rowSlice) {
+    if (!slicesRowsOnly(rowSlice, index)) return `${rowSlice.name} slices more than its rows`;
+    readers = index.consumers.get(rowSlice.output![0]) ?? [];
+  }
+  const rows = rowSlice?.output![0] ?? quantized;
   const products: QuantizedProduct[] = [];
   for (const matMul of readers) {
-    const product = planProduct(matMul, quantized, zeroPoint, scale, index);
+    const product = planProduct(matMul, rows, zeroPoint, scale, index);
     if (typeof product === 'string') return product;
     products.push(product);
   }
   const expectedScaleReaders = products.map((product) => product.scaleProduct);
   if (!sameNodes(index.consumers.get(scale) ?? [], expectedScaleReaders)) return 'its scale is read by more than the products';
   if (!sameNodes(index.consumers.get(zeroPoint) ?? [], readers)) return 'its zero point is read by more than the products';
-  return { quantizer, products };
+  return { quantizer, ...(rowSlice && { rowSlice }), products };
+}
+
+/** A Slice on the batch and sequence axes alone (constant axes 0 or 1), so every kept row is whole. */
+function slicesRowsOnly(slice: onnx.INodeProto, index: GraphIndex): boolean {
+  const axes = index.initializers.get(slice.input?.[3] ?? '');
+  if (!axes?.rawData || axes.dataType !== INT64 || index.graphOutputs.has(slice.output![0])) return false;
+  const view = new BigInt64Array(Uint8Array.from(axes.rawData).buffer);
+  return view.length > 0 && [...view].every((axis) => axis === 0n || axis === 1n);
 }
 
 function planProduct(matMul: onnx.INodeProto, quantized: string, zeroPoint: string, scale: string, index: GraphIndex): QuantizedProduct | string {
