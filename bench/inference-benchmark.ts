@@ -38,7 +38,6 @@ import {
   Int8ActivationScale,
   OnnxModerationEngine,
   PromptEncoder,
-  ChatMessage,
   ModerationInput,
   measureTemplateLengths,
 } from '../src/inference';
