@@ -66,6 +66,8 @@ interface GuessContext {
   choices: readonly number[];
   /** The logits of the names' first tokens where the model last picked a name, once a separator is written. */
   nameRanking: ReadonlyMap<number, number> | undefined;
+  /** The first token of the first name in the decoder's latest answer of this mode that had one. */
+  recentFirstName: number | undefined;
 }
 
 /**
@@ -74,18 +76,21 @@ interface GuessContext {
  * fixed text anyway), and once a category name is complete, another name in prompt mode (its end needs no
  * further pass). In response mode the first name is guessed to be the only one, so a one-category reply reads
  * its refusal in the same pass; once a separator came, another name is guessed, which keeps any count of
- * categories at no more passes than step by step. Which name comes is guessed only once the model has written
- * a separator: then the names follow in the order the model ranked them where it last picked one, so an
- * answer of three or more categories can read several of them in one pass; a one-name answer never carries
- * these guesses.
+ * categories at no more passes than step by step. The first name is guessed to be the one the decoder's latest
+ * answer of the same mode began with: moderated traffic repeats its categories, and a confirmed guess lets a
+ * one-category answer end in the prefill's pass, while a wrong one costs its few positions. Once the model has
+ * written a separator, the names follow in the order the model ranked them where it last picked one, so an
+ * answer of three or more categories can read several of them in one pass.
  */
 const ANSWER_GUESSES: Record<ChoicePhase, (context: GuessContext) => number | undefined> = {
   level: ({ grammar }) => grammar.levelTokens.unsafe[0],
-  category: ({ walk, choices, nameRanking }) => {
+  category: ({ walk, choices, nameRanking, recentFirstName }) => {
     const closing = walk.closingTokens();
     if (closing.length > 0) return walk.mode === 'response' && walk.categories.length === 0 ? closing.at(-1) : closing[0];
+    if (!walk.atNameStart) return undefined;
     // A name start's choices are a subset of the earlier one's the ranking was read at (names only get written).
-    return walk.atNameStart && nameRanking ? argmaxAmong((id) => nameRanking.get(id)!, choices) : undefined;
+    if (nameRanking) return argmaxAmong((id) => nameRanking.get(id)!, choices);
+    return walk.categories.length === 0 && recentFirstName !== undefined && choices.includes(recentFirstName) ? recentFirstName : undefined;
   },
   refusal: () => undefined,
 };
@@ -160,6 +165,8 @@ export class ConstrainedDecoder {
   private readonly speculate: boolean;
   private readonly prefillChunk: number;
   private readonly batchPositions: number;
+  /** Per mode, the first token of the latest answer's first name (see ANSWER_GUESSES). */
+  private readonly recentFirstNames = new Map<ModerationMode, number>();
 
   constructor(
     private readonly session: DecoderSession,
@@ -227,7 +234,13 @@ export class ConstrainedDecoder {
         'forced' in next
           ? next.forced
           : this.speculate
-            ? ANSWER_GUESSES[next.phase]({ walk: ahead, grammar: this.grammar, choices: next.choices, nameRanking })
+            ? ANSWER_GUESSES[next.phase]({
+                walk: ahead,
+                grammar: this.grammar,
+                choices: next.choices,
+                nameRanking,
+                recentFirstName: this.recentFirstNames.get(ahead.mode),
+              })
             : undefined;
       if (token === undefined) break;
       tokens.push(token);
@@ -270,6 +283,7 @@ export class ConstrainedDecoder {
     if (this.speculate && row.walk.atNameStart) row.nameLogits = new Map(next.choices.map((id) => [id, logits(id)]));
     const chosen = argmaxAmong(logits, next.choices);
     if (this.verifyFormat && argmaxVocabulary(logits) !== chosen) return void row.fail(`a ${next.phase} choice`);
+    if (row.walk.atNameStart && row.walk.categories.length === 0) this.recentFirstNames.set(row.walk.mode, chosen);
     return chosen;
   }
 

@@ -81,6 +81,9 @@ const covered = new Set<string>();
 /** Speculative passes after the prefill for every answer of three or more names, across every model. */
 const manyNames: Array<{ names: number; passes: number }> = [];
 
+/** Passes after the prefill for each one-category answer on a fresh decoder, then again right after it. */
+const repeatedFirstNames: Array<{ first: number; again: number }> = [];
+
 /**
  * Random weights where verdicts vary: every level, one to several categories, in both modes. int8 runs as
  * the engine runs it on CPU, each token's activations scaled on their own (per-token-int8.ts): a speculative
@@ -183,6 +186,17 @@ describe.each<{ seed: number; dtype: 'fp32' | 'int8' }>([
       }
     });
 
+  it('guesses the first name its latest answer of the mode began with, and gives the same answer', async () => {
+    for (const [i, request] of requests.entries()) {
+      if (reference[i].categories.length !== 1) continue;
+      const decoder = new ConstrainedDecoder(session, grammar, { verifyFormat: false, speculate: true });
+      const first = await decoder.run([request], await prefixes.cacheFor(request.mode, 1));
+      const again = await decoder.run([request], await prefixes.cacheFor(request.mode, 1));
+      expectSameAnswers([first.answers[0], again.answers[0]], [reference[i], reference[i]], dtype);
+      repeatedFirstNames.push({ first: first.decodeSteps, again: again.decodeSteps });
+    }
+  });
+
   it('refuses the same rows as step-by-step decoding when the format is verified', async () => {
     const run = (speculate: boolean) => new ConstrainedDecoder(session, grammar, { speculate }).run(requests.slice(0, 2), session.emptyCache(2));
     const [stepwise, speculative] = [await run(false), await run(true)];
@@ -197,6 +211,13 @@ describe('the random models', () => {
   it('read some answer of three or more names in fewer passes than it has names', () => {
     expect(manyNames.length).toBeGreaterThan(0);
     expect(manyNames.some(({ names, passes }) => passes < names)).toBe(true);
+  });
+
+  // Unguessed, the first name is read at the end of `Categories:`, and its end a pass later.
+  it('read a one-category answer in fewer passes once the same name came just before, never in more', () => {
+    expect(repeatedFirstNames.length).toBeGreaterThan(0);
+    for (const { first, again } of repeatedFirstNames) expect(again).toBeLessThanOrEqual(first);
+    expect(repeatedFirstNames.some(({ first, again }) => again < first)).toBe(true);
   });
 
   it('answered Safe, Controversial, and Unsafe with one, two and more categories, in both modes', () => {
