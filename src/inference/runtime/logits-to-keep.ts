@@ -1,4 +1,5 @@
 import { onnx } from 'onnx-proto';
+import { consumersOf, producersOf } from './graph-index';
 
 /** The input a rewritten decoder takes (int64, shape [1]): logits come back for each row's last k positions only. */
 export const LOGITS_TO_KEEP = 'logits_to_keep';
@@ -31,8 +32,7 @@ export function addLogitsToKeep(model: onnx.IModelProto): string | undefined {
   if (graph.input?.some((input) => input.name === LOGITS_TO_KEEP)) return `it already has a \`${LOGITS_TO_KEEP}\` input`;
 
   const nodes = graph.node;
-  const producers = new Map<string, onnx.INodeProto>();
-  for (const node of nodes) for (const output of node.output ?? []) producers.set(output, node);
+  const producers = producersOf(nodes);
   const head = closestHead(producers, 'logits');
   if (!head) return 'no MatMul or Gemm leads to its `logits` through reshapes, casts and scales only';
   let hidden = head.input![0];
@@ -87,14 +87,7 @@ function closestHead(producers: Map<string, onnx.INodeProto>, output: string): o
 
 /** The graph outputs that depend on `tensor`. */
 function outputsReachedFrom(nodes: onnx.INodeProto[], tensor: string, graphOutputs: Set<string>): string[] {
-  const consumers = new Map<string, onnx.INodeProto[]>();
-  for (const node of nodes) {
-    for (const input of node.input ?? []) {
-      const readers = consumers.get(input);
-      if (readers) readers.push(node);
-      else consumers.set(input, [node]);
-    }
-  }
+  const consumers = consumersOf(nodes);
   const reached = new Set<string>();
   const queue = [tensor];
   const seen = new Set(queue);

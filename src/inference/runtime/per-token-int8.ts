@@ -1,4 +1,5 @@
 import { onnx } from 'onnx-proto';
+import { consumersOf, producersOf } from './graph-index';
 
 /**
  * Dynamically quantized int8 exports (onnxruntime's `quantize_dynamic`, optimum's `model_quantized.onnx`)
@@ -61,7 +62,7 @@ export function quantizeActivationsPerToken(model: onnx.IModelProto): PerTokenRe
   if (!graph?.node) return { skipped: 'it has no graph' };
   if (graph.initializer?.some((tensor) => tensor.name === STEP)) return { skipped: 'it is already rewritten' };
   const consumers = consumersOf(graph.node);
-  const producers = new Map(graph.node.flatMap((node) => (node.output ?? []).map((output) => [output, node] as const)));
+  const producers = producersOf(graph.node);
   const graphOutputs = new Set((graph.output ?? []).map((output) => output.name!));
   const initializers = new Map((graph.initializer ?? []).map((tensor) => [tensor.name!, tensor]));
   const plans: QuantizerPlan[] = [];
@@ -203,14 +204,6 @@ function constants(opset: number): onnx.ITensorProto[] {
   ];
   if (opset >= AXES_AS_INPUT_OPSET) scalars.push({ name: LAST_AXIS, dataType: INT64, dims: [1], rawData: bytes(BigInt64Array.of(-1n)) });
   return scalars;
-}
-
-function consumersOf(nodes: onnx.INodeProto[]): Map<string, onnx.INodeProto[]> {
-  const consumers = new Map<string, onnx.INodeProto[]>();
-  for (const node of nodes) {
-    for (const input of new Set(node.input ?? [])) consumers.set(input, [...(consumers.get(input) ?? []), node]);
-  }
-  return consumers;
 }
 
 function onlyReader(index: GraphIndex, tensor: string): onnx.INodeProto | undefined {
