@@ -280,10 +280,11 @@ export class ConstrainedDecoder {
       return next.forced;
     }
     if (next.phase === 'level') row.levelLogits = next.choices.map((id) => logits(id));
-    if (this.speculate && row.walk.atNameStart) row.nameLogits = new Map(next.choices.map((id) => [id, logits(id)]));
+    const speculatingName = this.speculate && row.walk.atNameStart;
+    if (speculatingName) row.nameLogits = new Map(next.choices.map((id) => [id, logits(id)]));
     const chosen = argmaxAmong(logits, next.choices);
     if (this.verifyFormat && argmaxVocabulary(logits) !== chosen) return void row.fail(`a ${next.phase} choice`);
-    if (row.walk.atNameStart && row.walk.categories.length === 0) this.recentFirstNames.set(row.walk.mode, chosen);
+    if (speculatingName && row.walk.categories.length === 0) this.recentFirstNames.set(row.walk.mode, chosen);
     return chosen;
   }
 
