@@ -18,7 +18,6 @@
  * Writes bench/results/inference-<date>T<hhmm>-<dtypes>-<lengths>-c<concurrencies>[-full-logits].json after every cell and prints each cell;
  * docs/performance.md quotes them.
  */
-import { execSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -49,7 +48,7 @@ import { countQwen3Parameters } from '../src/synthetic-model/qwen3-weight-layout
 import { createSeededWeights } from '../src/synthetic-model/seeded-weights';
 import { measureGemmLimit } from './gemm-limit';
 import { conversation } from './support/bench-texts';
-import { BenchMode, InferenceCell, InferenceResults } from './support/inference-results';
+import { BenchMode, InferenceCell, InferenceResults, runProvenance } from './support/inference-results';
 import { LlamaCppRunner, LlamaCppSettings, ggufConverter, ggufPath } from './support/llama-cpp';
 import { loadTransformersJs } from './support/transformers-js';
 
@@ -229,6 +228,7 @@ async function main(): Promise<void> {
   );
   const llamaSettings: Partial<Record<ModelDtype, LlamaCppSettings>> = {};
   const started = new Date().toISOString();
+  const provenance = runProvenance();
   const variant = `${options.logitsToKeep ? '' : '-full-logits'}${options.int8Activations === 'per-pass' ? '-int8-per-pass' : ''}`;
   // The start minute in the name: two runs of the same cells on one day must not overwrite each other.
   const file = join(
@@ -241,8 +241,7 @@ async function main(): Promise<void> {
     const result: InferenceResults = {
       date: started,
       complete,
-      commit: execSync('git rev-parse --short HEAD').toString().trim(),
-      machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version },
+      ...provenance,
       model: options.model,
       int8Activations: options.int8Activations,
       template,

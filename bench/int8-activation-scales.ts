@@ -9,14 +9,14 @@
  *
  * Writes bench/results/int8-activation-scales-<date>T<hhmm>.json.
  */
-import { execSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { INT8_ACTIVATION_SCALES, Int8ActivationScale, OnnxModerationEngine, PromptEncoder, Verdict, readModelDirectory } from '../src/inference';
 import { conversation } from './support/bench-texts';
+import { runProvenance } from './support/inference-results';
 import { percentile } from './support/service-process';
 
 const silent = { log: () => undefined, warn: () => undefined, error: () => undefined };
@@ -59,6 +59,7 @@ async function main(): Promise<void> {
     await engines[scale].load();
   }
   const started = new Date().toISOString();
+  const provenance = runProvenance();
   const file = join(options.out, `int8-activation-scales-${started.slice(0, 16).replace(':', '')}.json`);
   mkdirSync(options.out, { recursive: true });
   const cells: Array<Record<string, unknown>> = [];
@@ -69,8 +70,7 @@ async function main(): Promise<void> {
         {
           date: started,
           complete,
-          commit: execSync('git rev-parse --short HEAD').toString().trim(),
-          machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version },
+          ...provenance,
           model: options.model,
           rounds: options.rounds,
           cells,

@@ -14,12 +14,12 @@
  * more than one model are timed per model as a check of that. Writes
  * bench/results/unsafe-verdicts-<date>T<hhmm>.json.
  */
-import { execSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Tokenizer } from '@huggingface/tokenizers';
+import { runProvenance } from './support/inference-results';
 import { ChatMessage, ModelDtype, ModerationMode, OnnxModerationEngine, PromptEncoder, readModelDirectory, Verdict } from '../src/inference';
 
 const WORDS = 'the river morning garden quiet market window letter travel music paper yellow table story friend knife poison vote secret bomb'.split(' ');
@@ -91,7 +91,7 @@ async function main(): Promise<void> {
   const directory = readModelDirectory(options.models[0], options.dtypes[0]);
   const encoder = new PromptEncoder(new Tokenizer(directory.tokenizerJson, directory.tokenizerConfig), directory.chatTemplate);
   const started = new Date().toISOString();
-  const commit = execSync('git rev-parse --short HEAD').toString().trim();
+  const provenance = runProvenance();
   const loadBefore = loadavg();
   const cells: Array<Record<string, unknown>> = [];
   mkdirSync(options.out, { recursive: true });
@@ -101,8 +101,7 @@ async function main(): Promise<void> {
     const result = {
       date: started,
       complete,
-      commit,
-      machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version },
+      ...provenance,
       models: options.models,
       textTokens: TEXT_TOKENS,
       rounds: options.rounds,

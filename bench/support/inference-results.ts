@@ -1,4 +1,6 @@
+import { execSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import type { Int8ActivationScale, ModelDtype, SafetyLevel, TemplateLengths } from '../../src/inference';
 import type { GemmLimit } from '../gemm-limit';
 import type { LlamaCppSettings } from './llama-cpp';
@@ -9,6 +11,19 @@ import type { LlamaCppSettings } from './llama-cpp';
  */
 export type BenchSystem = 'a-engine' | 'b-plain-greedy' | 'c-transformers-js' | 'd-llama-cpp' | 'd-llama-cpp-plain';
 export type BenchMode = 'prompt' | 'response';
+
+/** What a result file says it ran on: the commit checked out when the run started, and the machine. */
+export interface RunProvenance {
+  commit: string;
+  machine: { cpu?: string; cores: number; node: string };
+}
+
+export function runProvenance(): RunProvenance {
+  return {
+    commit: execSync('git rev-parse --short HEAD').toString().trim(),
+    machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version },
+  };
+}
 
 /** One measured cell of the inference benchmark: a system on one dtype, text length, mode and concurrency. */
 export interface InferenceCell {
@@ -40,12 +55,10 @@ export interface InferenceCell {
 }
 
 /** What bench/inference-benchmark.ts writes to bench/results/, and the chart and table scripts read. */
-export interface InferenceResults {
+export interface InferenceResults extends RunProvenance {
   date: string;
   /** False while the run is going on, and in a run that was interrupted; absent in files written before it was recorded. */
   complete?: boolean;
-  commit: string;
-  machine: { cpu?: string; cores: number; node: string };
   model: string;
   /** (a)'s int8 activation scales (OnnxEngineOptions.int8Activations); absent in files written before it was recorded: per pass. */
   int8Activations?: Int8ActivationScale;
