@@ -74,11 +74,16 @@ function gemmFeeds(precision: GemmPrecision, m: number, k: number, n: number): R
  * The machine's own ceiling for the engine: the best matrix-multiply rate onnxruntime reaches on this CPU,
  * through the same runtime and thread settings, for a GEMM as large as a prefill's, in float32 or in the
  * int8 scheme of the quantized export (a multiply-add counts 2 operations in both).
+ *
+ * Timed by the clock, not by a count: one int8 product takes a few milliseconds, and a probe of 8 of them
+ * after one warm-up read 740–1,740 GOP/s on the same AMX machine within minutes, where 3 seconds of them read
+ * 2,100–2,200 (the cores' clock and AMX state take a while to settle). An underestimated limit overstates
+ * every share of it.
  */
 export async function measureGemmLimit(
-  options: { precision?: GemmPrecision; m?: number; k?: number; n?: number; runs?: number; threads?: number } = {},
+  options: { precision?: GemmPrecision; m?: number; k?: number; n?: number; warmUpSeconds?: number; seconds?: number; threads?: number } = {},
 ): Promise<GemmLimit> {
-  const { precision = 'fp32', m = 1024, k = 1024, n = 3072, runs = 8, threads = 0 } = options;
+  const { precision = 'fp32', m = 1024, k = 1024, n = 3072, warmUpSeconds = 1, seconds = 3, threads = 0 } = options;
   const dir = mkdtempSync(join(tmpdir(), 'gemm-'));
   try {
     const path = join(dir, 'gemm.onnx');
@@ -88,19 +93,26 @@ export async function measureGemmLimit(
       ...(threads > 0 ? { intraOpNumThreads: threads } : {}),
     });
     const feeds = gemmFeeds(precision, m, k, n);
-    await session.run(feeds); // warm-up
-    const rates: number[] = [];
-    for (let run = 0; run < runs; run++) {
-      const started = performance.now();
-      await session.run(feeds);
-      rates.push((2 * m * k * n) / ((performance.now() - started) / 1000) / 1e9);
-    }
+    await timedRuns(() => session.run(feeds), warmUpSeconds);
+    const rates = (await timedRuns(() => session.run(feeds), seconds)).map((runSeconds) => (2 * m * k * n) / runSeconds / 1e9);
     await session.release();
     rates.sort((x, y) => x - y);
     return { precision, m, k, n, bestGflops: rates[rates.length - 1], medianGflops: rates[Math.floor(rates.length / 2)] };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Runs `run` back to back for `seconds` (at least once) and returns each run's duration in seconds. */
+async function timedRuns(run: () => Promise<unknown>, seconds: number): Promise<number[]> {
+  const durations: number[] = [];
+  const until = performance.now() + seconds * 1000;
+  do {
+    const started = performance.now();
+    await run();
+    durations.push((performance.now() - started) / 1000);
+  } while (performance.now() < until);
+  return durations;
 }
 
 if (require.main === module) {
