@@ -20,6 +20,13 @@ describe('engineOptions', () => {
     expect(engineOptions(loadAppConfig({ ...env, QWEN3GUARD_LOGITS_TO_KEEP: 'false' }), '/models/demo').logitsToKeep).toBe(false);
     expect(engineOptions(loadAppConfig({ ...env, QWEN3GUARD_EXACT: 'true' }), '/models/demo').logitsToKeep).toBe(false);
   });
+
+  it('reads each KV head once unless told otherwise, and never in exact mode', () => {
+    const env = { XDG_CACHE_HOME: '/var/cache' };
+    expect(engineOptions(loadAppConfig(env), '/models/demo').groupedAttention).toBe(true);
+    expect(engineOptions(loadAppConfig({ ...env, QWEN3GUARD_GROUPED_ATTENTION: 'false' }), '/models/demo').groupedAttention).toBe(false);
+    expect(engineOptions(loadAppConfig({ ...env, QWEN3GUARD_EXACT: 'true' }), '/models/demo').groupedAttention).toBe(false);
+  });
 });
 
 describe('configuredModel, before the engine has loaded', () => {

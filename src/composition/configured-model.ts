@@ -66,6 +66,7 @@ export function engineOptions(config: AppConfig, modelDir: string): OnnxEngineOp
       : {
           prefixCache: config.QWEN3GUARD_PREFIX_CACHE,
           logitsToKeep: config.QWEN3GUARD_LOGITS_TO_KEEP,
+          groupedAttention: config.QWEN3GUARD_GROUPED_ATTENTION,
           constrainedDecoding: config.QWEN3GUARD_CONSTRAINED_DECODING,
           batching: {
             maxBatch: config.QWEN3GUARD_MAX_BATCH,

@@ -114,6 +114,10 @@ export class AppConfig {
   @FlagVariable()
   readonly QWEN3GUARD_LOGITS_TO_KEEP: boolean = true;
 
+  /** Attention reads each KV head once where the export repeats them per query head (rewritten at load). */
+  @FlagVariable()
+  readonly QWEN3GUARD_GROUPED_ATTENTION: boolean = true;
+
   /** int8 files on CPU: one activation scale per token (given at load), or per pass as exported. */
   @ChoiceVariable(INT8_ACTIVATION_SCALES)
   readonly QWEN3GUARD_INT8_ACTIVATIONS: Int8ActivationScale = 'per-token';

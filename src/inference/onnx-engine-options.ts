@@ -41,6 +41,12 @@ export interface OnnxEngineOptions {
    */
   int8Activations?: Int8ActivationScale;
   /**
+   * Attention that reads each KV head once (default on; grouped-attention.ts): exports that repeat the KV heads
+   * per query head, as transformers' do, are rewritten at load to feed the cache to both attention products as
+   * it is. Off: attention as exported.
+   */
+  groupedAttention?: boolean;
+  /**
    * Read the verdict at the forced `Safety:` position and decode only what the answer format leaves
    * open (default on). Off: plain greedy generation of the whole answer, parsed as text.
    */
@@ -68,9 +74,10 @@ export interface OnnxEngineOptions {
 export const DEFAULT_BATCHING: BatchingOptions = { maxBatch: 8, maxBatchTokens: 8192, maxWaitMs: 2, maxQueue: 256, maxQueueWaitMs: 2000 };
 
 /** Every speed-up off: the reference behaviour the equivalence suite compares against. */
-export const EXACT_INFERENCE: Pick<OnnxEngineOptions, 'prefixCache' | 'logitsToKeep' | 'constrainedDecoding' | 'batching'> = {
+export const EXACT_INFERENCE: Pick<OnnxEngineOptions, 'prefixCache' | 'logitsToKeep' | 'groupedAttention' | 'constrainedDecoding' | 'batching'> = {
   prefixCache: false,
   logitsToKeep: false,
+  groupedAttention: false,
   constrainedDecoding: false,
   batching: { maxBatch: 1 },
 };

@@ -210,6 +210,7 @@ export class OnnxModerationEngine extends ModerationEngine {
       logger: this.logger,
       logitsToKeep: this.options.logitsToKeep ?? true,
       perTokenInt8: (this.options.int8Activations ?? 'per-token') === 'per-token',
+      groupedAttention: this.options.groupedAttention ?? true,
     });
     const encoder = new PromptEncoder(new Tokenizer(directory.tokenizerJson, directory.tokenizerConfig), directory.chatTemplate);
     const grammar = new AnswerGrammar(encoder);
@@ -252,6 +253,7 @@ export class OnnxModerationEngine extends ModerationEngine {
         `prefix cache ${prefixes ? `${prefixes.prefixLength('prompt')}/${prefixes.prefixLength('response')} tokens` : 'off'}, ` +
         `LM head ${session.io.logitsToKeep ? 'on the positions read' : 'on every position'}, ` +
         (session.perTokenQuantizers > 0 ? `int8 activations per token (${session.perTokenQuantizers} quantizers), ` : '') +
+        (session.groupedAttentionLayers > 0 ? `KV heads read once in ${session.groupedAttentionLayers} attention layers, ` : '') +
         `${constrained ? `constrained${speculate ? ', speculative' : ''}` : 'plain greedy'} decoding, batches up to ${maxBatch})`,
     );
     return model;

@@ -3,6 +3,7 @@ import { DecoderIo, discoverDecoderIo } from './decoder-io';
 import { EngineError, EngineErrorCode } from '../engine-error';
 import { lastPositionLogits, vocabularySize } from './logits';
 import { LOGITS_TO_KEEP } from './logits-to-keep';
+import { AttentionHeads } from './grouped-attention';
 import { RewriteRequest } from './model-rewrites';
 import { DecoderConfig } from '../model-format/decoder-config';
 import { ExecutionProviderName } from '../moderation-engine';
@@ -58,6 +59,11 @@ export interface DecoderSessionOptions {
    * logits do not depend on what else a pass carries. Default false: int8 files run as exported.
    */
   perTokenInt8?: boolean;
+  /**
+   * Let attention read each KV head once instead of a copy per query head (grouped-attention.ts), where the
+   * export repeats them as transformers does. Default false: attention as exported.
+   */
+  groupedAttention?: boolean;
 }
 
 export class DecoderSession {
@@ -70,6 +76,8 @@ export class DecoderSession {
     readonly provider: ExecutionProviderName,
     /** Activation quantizers given per-token scales at load (0: a float model, or int8 run as exported). */
     readonly perTokenQuantizers: number,
+    /** Attention layers that read each KV head once since load (0: attention as exported). */
+    readonly groupedAttentionLayers: number,
   ) {
     this.presentToPast = Object.fromEntries(
       io.layers.flatMap((layer) => [
@@ -85,11 +93,15 @@ export class DecoderSession {
    */
   static async open(options: DecoderSessionOptions): Promise<DecoderSession> {
     const { onnxPath, config, provider: preference, intraOpThreads, logger, logitsToKeep = false, perTokenInt8 = false } = options;
-    const { session, provider } = await createSession(onnxPath, preference, intraOpThreads, logger, { logitsToKeep, perTokenInt8 });
-    const { rewriteSkipped, perTokenQuantizers } = session;
-    const opened = new DecoderSession(session, discoverDecoderIo(session, config), provider, perTokenQuantizers);
+    const groupedAttention = options.groupedAttention === true && attentionHeads(config);
+    const rewrites = { logitsToKeep, perTokenInt8, groupedAttention };
+    const { session, provider } = await createSession(onnxPath, preference, intraOpThreads, logger, rewrites);
+    const { rewriteSkipped, perTokenQuantizers, groupedAttentionLayers } = session;
+    const opened = new DecoderSession(session, discoverDecoderIo(session, config), provider, perTokenQuantizers, groupedAttentionLayers);
     if (rewriteSkipped.logitsToKeep)
       logger.log(`logits are computed for every position: ${onnxPath} cannot take logits_to_keep (${rewriteSkipped.logitsToKeep})`);
+    if (rewriteSkipped.groupedAttention)
+      logger.log(`attention runs as exported: ${onnxPath} has no repeated KV heads to read once (${rewriteSkipped.groupedAttention})`);
     if (rewriteSkipped.perTokenInt8)
       logger.warn(`int8 activations keep one scale per pass: ${onnxPath} cannot take per-token scales (${rewriteSkipped.perTokenInt8})`);
     if (!opened.io.logitsToKeep) return opened;
@@ -256,6 +268,14 @@ async function openOrFail(onnxPath: string, options: ort.InferenceSession.Sessio
       cause: error,
     });
   }
+}
+
+function attentionHeads(config: DecoderConfig): AttentionHeads {
+  return {
+    queryHeads: config.num_attention_heads,
+    keyValueHeads: config.num_key_value_heads,
+    headDim: config.head_dim ?? config.hidden_size / config.num_attention_heads,
+  };
 }
 
 function keptPositions(positions: number): ort.Tensor {

@@ -19,3 +19,40 @@ export function consumersOf(nodes: readonly onnx.INodeProto[]): Map<string, onnx
   }
   return consumers;
 }
+
+/** Who reads each tensor, and which tensors leave the graph: enough to know whether a node may be changed. */
+export interface GraphReaders {
+  consumers: Map<string, onnx.INodeProto[]>;
+  graphOutputs: Set<string>;
+}
+
+/** The single node reading `tensor`, or undefined (also when the tensor leaves the graph). */
+export function onlyReader(index: GraphReaders, tensor: string): onnx.INodeProto | undefined {
+  const readers = index.consumers.get(tensor) ?? [];
+  return readers.length === 1 && !index.graphOutputs.has(tensor) ? readers[0] : undefined;
+}
+
+export function intAttribute(name: string, value: number): onnx.IAttributeProto {
+  return { name, type: onnx.AttributeProto.AttributeType.INT, i: value };
+}
+
+/**
+ * The nodes, in their order, that something in `outputs` still depends on: a rewrite that bypasses part of a
+ * graph leaves it behind, and onnxruntime would run it. Rewrites append nodes anywhere (onnxruntime sorts them),
+ * so this follows producers rather than the list's order. A graph with subgraphs (If, Loop) is returned whole:
+ * their bodies read outer tensors that their node's inputs do not list.
+ */
+export function withoutDeadNodes(nodes: readonly onnx.INodeProto[], outputs: ReadonlySet<string>): onnx.INodeProto[] {
+  const hasSubgraph = nodes.some((node) => node.attribute?.some((attribute) => attribute.g || attribute.graphs?.length));
+  if (hasSubgraph) return [...nodes];
+  const producers = producersOf(nodes);
+  const live = new Set<onnx.INodeProto>();
+  const pending = [...outputs];
+  while (pending.length > 0) {
+    const node = producers.get(pending.pop()!);
+    if (!node || live.has(node)) continue;
+    live.add(node);
+    pending.push(...(node.input ?? []));
+  }
+  return nodes.filter((node) => live.has(node));
+}

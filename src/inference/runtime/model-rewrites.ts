@@ -1,6 +1,7 @@
 import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { onnx } from 'onnx-proto';
+import { AttentionHeads, groupQueryHeads } from './grouped-attention';
 import { addLogitsToKeep } from './logits-to-keep';
 import { quantizeActivationsPerToken } from './per-token-int8';
 
@@ -16,6 +17,8 @@ export interface RewriteRequest {
   logitsToKeep: boolean;
   /** Per-token int8 activation scales (per-token-int8.ts); CPU provider only. */
   perTokenInt8: boolean;
+  /** Attention that reads each KV head once (grouped-attention.ts), for a model with these heads; false: as exported. */
+  groupedAttention?: AttentionHeads | false;
 }
 
 export type RewriteName = keyof RewriteRequest;
@@ -27,13 +30,16 @@ export interface ModelRewrite {
   skipped: Partial<Record<RewriteName, string>>;
   /** Activation quantizers now scaled per token. */
   perTokenQuantizers: number;
+  /** Attention layers now reading each KV head once. */
+  groupedAttentionLayers: number;
 }
 
 /** Reads a decoder export and applies the asked-for rewrites that its graph allows. */
 export function readRewritten(onnxPath: string, request: RewriteRequest): ModelRewrite {
   const asked = (Object.keys(request) as RewriteName[]).filter((name) => request[name]);
-  const skipAll = (reason: string): ModelRewrite => ({ skipped: Object.fromEntries(asked.map((name) => [name, reason])), perTokenQuantizers: 0 });
-  if (asked.length === 0) return { skipped: {}, perTokenQuantizers: 0 };
+  const none = { perTokenQuantizers: 0, groupedAttentionLayers: 0 };
+  const skipAll = (reason: string): ModelRewrite => ({ skipped: Object.fromEntries(asked.map((name) => [name, reason])), ...none });
+  if (asked.length === 0) return { skipped: {}, ...none };
   const size = statSync(onnxPath).size;
   if (size > REWRITE_FILE_LIMIT_BYTES) {
     return skipAll(`its weights are inside the ${Math.round(size / 2 ** 20)} MiB file (export them as external data to rewrite it)`);
@@ -45,7 +51,7 @@ export function readRewritten(onnxPath: string, request: RewriteRequest): ModelR
     // A file this cannot read is onnxruntime's to refuse, with its own message.
     return skipAll(`it could not be read as a model (${(error as Error).message})`);
   }
-  const result: ModelRewrite = { skipped: {}, perTokenQuantizers: 0 };
+  const result: ModelRewrite = { skipped: {}, ...none };
   // In this order: the per-token rewrite moves logits_to_keep's slice before the LM head's quantizer.
   if (request.logitsToKeep) {
     const skipped = addLogitsToKeep(model);
@@ -56,7 +62,12 @@ export function readRewritten(onnxPath: string, request: RewriteRequest): ModelR
     if ('skipped' in perToken) result.skipped.perTokenInt8 = perToken.skipped;
     else result.perTokenQuantizers = perToken.rewritten;
   }
-  const changed = (request.logitsToKeep && !result.skipped.logitsToKeep) || result.perTokenQuantizers > 0;
+  if (request.groupedAttention) {
+    const grouped = groupQueryHeads(model, request.groupedAttention);
+    if ('skipped' in grouped) result.skipped.groupedAttention = grouped.skipped;
+    else result.groupedAttentionLayers = grouped.rewritten;
+  }
+  const changed = (request.logitsToKeep && !result.skipped.logitsToKeep) || result.perTokenQuantizers > 0 || result.groupedAttentionLayers > 0;
   if (!changed) return result;
   const externalDataFolder = relocateExternalData(model, dirname(onnxPath));
   if (externalDataFolder === null) return skipAll('its external data files are in more than one folder');

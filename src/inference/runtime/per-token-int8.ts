@@ -1,5 +1,5 @@
 import { onnx } from 'onnx-proto';
-import { consumersOf, producersOf } from './graph-index';
+import { GraphReaders, consumersOf, intAttribute, onlyReader, producersOf } from './graph-index';
 
 /**
  * Dynamically quantized int8 exports (onnxruntime's `quantize_dynamic`, optimum's `model_quantized.onnx`)
@@ -102,10 +102,8 @@ export function quantizeActivationsPerToken(model: onnx.IModelProto): PerTokenRe
   return { rewritten: plans.length };
 }
 
-interface GraphIndex {
-  consumers: Map<string, onnx.INodeProto[]>;
+interface GraphIndex extends GraphReaders {
   producers: Map<string, onnx.INodeProto>;
-  graphOutputs: Set<string>;
   initializers: Map<string, onnx.ITensorProto>;
 }
 
@@ -206,11 +204,6 @@ function constants(opset: number): onnx.ITensorProto[] {
   return scalars;
 }
 
-function onlyReader(index: GraphIndex, tensor: string): onnx.INodeProto | undefined {
-  const readers = index.consumers.get(tensor) ?? [];
-  return readers.length === 1 && !index.graphOutputs.has(tensor) ? readers[0] : undefined;
-}
-
 function sameNodes(actual: onnx.INodeProto[], expected: onnx.INodeProto[]): boolean {
   return actual.length === expected.length && expected.every((node) => actual.includes(node));
 }
@@ -218,10 +211,6 @@ function sameNodes(actual: onnx.INodeProto[], expected: onnx.INodeProto[]): bool
 function attribute(node: onnx.INodeProto, name: string): number | undefined {
   const found = node.attribute?.find((entry) => entry.name === name);
   return found?.i === undefined || found.i === null ? undefined : Number(found.i);
-}
-
-function intAttribute(name: string, value: number): onnx.IAttributeProto {
-  return { name, type: onnx.AttributeProto.AttributeType.INT, i: value };
 }
 
 function intsAttribute(name: string, values: number[]): onnx.IAttributeProto {

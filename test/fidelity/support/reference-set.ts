@@ -306,8 +306,9 @@ export function listFiles(root: string): string[] {
 }
 
 /**
- * A model directory opened the way OnnxModerationEngine opens it: its own config, tokenizer and template, and the
- * `logits_to_keep` input the engine adds, so every logit compared here comes out of the rewritten graph.
+ * A model directory opened the way OnnxModerationEngine opens it: its own config, tokenizer and template, the
+ * `logits_to_keep` input the engine adds and its grouped attention, so every logit compared here comes out of the
+ * rewritten graph.
  */
 export interface OpenedModel {
   directory: ModelDirectory;
@@ -330,6 +331,7 @@ export async function openModel(dir: string, dtype: ModelDtype): Promise<OpenedM
     intraOpThreads: OPEN_THREADS,
     logger: SILENT,
     logitsToKeep: true,
+    groupedAttention: true,
   });
   const encoder = new PromptEncoder(new Tokenizer(directory.tokenizerJson, directory.tokenizerConfig), directory.chatTemplate);
   const asList = (value: number | number[] | undefined) => (value === undefined ? [] : Array.isArray(value) ? value : [value]);

@@ -20,6 +20,8 @@ export interface SessionDescription {
   rewriteSkipped: Partial<Record<RewriteName, string>>;
   /** Activation quantizers the per-token rewrite changed (0 in a float model). */
   perTokenQuantizers: number;
+  /** Attention layers the grouped-attention rewrite changed. */
+  groupedAttentionLayers: number;
 }
 
 /**

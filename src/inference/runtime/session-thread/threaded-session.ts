@@ -62,6 +62,10 @@ export class ThreadedSession implements SessionDescription {
     return this.description.perTokenQuantizers;
   }
 
+  get groupedAttentionLayers(): number {
+    return this.description.groupedAttentionLayers;
+  }
+
   /**
    * Starts the thread and creates the session there; rejects with onnxruntime's own message when it cannot.
    * `rewrites`: applied where the graph allows (`rewriteSkipped` says which did not, and why). Default: none.
