@@ -13,7 +13,7 @@
  * reaches here, and the engine's prefill rate as a fraction of the one of its dtype.
  *
  *   npm run bench -- [--model models/qwen3guard-gen-0.6b-synthetic] [--dtype fp32 --dtype fp16] [--length 256 ...] [--concurrency 4 ...] [--system a --system d ...] [--quick] [--full-logits]
- *       [--llama-batch 512] [--llama-threads N] [--llama-flash-attention] [--int8-activations per-pass]
+ *       [--llama-batch 512] [--llama-threads N] [--llama-flash-attention] [--int8-activations per-pass] [--max-batch 16]
  *
  * Writes bench/results/inference-<date>T<hhmm>-<dtypes>-<lengths>-c<concurrencies>[-full-logits].json after every cell and prints each cell;
  * docs/performance.md quotes them.
@@ -69,6 +69,8 @@ function parseCommandLine() {
       'full-logits': { type: 'boolean', default: false },
       /** (a)'s int8 activation scales: per token (the engine's default) or per pass, as the file was exported. */
       'int8-activations': { type: 'string', default: 'per-token' },
+      /** (a)'s largest batch (the service's QWEN3GUARD_MAX_BATCH, default 8 there); 1 runs every request alone. */
+      'max-batch': { type: 'string', default: '16' },
       /** (d)'s llama.cpp settings: batch size (llama.cpp's default micro-batch), threads (default: every core), flash attention. */
       'llama-batch': { type: 'string', default: '512' },
       'llama-threads': { type: 'string', default: String(cpus().length) },
@@ -88,8 +90,15 @@ function parseCommandLine() {
     concurrencies,
     logitsToKeep: !values['full-logits'],
     int8Activations: int8ActivationScale(values['int8-activations']),
+    maxBatch: positiveInteger('--max-batch', values['max-batch']),
     llama,
   };
+}
+
+function positiveInteger(option: string, value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1) throw new Error(`${option} takes a whole number from 1, not ${value}`);
+  return parsed;
 }
 
 function int8ActivationScale(value: string): Int8ActivationScale {
@@ -229,7 +238,9 @@ async function main(): Promise<void> {
   const llamaSettings: Partial<Record<ModelDtype, LlamaCppSettings>> = {};
   const started = new Date().toISOString();
   const provenance = runProvenance();
-  const variant = `${options.logitsToKeep ? '' : '-full-logits'}${options.int8Activations === 'per-pass' ? '-int8-per-pass' : ''}`;
+  const variant =
+    `${options.logitsToKeep ? '' : '-full-logits'}${options.int8Activations === 'per-pass' ? '-int8-per-pass' : ''}` +
+    `${options.maxBatch === 16 ? '' : `-max-batch${options.maxBatch}`}`;
   // The start minute in the name: two runs of the same cells on one day must not overwrite each other.
   const file = join(
     options.out,
@@ -244,6 +255,7 @@ async function main(): Promise<void> {
       ...provenance,
       model: options.model,
       int8Activations: options.int8Activations,
+      maxBatch: options.maxBatch,
       template,
       gemm,
       gemmInt8,
@@ -275,7 +287,7 @@ async function main(): Promise<void> {
         verifyAnswerFormat: false,
         logitsToKeep: options.logitsToKeep,
         int8Activations: options.int8Activations,
-        batching: { maxBatch: 16, maxWaitMs: 2, maxQueue: 4096, maxQueueWaitMs: 0 },
+        batching: { maxBatch: options.maxBatch, maxWaitMs: 2, maxQueue: 4096, maxQueueWaitMs: 0 },
       },
       silent,
       prefillLog,

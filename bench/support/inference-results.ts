@@ -62,6 +62,8 @@ export interface InferenceResults extends RunProvenance {
   model: string;
   /** (a)'s int8 activation scales (OnnxEngineOptions.int8Activations); absent in files written before it was recorded: per pass. */
   int8Activations?: Int8ActivationScale;
+  /** (a)'s largest batch; absent in files written before it was recorded: 16. */
+  maxBatch?: number;
   /** The model's chat template: fixed tokens before and after the conversation; absent in files written before it was recorded. */
   template?: Record<BenchMode, TemplateLengths>;
   gemm: GemmLimit;

@@ -75,8 +75,8 @@ export function groupQueryHeads(model: onnx.IModelProto, heads: AttentionHeads):
 
   const before = new Map<onnx.INodeProto, onnx.INodeProto[]>();
   const after = new Map<onnx.INodeProto, onnx.INodeProto[]>();
-  for (const [number, layer] of layers.entries()) {
-    const scope = `${PREFIX}/${number}`;
+  for (const [layerNumber, layer] of layers.entries()) {
+    const scope = `${PREFIX}/${layerNumber}`;
     const query = layer.scores.input![0];
     const mask = layer.maskedScores.input![layer.maskInput];
     before.set(layer.scores, [{ opType: 'Reshape', name: `${scope}/query`, input: [query, QUERY_SHAPE], output: [`${scope}/query`] }]);
