@@ -101,7 +101,7 @@ export class DecoderSession {
     if (rewriteSkipped.logitsToKeep)
       logger.log(`logits are computed for every position: ${onnxPath} cannot take logits_to_keep (${rewriteSkipped.logitsToKeep})`);
     if (rewriteSkipped.groupedAttention)
-      logger.log(`attention runs as exported: ${onnxPath} has no repeated KV heads to read once (${rewriteSkipped.groupedAttention})`);
+      logger.log(`attention runs as exported in ${onnxPath}, without reading each KV head once: ${rewriteSkipped.groupedAttention}`);
     if (rewriteSkipped.perTokenInt8)
       logger.warn(`int8 activations keep one scale per pass: ${onnxPath} cannot take per-token scales (${rewriteSkipped.perTokenInt8})`);
     if (!opened.io.logitsToKeep) return opened;
