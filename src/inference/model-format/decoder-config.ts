@@ -8,3 +8,8 @@ export interface DecoderConfig {
   max_position_embeddings?: number;
   eos_token_id?: number | number[];
 }
+
+/** Qwen3 states head_dim; configs without it split the hidden size evenly over the attention heads. */
+export function headDimOf(config: DecoderConfig): number {
+  return config.head_dim ?? config.hidden_size / config.num_attention_heads;
+}

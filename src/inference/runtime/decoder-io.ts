@@ -1,7 +1,7 @@
 import type { InferenceSession } from 'onnxruntime-node';
 import { EngineError, EngineErrorCode } from '../engine-error';
 import { LOGITS_TO_KEEP } from './logits-to-keep';
-import { DecoderConfig } from '../model-format/decoder-config';
+import { DecoderConfig, headDimOf } from '../model-format/decoder-config';
 
 export type KvDtype = 'float32' | 'float16';
 
@@ -50,7 +50,7 @@ export function discoverDecoderIo(session: Pick<InferenceSession, 'inputNames' |
     layers,
     kvDtype: floatType(firstPast.type, layers[0].pastKey),
     kvHeads: typeof heads === 'number' ? heads : config.num_key_value_heads,
-    headDim: typeof dim === 'number' ? dim : (config.head_dim ?? config.hidden_size / config.num_attention_heads),
+    headDim: typeof dim === 'number' ? dim : headDimOf(config),
     logitsDtype: floatType(logits.type, 'logits'),
     logitsToKeep: inputs.has(LOGITS_TO_KEEP),
   };

@@ -5,7 +5,7 @@ import { lastPositionLogits, vocabularySize } from './logits';
 import { LOGITS_TO_KEEP } from './logits-to-keep';
 import { AttentionHeads } from './grouped-attention';
 import { RewriteRequest } from './model-rewrites';
-import { DecoderConfig } from '../model-format/decoder-config';
+import { DecoderConfig, headDimOf } from '../model-format/decoder-config';
 import { ExecutionProviderName } from '../moderation-engine';
 import { EngineLogger, ProviderPreference } from '../onnx-engine-options';
 import { KeepLastPositions } from './session-thread/session-messages';
@@ -274,7 +274,7 @@ function attentionHeads(config: DecoderConfig): AttentionHeads {
   return {
     queryHeads: config.num_attention_heads,
     keyValueHeads: config.num_key_value_heads,
-    headDim: config.head_dim ?? config.hidden_size / config.num_attention_heads,
+    headDim: headDimOf(config),
   };
 }
 

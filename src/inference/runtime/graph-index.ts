@@ -32,6 +32,14 @@ export function onlyReader(index: GraphReaders, tensor: string): onnx.INodeProto
   return readers.length === 1 && !index.graphOutputs.has(tensor) ? readers[0] : undefined;
 }
 
+/** An int64 tensor's values, whichever field holds them; undefined for another type or no tensor. */
+export function int64Values(tensor: onnx.ITensorProto | undefined): bigint[] | undefined {
+  if (tensor?.dataType !== onnx.TensorProto.DataType.INT64) return undefined;
+  if (tensor.int64Data?.length) return tensor.int64Data.map((value) => BigInt(String(value)));
+  // rawData may sit at an odd offset in the decoded buffer: copied before it is viewed as 8-byte values.
+  return tensor.rawData ? [...new BigInt64Array(Uint8Array.from(tensor.rawData).buffer)] : undefined;
+}
+
 export function intAttribute(name: string, value: number): onnx.IAttributeProto {
   return { name, type: onnx.AttributeProto.AttributeType.INT, i: value };
 }

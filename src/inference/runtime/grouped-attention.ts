@@ -1,5 +1,5 @@
 import { onnx } from 'onnx-proto';
-import { GraphReaders, consumersOf, intAttribute, onlyReader, producersOf, withoutDeadNodes } from './graph-index';
+import { GraphReaders, consumersOf, int64Values, intAttribute, onlyReader, producersOf, withoutDeadNodes } from './graph-index';
 
 /**
  * Grouped-query attention as transformers exports it (optimum's `model.onnx` and `model_quantized.onnx`)
@@ -134,7 +134,7 @@ function transposedKeys(tensor: string, index: GraphIndex): RepeatedHeadsReader 
   let transposes = 0;
   for (let step = 0; step < 3; step++) {
     const node = soleProducer(index, current);
-    const transpose = node?.opType === 'Transpose' && sameInts(intsAttribute(node, 'perm'), [0, 1, 3, 2]);
+    const transpose = node?.opType === 'Transpose' && sameInts(attributeInts(node, 'perm'), [0, 1, 3, 2]);
     const scale = node?.opType === 'Mul' && node.input!.some((input) => isScalar(input, index));
     if (!node || (!transpose && !scale)) break;
     if (transpose) transposes++;
@@ -152,7 +152,7 @@ function repeatedHeadsReader(reader: onnx.INodeProto, repeated: string, index: G
   const expand = reshape?.opType === 'Reshape' ? index.producers.get(reshape.input![0]) : undefined;
   const unsqueeze = expand?.opType === 'Expand' ? index.producers.get(expand.input![0]) : undefined;
   if (unsqueeze?.opType !== 'Unsqueeze') return undefined;
-  const axes = unsqueeze.input![1] ? constantInts(unsqueeze.input![1], index) : intsAttribute(unsqueeze, 'axes');
+  const axes = unsqueeze.input![1] ? constantInts(unsqueeze.input![1], index) : attributeInts(unsqueeze, 'axes');
   return sameInts(axes, [2]) ? { reader, repeated, cache: unsqueeze.input![0] } : undefined;
 }
 
@@ -205,16 +205,10 @@ function isScalar(tensor: string, index: GraphIndex): boolean {
 }
 
 function constantInts(tensor: string, index: GraphIndex): number[] | undefined {
-  const value = index.constants.get(tensor);
-  if (value?.dataType !== INT64) return undefined;
-  if (value.int64Data?.length) return value.int64Data.map(Number);
-  const raw = value.rawData;
-  if (!raw) return undefined;
-  const copy = new Uint8Array(raw); // rawData may sit at an odd offset in the decoded buffer
-  return Array.from(new BigInt64Array(copy.buffer, 0, copy.byteLength / 8), Number);
+  return int64Values(index.constants.get(tensor))?.map(Number);
 }
 
-function intsAttribute(node: onnx.INodeProto, name: string): number[] | undefined {
+function attributeInts(node: onnx.INodeProto, name: string): number[] | undefined {
   return node.attribute?.find((entry) => entry.name === name)?.ints?.map(Number);
 }
 

@@ -1,5 +1,5 @@
 import { onnx } from 'onnx-proto';
-import { GraphReaders, consumersOf, intAttribute, onlyReader, producersOf } from './graph-index';
+import { GraphReaders, consumersOf, int64Values, intAttribute, onlyReader, producersOf } from './graph-index';
 
 /**
  * Dynamically quantized int8 exports (onnxruntime's `quantize_dynamic`, optimum's `model_quantized.onnx`)
@@ -133,10 +133,9 @@ function planQuantizer(quantizer: onnx.INodeProto, index: GraphIndex): Quantizer
 
 /** A Slice on the batch and sequence axes alone (constant axes 0 or 1), so every kept row is whole. */
 function slicesRowsOnly(slice: onnx.INodeProto, index: GraphIndex): boolean {
-  const axes = index.initializers.get(slice.input?.[3] ?? '');
-  if (!axes?.rawData || axes.dataType !== INT64 || index.graphOutputs.has(slice.output![0])) return false;
-  const view = new BigInt64Array(Uint8Array.from(axes.rawData).buffer);
-  return view.length > 0 && [...view].every((axis) => axis === 0n || axis === 1n);
+  const axes = int64Values(index.initializers.get(slice.input?.[3] ?? ''));
+  if (!axes || index.graphOutputs.has(slice.output![0])) return false;
+  return axes.length > 0 && axes.every((axis) => axis === 0n || axis === 1n);
 }
 
 function planProduct(matMul: onnx.INodeProto, quantized: string, zeroPoint: string, scale: string, index: GraphIndex): QuantizedProduct | string {
