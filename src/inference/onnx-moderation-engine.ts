@@ -220,7 +220,7 @@ export class OnnxModerationEngine extends ModerationEngine {
     // Rows of a batch are left-padded; the optimum convention takes explicit positions for that. Exports
     // without position_ids derive positions inside their attention op, so they run one row at a time.
     const maxBatch = constrained && session.io.hasPositionIds ? batching.maxBatch : 1;
-    // A rejected guess leaves a masked hole in the cache: only explicit positions keep the tokens after it in place.
+    // In a batch a rejected guess leaves a masked hole in the cache: only explicit positions keep the tokens after it in place.
     const speculate = (this.options.speculativeAnswer ?? true) && session.io.hasPositionIds;
     const model: LoadedModel = {
       session,

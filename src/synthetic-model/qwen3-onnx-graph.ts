@@ -87,7 +87,7 @@ export function buildQwen3OnnxModel(config: Qwen3Config, weights: Qwen3WeightSou
   const lengths = g.scoped('model/lengths', () => sequenceLengths(g, inputIds, attentionMask));
   const positions = explicitPositions ?? g.scoped('model/positions', () => positionsFromMask(g, attentionMask, lengths));
   const rotary = g.scoped('model/rotary_emb', () => rotaryTables(ctx, positions));
-  const bias = g.scoped('model/mask', () => attentionBias(g, attentionMask, lengths));
+  const bias = g.scoped('model/mask', () => attentionBias(g, attentionMask, lengths, config.num_attention_heads / kvHeads));
 
   const embedding = g.scoped('model/embed_tokens', () => storedWeight(ctx, QWEN3_EMBEDDING, [config.vocab_size, config.hidden_size]));
   let hidden = g.scoped('model/embed_tokens', () => g.node('Gather', [embedding, inputIds], { axis: 0 }));
@@ -152,13 +152,14 @@ function rotaryTables(ctx: GraphContext, positions: string): RotaryTables {
 }
 
 /**
- * Float `[batch, 1, 1, seq, total]`, added to the grouped `[batch, kv_heads, groups, seq, total]` scores: 0 where
- * query i (absolute position past + i) may see key j (j <= past + i and attention_mask[b, j] is 1), the lowest
- * float elsewhere. Built once and added in every layer, as optimum's exports do. A per-layer Where over the
- * scores took a quarter of onnxruntime's CPU kernel time for 256 tokens after 1,024 cached ones (0.6B shape),
- * the Add a tenth; the logits are bitwise the same (a score plus the lowest float rounds to it).
+ * Float `[batch, 1, groups * seq, total]`, added to the grouped `[batch, kv_heads, groups * seq, total]` scores
+ * (the bias of `[seq, total]` repeated once per query head of a group): 0 where query i (absolute position
+ * past + i) may see key j (j <= past + i and attention_mask[b, j] is 1), the lowest float elsewhere. Built once
+ * and added in every layer, as optimum's exports do. A per-layer Where over the scores took a quarter of
+ * onnxruntime's CPU kernel time for 256 tokens after 1,024 cached ones (0.6B shape), the Add a tenth; the
+ * logits are bitwise the same (a score plus the lowest float rounds to it).
  */
-function attentionBias(g: OnnxGraphBuilder, attentionMask: string, lengths: SequenceLengths): string {
+function attentionBias(g: OnnxGraphBuilder, attentionMask: string, lengths: SequenceLengths, groups: number): string {
   const scalarAxis = g.int64([0]);
   const total = g.node('Squeeze', [lengths.total, scalarAxis]);
   const past = g.node('Squeeze', [lengths.past, scalarAxis]);
@@ -170,8 +171,9 @@ function attentionBias(g: OnnxGraphBuilder, attentionMask: string, lengths: Sequ
   const notPadding = g.node('Cast', [attentionMask], { to: DataType.BOOL }); // [batch, total]
   const notPaddingRows = g.node('Unsqueeze', [notPadding, g.int64([1])]); // [batch, 1, total]
   const allowed = g.node('And', [causal, notPaddingRows]); // [batch, seq, total]
-  const bias = g.node('Where', [allowed, g.float32([0], []), g.float32([MASKED_SCORE], [])]);
-  return g.node('Unsqueeze', [bias, g.int64([1, 2])]);
+  const bias = g.node('Where', [allowed, g.float32([0], []), g.float32([MASKED_SCORE], [])]); // [batch, seq, total]
+  const perGroup = groups === 1 ? bias : g.node('Concat', new Array<string>(groups).fill(bias), { axis: 1 });
+  return g.node('Unsqueeze', [perGroup, g.int64([1])]);
 }
 
 /** What one decoder layer reads besides its input: its index, the shared rotary tables and mask, its past cache. */
@@ -210,7 +212,6 @@ function selfAttention(ctx: GraphContext, x: string, { layer, rotary, bias, past
   const heads = config.num_attention_heads;
   const kvHeads = config.num_key_value_heads;
   const headDim = config.head_dim;
-  const groups = heads / kvHeads;
 
   // Projections -> [batch, heads, seq, head_dim]; q/k get their per-head RMSNorm before rotary, as in HF.
   const query = g.scoped('q', () => {
@@ -228,17 +229,19 @@ function selfAttention(ctx: GraphContext, x: string, { layer, rotary, bias, past
   const keys = g.scoped('key_cache', () => appendToCache(ctx, past.key, rotatedKey, `present.${layer}.key`));
   const values = g.scoped('value_cache', () => appendToCache(ctx, past.value, value, `present.${layer}.value`));
 
-  // Grouped-query attention without copying the cache: queries become [batch, kv, groups, seq, d] and
-  // the keys/values [batch, kv, 1, total, d] broadcast over the groups. Query head h reads KV head
-  // h / groups, exactly the pairing of HF's repeat_kv.
-  const groupedQuery = g.node('Reshape', [rotatedQuery, g.int64([0, kvHeads, groups, -1, headDim])]);
-  const groupAxis = g.int64([2]);
-  const keysTransposed = g.node('Transpose', [g.node('Unsqueeze', [keys, groupAxis])], { perm: [0, 1, 2, 4, 3] });
+  // Grouped-query attention without copying the cache: the query heads that read one KV head become one
+  // [groups * seq, d] matrix (query head h reads KV head h / groups, exactly the pairing of HF's repeat_kv).
+  // Besides reading each cached key once, this keeps both products at two rows or more for a one-token pass:
+  // onnxruntime's CPU MatMul computes a one-row product another way (it rounds differently), so the numbers of a
+  // token would otherwise depend on whether it came alone or with others (an int8 quantizer then turns that
+  // last-bit difference into whole steps now and then).
+  const groupedQuery = g.node('Reshape', [rotatedQuery, g.int64([0, kvHeads, -1, headDim])]);
+  const keysTransposed = g.node('Transpose', [keys], { perm: [0, 1, 3, 2] });
   const rawScores = g.node('MatMul', [groupedQuery, keysTransposed]);
   const scores = g.node('Mul', [rawScores, g.float32([1 / Math.sqrt(headDim)], [])]);
   const maskedScores = g.node('Add', [scores, bias]);
   const probabilities = g.node('Softmax', [maskedScores], { axis: -1 });
-  const context = g.node('MatMul', [probabilities, g.node('Unsqueeze', [values, groupAxis])]);
+  const context = g.node('MatMul', [probabilities, values]); // [batch, kv, groups * seq, d]
 
   const perHead = g.node('Reshape', [context, g.int64([0, heads, -1, headDim])]); // [batch, heads, seq, d]
   const tokenMajor = g.node('Transpose', [perHead], { perm: [0, 2, 1, 3] });

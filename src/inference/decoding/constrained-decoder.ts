@@ -51,8 +51,9 @@ export interface ConstrainedDecoderOptions {
   verifyFormat?: boolean;
   /**
    * Feed a guessed continuation after each row's decided tokens (default off; see ANSWER_GUESSES): every
-   * guess the model confirms saves a pass, a wrong one costs only its positions, whose keys and values are
-   * masked out. Needs explicit `position_ids`: a masked hole must not shift the positions after it.
+   * guess the model confirms saves a pass, a wrong one costs only its positions, which are cut off a lone
+   * row's cache and masked out in a batch. Needs explicit `position_ids`: a masked hole must not shift the
+   * positions after it.
    */
   speculate?: boolean;
   prefillChunk?: number;
@@ -129,10 +130,14 @@ class RowState {
     this.readFrom = decided.length - 1;
   }
 
-  /** Masks the fed tokens from `pending[index]` on: their keys and values stay in the cache, unseen. */
-  reject(index: number): void {
+  /**
+   * Takes back the fed tokens from `pending[index]` on. `masked`: their keys and values stay in the cache,
+   * unseen; otherwise they are forgotten here and the decoder cuts them off the cache before the next pass.
+   */
+  reject(index: number, masked: boolean): void {
     const rejected = this.pending.length - index;
-    for (let k = 0; k < rejected; k++) this.mask[this.mask.length - 1 - k] = 0;
+    if (masked) for (let k = 0; k < rejected; k++) this.mask[this.mask.length - 1 - k] = 0;
+    else this.mask.length -= rejected;
     this.position -= rejected;
   }
 
@@ -158,7 +163,11 @@ class RowState {
  * Speculating, a pass also carries a guessed continuation (ANSWER_GUESSES) and reads the logits at each of
  * its positions: the row moves on through every guess the model's own pick confirms, so the answer is the
  * one step-by-step decoding gives, in fewer passes. From the first guess it rejects, the rest of the draft
- * is masked out and the model's pick is fed in the next pass instead.
+ * is taken back and the model's pick is fed in the next pass instead. A row alone in its batch has the taken-back
+ * positions cut off the cache, so every later pass sees the cache step-by-step decoding would have built, to the
+ * bit: a masked hole would shift the later keys' columns, and softmax would add the same terms in another order
+ * (a last-bit difference that an int8 quantizer can turn into whole steps). Rows of a batch share one cache
+ * length, so there the positions stay, masked.
  */
 export class ConstrainedDecoder {
   private readonly verifyFormat: boolean;
@@ -197,6 +206,8 @@ export class ConstrainedDecoder {
     try {
       this.afterPass(rows, step.logits);
       while (rows.some((row) => !row.done)) {
+        // A lone row's mask lists its real tokens only (see RowState.reject): the cache is cut back to them.
+        if (rows.length === 1) step = { ...step, cache: await this.session.truncateCache(step.cache, rows[0].mask.length) };
         step = await this.forwardPending(rows, step.cache, Number.MAX_SAFE_INTEGER);
         decodeSteps += 1;
         this.afterPass(rows, step.logits);
@@ -262,7 +273,7 @@ export class ConstrainedDecoder {
         row.walk.accept(token);
         if (row.walk.done) return row.finish();
         if (pending[k + 1] === token) continue;
-        if (k + 1 < pending.length) row.reject(k + 1);
+        if (k + 1 < pending.length) row.reject(k + 1, rows.length > 1);
         return row.queue([token], this.draft(row));
       }
     });

@@ -125,6 +125,16 @@ export class DecoderSession {
     return { handle: await this.session.tile(cache.handle, rows), rows, length: cache.length };
   }
 
+  /**
+   * The cache of its first `length` positions, in place of `cache` (consumed; a shared one cannot be): what a
+   * pass that fed only those tokens would have left, for a caller that takes fed tokens back.
+   */
+  async truncateCache(cache: KvCache, length: number): Promise<KvCache> {
+    if (cache.shared) throw new Error('a shared cache cannot be truncated');
+    if (length === cache.length || cache.handle === null) return cache;
+    return { handle: await this.session.truncate(cache.handle, length), rows: cache.rows, length };
+  }
+
   /** Frees a cache nobody will feed again (one a pass returned); a shared one stays with its owner. */
   discard(cache: KvCache): void {
     if (cache.handle !== null && !cache.shared) this.session.drop(cache.handle);

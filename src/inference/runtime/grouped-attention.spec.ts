@@ -91,6 +91,42 @@ describe('groupQueryHeads on optimum exports', () => {
     }
   });
 
+  // With one row of queries per head, a one-token pass would multiply one-row matrices, which onnxruntime rounds
+  // another way than the same row among others; grouped, the two query heads of a KV head make two rows.
+  it('gives an int8 token the same logits to the bit alone in its pass as followed by others', async () => {
+    const session = await DecoderSession.open({
+      onnxPath: join(OPTIMUM_EXPORT, 'onnx/model_quantized.onnx'),
+      config: CONFIG,
+      provider: 'cpu',
+      intraOpThreads: 1,
+      logger: silent,
+      logitsToKeep: true,
+      perTokenInt8: true,
+      groupedAttention: true,
+    });
+    const tokens = (ids: bigint[], past: number): ForwardStep => ({
+      batch: 1,
+      sequenceLength: ids.length,
+      inputIds: BigInt64Array.from(ids),
+      attentionMask: new BigInt64Array(past + ids.length).fill(1n),
+      positionIds: BigInt64Array.from(ids, (_, at) => BigInt(past + at)),
+    });
+    const firstOf = async (next: bigint[]) => {
+      const prompt = await session.forward(tokens([9n, 14n, 3n, 27n, 5n, 11n, 40n], 0), session.emptyCache(1), { positions: 1 });
+      const step = await session.forward(tokens(next, 7), prompt.cache, { positions: next.length });
+      session.discard(step.cache);
+      const logits = positionLogits(step.logits, 0, 0);
+      return Array.from({ length: CONFIG.vocab_size }, (_, id) => logits(id));
+    };
+    try {
+      expect(session.groupedAttentionLayers).toBe(CONFIG.num_hidden_layers);
+      const [alone, followed] = [await firstOf([21n]), await firstOf([21n, 6n, 30n])];
+      expect(alone.filter((logit, id) => !Object.is(logit, followed[id]))).toEqual([]);
+    } finally {
+      await session.close();
+    }
+  });
+
   it('goes with the logits_to_keep rewrite, whose nodes come after the ones they feed', async () => {
     const session = await DecoderSession.open({
       onnxPath: join(OPTIMUM_EXPORT, 'onnx/model_quantized.onnx'),

@@ -65,6 +65,8 @@ export type SessionRequest =
   | ({ id: number; kind: 'run' } & RunRequest)
   /** A resident set with its first axis repeated `rows` times (a batch starting from one cached prefix). */
   | { id: number; kind: 'tile'; handle: number; rows: number }
+  /** A resident cache cut back to its first `length` positions, as a new set in place of the old one. */
+  | { id: number; kind: 'truncate'; handle: number; length: number }
   | { id: number; kind: 'drop'; handle: number }
   | { id: number; kind: 'count-resident' }
   | { id: number; kind: 'release' };
@@ -79,7 +81,7 @@ export type SessionReply =
       description?: SessionDescription;
       outputs?: WireTensors;
       bestIds?: Int32Array;
-      /** The resident set a run kept or a tile made. */
+      /** The resident set a run kept, a tile or a truncation made. */
       handle?: number;
       residentCount?: number;
     }

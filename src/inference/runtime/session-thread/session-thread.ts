@@ -50,6 +50,8 @@ async function handle(request: SessionRequest): Promise<Handled> {
     }
     case 'tile':
       return done({ handle: residents.tile(request.handle, request.rows) });
+    case 'truncate':
+      return done({ handle: residents.truncate(request.handle, request.length) });
     case 'drop':
       residents.drop(request.handle);
       return done();

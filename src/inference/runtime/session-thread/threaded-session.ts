@@ -98,6 +98,11 @@ export class ThreadedSession implements SessionDescription {
     return (await this.request({ kind: 'tile', handle, rows })).handle!;
   }
 
+  /** A resident cache cut back to its first `length` positions, as a new resident set in place of `handle`'s. */
+  async truncate(handle: number, length: number): Promise<number> {
+    return (await this.request({ kind: 'truncate', handle, length })).handle!;
+  }
+
   /** Frees a resident set (no reply awaited: the thread takes messages in order). */
   drop(handle: number): void {
     if (!this.failure) this.worker.postMessage({ kind: 'drop', handle, id: this.nextId++ });
