@@ -55,6 +55,20 @@ function largestDifference(a: LogitsRow[], b: LogitsRow[]): number {
   return largest;
 }
 
+/** The optimum int8 export as the engine opens it on CPU: logits_to_keep, per-token scales and grouped attention. */
+function openInt8WithEveryRewrite(): Promise<DecoderSession> {
+  return DecoderSession.open({
+    onnxPath: join(OPTIMUM_EXPORT, 'onnx/model_quantized.onnx'),
+    config: CONFIG,
+    provider: 'cpu',
+    intraOpThreads: 1,
+    logger: silent,
+    logitsToKeep: true,
+    perTokenInt8: true,
+    groupedAttention: true,
+  });
+}
+
 describe('groupQueryHeads on optimum exports', () => {
   it.each(['model.onnx', 'model_quantized.onnx'])('rewrites every layer of %s and leaves no repeated KV heads', (file) => {
     const model = decodedFile(file);
@@ -94,16 +108,7 @@ describe('groupQueryHeads on optimum exports', () => {
   // With one row of queries per head, a one-token pass would multiply one-row matrices, which onnxruntime rounds
   // another way than the same row among others; grouped, the two query heads of a KV head make two rows.
   it('gives an int8 token the same logits to the bit alone in its pass as followed by others', async () => {
-    const session = await DecoderSession.open({
-      onnxPath: join(OPTIMUM_EXPORT, 'onnx/model_quantized.onnx'),
-      config: CONFIG,
-      provider: 'cpu',
-      intraOpThreads: 1,
-      logger: silent,
-      logitsToKeep: true,
-      perTokenInt8: true,
-      groupedAttention: true,
-    });
+    const session = await openInt8WithEveryRewrite();
     const tokens = (ids: bigint[], past: number): ForwardStep => ({
       batch: 1,
       sequenceLength: ids.length,
@@ -128,16 +133,7 @@ describe('groupQueryHeads on optimum exports', () => {
   });
 
   it('goes with the logits_to_keep rewrite, whose nodes come after the ones they feed', async () => {
-    const session = await DecoderSession.open({
-      onnxPath: join(OPTIMUM_EXPORT, 'onnx/model_quantized.onnx'),
-      config: CONFIG,
-      provider: 'cpu',
-      intraOpThreads: 1,
-      logger: silent,
-      logitsToKeep: true,
-      perTokenInt8: true,
-      groupedAttention: true,
-    });
+    const session = await openInt8WithEveryRewrite();
     await session.close();
     expect([session.io.logitsToKeep, session.perTokenQuantizers > 0, session.groupedAttentionLayers]).toEqual([true, true, CONFIG.num_hidden_layers]);
   });
