@@ -60,7 +60,7 @@ export class LlamaCppRunner {
 
   static async open(gguf: string, options: LlamaCppOptions): Promise<LlamaCppRunner> {
     if (!existsSync(gguf)) {
-      throw new Error(`${gguf} does not exist: make it with tools/gguf/convert_to_gguf.py (see docs/performance.md, "llama.cpp")`);
+      throw new Error(`${gguf} does not exist: make it with tools/gguf/convert_to_gguf.py (see docs/performance.md, "llama.cpp (d)")`);
     }
     // A specifier in a variable: node-llama-cpp is an ES module with top-level await, which tsx's CommonJS
     // transform cannot require; a dynamic import it leaves alone loads it natively.
