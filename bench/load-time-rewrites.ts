@@ -1,14 +1,15 @@
 /**
  * What a load-time graph rewrite costs or saves per verdict (src/inference/runtime/: per-token int8 activation
  * scales, the CPU default for int8 files, against the export's per-pass scales; grouped attention, which reads
- * each KV head once, against attention as exported). Both engines are loaded side by side and every text runs
+ * each KV head once, against attention as exported; a finite attention mask without softmax's NaN guard, against
+ * the export's -inf mask and guard). Both engines are loaded side by side and every text runs
  * on each in turn, alternating which goes first, so a machine whose speed drifts slows both alike; medians are
  * reported, with the load average, and how many texts the two answered differently.
  *
- *   npx tsx bench/load-time-rewrites.ts --rewrite int8-activations|grouped-attention [--model models/qwen3guard-gen-0.6b-synthetic]
+ *   npx tsx bench/load-time-rewrites.ts --rewrite int8-activations|grouped-attention|finite-attention-mask [--model models/qwen3guard-gen-0.6b-synthetic]
  *       [--dtype quantized] [--length 16 ...] [--texts 4] [--rounds 3]
  *
- * Writes bench/results/<int8-activation-scales|grouped-attention>-<date>T<hhmm>.json.
+ * Writes bench/results/<int8-activation-scales|grouped-attention|finite-attention-mask>-<date>T<hhmm>.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -29,6 +30,10 @@ const REWRITES: Record<string, { variants: Record<string, Partial<OnnxEngineOpti
     results: 'int8-activation-scales',
   },
   'grouped-attention': { variants: { grouped: { groupedAttention: true }, 'as-exported': { groupedAttention: false } }, results: 'grouped-attention' },
+  'finite-attention-mask': {
+    variants: { finite: { finiteAttentionMask: true }, 'as-exported': { finiteAttentionMask: false } },
+    results: 'finite-attention-mask',
+  },
 };
 
 function parseCommandLine() {

@@ -27,6 +27,13 @@ describe('engineOptions', () => {
     expect(engineOptions(loadAppConfig({ ...env, QWEN3GUARD_GROUPED_ATTENTION: 'false' }), '/models/demo').groupedAttention).toBe(false);
     expect(engineOptions(loadAppConfig({ ...env, QWEN3GUARD_EXACT: 'true' }), '/models/demo').groupedAttention).toBe(false);
   });
+
+  it('masks attention with a finite number unless told otherwise, and never in exact mode', () => {
+    const env = { XDG_CACHE_HOME: '/var/cache' };
+    expect(engineOptions(loadAppConfig(env), '/models/demo').finiteAttentionMask).toBe(true);
+    expect(engineOptions(loadAppConfig({ ...env, QWEN3GUARD_FINITE_ATTENTION_MASK: 'false' }), '/models/demo').finiteAttentionMask).toBe(false);
+    expect(engineOptions(loadAppConfig({ ...env, QWEN3GUARD_EXACT: 'true' }), '/models/demo').finiteAttentionMask).toBe(false);
+  });
 });
 
 describe('configuredModel, before the engine has loaded', () => {

@@ -67,6 +67,7 @@ export function engineOptions(config: AppConfig, modelDir: string): OnnxEngineOp
           prefixCache: config.QWEN3GUARD_PREFIX_CACHE,
           logitsToKeep: config.QWEN3GUARD_LOGITS_TO_KEEP,
           groupedAttention: config.QWEN3GUARD_GROUPED_ATTENTION,
+          finiteAttentionMask: config.QWEN3GUARD_FINITE_ATTENTION_MASK,
           constrainedDecoding: config.QWEN3GUARD_CONSTRAINED_DECODING,
           batching: {
             maxBatch: config.QWEN3GUARD_MAX_BATCH,

@@ -118,6 +118,10 @@ export class AppConfig {
   @FlagVariable()
   readonly QWEN3GUARD_GROUPED_ATTENTION: boolean = true;
 
+  /** Attention masked with the lowest float instead of -inf, without the softmax's NaN guard, where the export has one (rewritten at load). */
+  @FlagVariable()
+  readonly QWEN3GUARD_FINITE_ATTENTION_MASK: boolean = true;
+
   /** int8 files on CPU: one activation scale per token (given at load), or per pass as exported. */
   @ChoiceVariable(INT8_ACTIVATION_SCALES)
   readonly QWEN3GUARD_INT8_ACTIVATIONS: Int8ActivationScale = 'per-token';

@@ -47,6 +47,12 @@ export interface OnnxEngineOptions {
    */
   groupedAttention?: boolean;
   /**
+   * A finite attention mask (default on; finite-attention-mask.ts): exports that mask with -inf and guard each
+   * softmax against NaN, as transformers' do, are rewritten at load to mask with the lowest float32 and drop the
+   * guard, the same bits for every row the engine reads. Off: attention as exported.
+   */
+  finiteAttentionMask?: boolean;
+  /**
    * Read the verdict at the forced `Safety:` position and decode only what the answer format leaves
    * open (default on). Off: plain greedy generation of the whole answer, parsed as text.
    */
@@ -74,10 +80,14 @@ export interface OnnxEngineOptions {
 export const DEFAULT_BATCHING: BatchingOptions = { maxBatch: 8, maxBatchTokens: 8192, maxWaitMs: 2, maxQueue: 256, maxQueueWaitMs: 2000 };
 
 /** Every speed-up off: the reference behaviour the equivalence suite compares against. */
-export const EXACT_INFERENCE: Pick<OnnxEngineOptions, 'prefixCache' | 'logitsToKeep' | 'groupedAttention' | 'constrainedDecoding' | 'batching'> = {
+export const EXACT_INFERENCE: Pick<
+  OnnxEngineOptions,
+  'prefixCache' | 'logitsToKeep' | 'groupedAttention' | 'finiteAttentionMask' | 'constrainedDecoding' | 'batching'
+> = {
   prefixCache: false,
   logitsToKeep: false,
   groupedAttention: false,
+  finiteAttentionMask: false,
   constrainedDecoding: false,
   batching: { maxBatch: 1 },
 };

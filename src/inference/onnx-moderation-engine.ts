@@ -211,6 +211,7 @@ export class OnnxModerationEngine extends ModerationEngine {
       logitsToKeep: this.options.logitsToKeep ?? true,
       perTokenInt8: (this.options.int8Activations ?? 'per-token') === 'per-token',
       groupedAttention: this.options.groupedAttention ?? true,
+      finiteAttentionMask: this.options.finiteAttentionMask ?? true,
     });
     const encoder = new PromptEncoder(new Tokenizer(directory.tokenizerJson, directory.tokenizerConfig), directory.chatTemplate);
     const grammar = new AnswerGrammar(encoder);
@@ -252,8 +253,9 @@ export class OnnxModerationEngine extends ModerationEngine {
         `(${session.io.layers.length} layers, KV ${session.io.kvDtype}, ${session.io.hasPositionIds ? 'optimum' : 'genai'} I/O; ` +
         `prefix cache ${prefixes ? `${prefixes.prefixLength('prompt')}/${prefixes.prefixLength('response')} tokens` : 'off'}, ` +
         `LM head ${session.io.logitsToKeep ? 'on the positions read' : 'on every position'}, ` +
-        (session.perTokenQuantizers > 0 ? `int8 activations per token (${session.perTokenQuantizers} quantizers), ` : '') +
-        (session.groupedAttentionLayers > 0 ? `KV heads read once in ${session.groupedAttentionLayers} attention layers, ` : '') +
+        (session.applied.perTokenQuantizers > 0 ? `int8 activations per token (${session.applied.perTokenQuantizers} quantizers), ` : '') +
+        (session.applied.finiteMaskLayers > 0 ? `a finite attention mask without NaN guards in ${session.applied.finiteMaskLayers} layers, ` : '') +
+        (session.applied.groupedAttentionLayers > 0 ? `KV heads read once in ${session.applied.groupedAttentionLayers} attention layers, ` : '') +
         `${constrained ? `constrained${speculate ? ', speculative' : ''}` : 'plain greedy'} decoding, batches up to ${maxBatch})`,
     );
     return model;

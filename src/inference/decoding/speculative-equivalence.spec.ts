@@ -114,7 +114,7 @@ describe.each<{ seed: number; dtype: 'fp32' | 'int8' }>([
     });
     directory = readModelDirectory(workDir, dtype === 'int8' ? 'quantized' : 'fp32');
     session = await openSession(true);
-    if (dtype === 'int8') expect(session.perTokenQuantizers).toBeGreaterThan(0);
+    if (dtype === 'int8') expect(session.applied.perTokenQuantizers).toBeGreaterThan(0);
     const encoder = new PromptEncoder(new Tokenizer(directory.tokenizerJson, directory.tokenizerConfig), directory.chatTemplate);
     grammar = new AnswerGrammar(encoder);
     prefixes = await PrefixCache.build(session, encoder);
@@ -193,7 +193,7 @@ describe.each<{ seed: number; dtype: 'fp32' | 'int8' }>([
     it('does not, as exported with one activation scale per pass (the control)', async () => {
       const perPass = await openSession(false);
       try {
-        expect(perPass.perTokenQuantizers).toBe(0);
+        expect(perPass.applied.perTokenQuantizers).toBe(0);
         const stepwise: Outcome[] = [];
         for (const request of requests) stepwise.push(await tokenByToken(perPass, grammar, request));
         const decoder = new ConstrainedDecoder(perPass, grammar, { verifyFormat: false, speculate: true });

@@ -4,7 +4,7 @@ import { EngineError, EngineErrorCode } from '../engine-error';
 import { lastPositionLogits, vocabularySize } from './logits';
 import { LOGITS_TO_KEEP } from './logits-to-keep';
 import { AttentionHeads } from './grouped-attention';
-import { RewriteRequest } from './model-rewrites';
+import { AppliedRewrites, RewriteRequest } from './model-rewrites';
 import { DecoderConfig, headDimOf } from '../model-format/decoder-config';
 import { ExecutionProviderName } from '../moderation-engine';
 import { EngineLogger, ProviderPreference } from '../onnx-engine-options';
@@ -60,6 +60,11 @@ export interface DecoderSessionOptions {
    */
   perTokenInt8?: boolean;
   /**
+   * Mask attention with the lowest float32 instead of -inf and drop the softmax's NaN guard
+   * (finite-attention-mask.ts), where the export guards it as transformers does. Default false: as exported.
+   */
+  finiteAttentionMask?: boolean;
+  /**
    * Let attention read each KV head once instead of a copy per query head (grouped-attention.ts), where the
    * export repeats them as transformers does. Default false: attention as exported.
    */
@@ -74,10 +79,8 @@ export class DecoderSession {
     private readonly session: ThreadedSession,
     readonly io: DecoderIo,
     readonly provider: ExecutionProviderName,
-    /** Activation quantizers given per-token scales at load (0: a float model, or int8 run as exported). */
-    readonly perTokenQuantizers: number,
-    /** Attention layers that read each KV head once since load (0: attention as exported). */
-    readonly groupedAttentionLayers: number,
+    /** What the load-time rewrites changed (0 each: the model as exported). */
+    readonly applied: AppliedRewrites,
   ) {
     this.presentToPast = Object.fromEntries(
       io.layers.flatMap((layer) => [
@@ -92,14 +95,15 @@ export class DecoderSession {
    * the log says why.
    */
   static async open(options: DecoderSessionOptions): Promise<DecoderSession> {
-    const { onnxPath, config, provider: preference, intraOpThreads, logger, logitsToKeep = false, perTokenInt8 = false } = options;
+    const { onnxPath, config, provider: preference, intraOpThreads, logger, logitsToKeep = false, perTokenInt8 = false, finiteAttentionMask = false } = options;
     const groupedAttention = options.groupedAttention === true && attentionHeads(config);
-    const rewrites = { logitsToKeep, perTokenInt8, groupedAttention };
+    const rewrites = { logitsToKeep, perTokenInt8, finiteAttentionMask, groupedAttention };
     const { session, provider } = await createSession(onnxPath, preference, intraOpThreads, logger, rewrites);
-    const { rewriteSkipped, perTokenQuantizers, groupedAttentionLayers } = session;
-    const opened = new DecoderSession(session, discoverDecoderIo(session, config), provider, perTokenQuantizers, groupedAttentionLayers);
+    const { rewriteSkipped } = session;
+    const opened = new DecoderSession(session, discoverDecoderIo(session, config), provider, session.applied);
     if (rewriteSkipped.logitsToKeep)
       logger.log(`logits are computed for every position: ${onnxPath} cannot take logits_to_keep (${rewriteSkipped.logitsToKeep})`);
+    if (rewriteSkipped.finiteAttentionMask) logger.log(`attention keeps its -inf mask and NaN guard in ${onnxPath}: ${rewriteSkipped.finiteAttentionMask}`);
     if (rewriteSkipped.groupedAttention)
       logger.log(`attention runs as exported in ${onnxPath}, without reading each KV head once: ${rewriteSkipped.groupedAttention}`);
     if (rewriteSkipped.perTokenInt8)

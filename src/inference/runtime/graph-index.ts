@@ -40,6 +40,23 @@ export function int64Values(tensor: onnx.ITensorProto | undefined): bigint[] | u
   return tensor.rawData ? [...new BigInt64Array(Uint8Array.from(tensor.rawData).buffer)] : undefined;
 }
 
+/** A float32 tensor's values, whichever field holds them; undefined for another type or no tensor. */
+export function float32Values(tensor: onnx.ITensorProto | undefined): number[] | undefined {
+  if (tensor?.dataType !== onnx.TensorProto.DataType.FLOAT) return undefined;
+  if (tensor.floatData?.length) return [...tensor.floatData];
+  return tensor.rawData ? [...new Float32Array(Uint8Array.from(tensor.rawData).buffer)] : undefined;
+}
+
+/** Initializers and Constant nodes' values, by tensor name. */
+export function constantTensors(graph: onnx.IGraphProto): Map<string, onnx.ITensorProto> {
+  const constants = new Map((graph.initializer ?? []).map((tensor) => [tensor.name!, tensor]));
+  for (const node of graph.node ?? []) {
+    const value = node.opType === 'Constant' ? node.attribute?.find((entry) => entry.name === 'value')?.t : undefined;
+    if (value) constants.set(node.output![0], value);
+  }
+  return constants;
+}
+
 export function intAttribute(name: string, value: number): onnx.IAttributeProto {
   return { name, type: onnx.AttributeProto.AttributeType.INT, i: value };
 }

@@ -11,6 +11,7 @@ import { DecoderSession, ForwardStep } from './decoder-session';
 import { AttentionHeads, groupQueryHeads } from './grouped-attention';
 import { LogitsRow, positionLogits } from './logits';
 import { readRewritten } from './model-rewrites';
+import { leftPaddedPromptAndStep } from '../../../test/support/left-padded-batch';
 
 jest.setTimeout(120_000);
 
@@ -26,27 +27,6 @@ function decodedFile(file: string): onnx.ModelProto {
 
 function opTypes(model: onnx.IModelProto): string[] {
   return model.graph!.node!.map((node) => node.opType!);
-}
-
-/**
- * Two texts of different lengths in one left-padded batch, then one more token each: the prompt pass and a
- * cached step, the two shapes attention runs in. Returns each row's last-position logits of both passes.
- */
-async function batchedPromptAndStep(session: DecoderSession): Promise<LogitsRow[]> {
-  const rows = [
-    [9n, 14n, 3n, 27n, 5n, 11n, 40n],
-    [0n, 0n, 0n, 2n, 33n, 17n, 8n],
-  ];
-  const padding = [0, 3];
-  const mask = (length: number) => BigInt64Array.from(padding.flatMap((pad) => Array.from({ length }, (_, at) => (at < pad ? 0n : 1n))));
-  const positions = (from: number, length: number) =>
-    BigInt64Array.from(padding.flatMap((pad) => Array.from({ length }, (_, at) => BigInt(Math.max(0, from + at - pad)))));
-  const prompt: ForwardStep = { batch: 2, sequenceLength: 7, inputIds: BigInt64Array.from(rows.flat()), attentionMask: mask(7), positionIds: positions(0, 7) };
-  const first = await session.forward(prompt, session.emptyCache(2));
-  const step: ForwardStep = { batch: 2, sequenceLength: 1, inputIds: BigInt64Array.of(21n, 6n), attentionMask: mask(8), positionIds: positions(7, 1) };
-  const second = await session.forward(step, first.cache);
-  session.discard(second.cache);
-  return [0, 1].flatMap((row) => [positionLogits(first.logits, row, 6), positionLogits(second.logits, row, 0)]);
 }
 
 function largestDifference(a: LogitsRow[], b: LogitsRow[]): number {
@@ -98,8 +78,8 @@ describe('groupQueryHeads on optimum exports', () => {
       });
     const [grouped, asExported] = await Promise.all([open(true), open(false)]);
     try {
-      expect([grouped.groupedAttentionLayers, asExported.groupedAttentionLayers]).toEqual([CONFIG.num_hidden_layers, 0]);
-      expect(largestDifference(await batchedPromptAndStep(grouped), await batchedPromptAndStep(asExported))).toBeLessThanOrEqual(tolerance);
+      expect([grouped.applied.groupedAttentionLayers, asExported.applied.groupedAttentionLayers]).toEqual([CONFIG.num_hidden_layers, 0]);
+      expect(largestDifference(await leftPaddedPromptAndStep(grouped), await leftPaddedPromptAndStep(asExported))).toBeLessThanOrEqual(tolerance);
     } finally {
       await Promise.all([grouped.close(), asExported.close()]);
     }
@@ -124,7 +104,7 @@ describe('groupQueryHeads on optimum exports', () => {
       return Array.from({ length: CONFIG.vocab_size }, (_, id) => logits(id));
     };
     try {
-      expect(session.groupedAttentionLayers).toBe(CONFIG.num_hidden_layers);
+      expect(session.applied.groupedAttentionLayers).toBe(CONFIG.num_hidden_layers);
       const [alone, followed] = [await firstOf([21n]), await firstOf([21n, 6n, 30n])];
       expect(alone.filter((logit, id) => !Object.is(logit, followed[id]))).toEqual([]);
     } finally {
@@ -135,7 +115,11 @@ describe('groupQueryHeads on optimum exports', () => {
   it('goes with the logits_to_keep rewrite, whose nodes come after the ones they feed', async () => {
     const session = await openInt8WithEveryRewrite();
     await session.close();
-    expect([session.io.logitsToKeep, session.perTokenQuantizers > 0, session.groupedAttentionLayers]).toEqual([true, true, CONFIG.num_hidden_layers]);
+    expect([session.io.logitsToKeep, session.applied.perTokenQuantizers > 0, session.applied.groupedAttentionLayers]).toEqual([
+      true,
+      true,
+      CONFIG.num_hidden_layers,
+    ]);
   });
 
   it.each<[string, (model: onnx.ModelProto) => void, string]>([
@@ -193,7 +177,7 @@ describe('groupQueryHeads on the synthetic builder', () => {
     const logger = { ...silent, log: (line: string) => lines.push(line), warn: (line: string) => warnings.push(line) };
     const session = await DecoderSession.open({ onnxPath, config, provider: 'cpu', intraOpThreads: 1, logger, groupedAttention: true });
     await session.close();
-    expect(session.groupedAttentionLayers).toBe(0);
+    expect(session.applied.groupedAttentionLayers).toBe(0);
     expect(warnings).toEqual([]);
     expect(lines).toEqual([expect.stringContaining('attention runs as exported')]);
     const { skipped } = readRewritten(onnxPath, {

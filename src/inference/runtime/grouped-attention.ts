@@ -1,5 +1,5 @@
 import { onnx } from 'onnx-proto';
-import { GraphReaders, consumersOf, int64Values, intAttribute, onlyReader, producersOf, withoutDeadNodes } from './graph-index';
+import { GraphReaders, constantTensors, consumersOf, int64Values, intAttribute, onlyReader, producersOf, withoutDeadNodes } from './graph-index';
 
 /**
  * Grouped-query attention as transformers exports it (optimum's `model.onnx` and `model_quantized.onnx`)
@@ -187,16 +187,6 @@ function contextProduct(softmax: onnx.INodeProto, index: GraphIndex): onnx.INode
 /** The node producing `tensor` when nothing else reads it: the rewrite changes its shape. */
 function soleProducer(index: GraphIndex, tensor: string): onnx.INodeProto | undefined {
   return onlyReader(index, tensor) ? index.producers.get(tensor) : undefined;
-}
-
-/** Initializers and Constant nodes' values, by tensor name. */
-function constantTensors(graph: onnx.IGraphProto): Map<string, onnx.ITensorProto> {
-  const constants = new Map((graph.initializer ?? []).map((tensor) => [tensor.name!, tensor]));
-  for (const node of graph.node ?? []) {
-    const value = node.opType === 'Constant' ? node.attribute?.find((entry) => entry.name === 'value')?.t : undefined;
-    if (value) constants.set(node.output![0], value);
-  }
-  return constants;
 }
 
 function isScalar(tensor: string, index: GraphIndex): boolean {

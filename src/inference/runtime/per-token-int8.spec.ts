@@ -151,7 +151,7 @@ describe('per-token int8 on an optimum int8 export', () => {
     try {
       expect(warnings).toEqual([]);
       expect(both.io.logitsToKeep).toBe(true);
-      expect(both.perTokenQuantizers).toBe(sessions.perToken.perTokenQuantizers);
+      expect(both.applied.perTokenQuantizers).toBe(sessions.perToken.applied.perTokenQuantizers);
       const { rewritten } = readRewritten(directory.onnxPath, { logitsToKeep: true, perTokenInt8: true });
       const nodes = onnx.ModelProto.decode(rewritten!.model).graph!.node!;
       const slice = nodes.find((node) => node.opType === 'Slice' && node.input![1] === 'logits_to_keep/starts')!;
@@ -162,13 +162,14 @@ describe('per-token int8 on an optimum int8 export', () => {
   });
 
   it('rewrites every activation quantizer of the file', () => {
-    const { rewritten, perTokenQuantizers } = readRewritten(directory.onnxPath, { logitsToKeep: false, perTokenInt8: true });
+    const { rewritten, applied } = readRewritten(directory.onnxPath, { logitsToKeep: false, perTokenInt8: true });
+    const { perTokenQuantizers } = applied;
     const nodes = onnx.ModelProto.decode(rewritten!.model).graph!.node!;
     expect(perTokenQuantizers).toBeGreaterThan(0);
     expect(nodes.filter((node) => node.opType === 'DynamicQuantizeLinear')).toHaveLength(0);
     expect(nodes.filter((node) => node.opType === 'QuantizeLinear')).toHaveLength(perTokenQuantizers);
-    expect(sessions.perToken.perTokenQuantizers).toBe(perTokenQuantizers);
-    expect(sessions.asExported.perTokenQuantizers).toBe(0);
+    expect(sessions.perToken.applied.perTokenQuantizers).toBe(perTokenQuantizers);
+    expect(sessions.asExported.applied.perTokenQuantizers).toBe(0);
   });
 
   /** A text's last position: alone, beside another text in one batch, and fed in two passes. */

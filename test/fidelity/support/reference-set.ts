@@ -307,8 +307,8 @@ export function listFiles(root: string): string[] {
 
 /**
  * A model directory opened the way OnnxModerationEngine opens it: its own config, tokenizer and template, the
- * `logits_to_keep` input the engine adds and its grouped attention, so every logit compared here comes out of the
- * rewritten graph.
+ * `logits_to_keep` input the engine adds, its grouped attention and its finite attention mask, so every logit
+ * compared here comes out of the rewritten graph.
  */
 export interface OpenedModel {
   directory: ModelDirectory;
@@ -332,6 +332,7 @@ export async function openModel(dir: string, dtype: ModelDtype): Promise<OpenedM
     logger: SILENT,
     logitsToKeep: true,
     groupedAttention: true,
+    finiteAttentionMask: true,
   });
   const encoder = new PromptEncoder(new Tokenizer(directory.tokenizerJson, directory.tokenizerConfig), directory.chatTemplate);
   const asList = (value: number | number[] | undefined) => (value === undefined ? [] : Array.isArray(value) ? value : [value]);

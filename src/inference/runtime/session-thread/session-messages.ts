@@ -1,5 +1,5 @@
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
-import type { RewriteName, RewriteRequest } from '../model-rewrites';
+import type { AppliedRewrites, RewriteName, RewriteRequest } from '../model-rewrites';
 
 /** A tensor as it crosses the thread boundary: its typed array is structured-cloned (or transferred). */
 export interface WireTensor {
@@ -18,10 +18,8 @@ export interface SessionDescription {
   outputMetadata: InferenceSession['outputMetadata'];
   /** Why an asked-for load-time rewrite (model-rewrites.ts) does not apply: the model runs without it. */
   rewriteSkipped: Partial<Record<RewriteName, string>>;
-  /** Activation quantizers the per-token rewrite changed (0 in a float model). */
-  perTokenQuantizers: number;
-  /** Attention layers the grouped-attention rewrite changed. */
-  groupedAttentionLayers: number;
+  /** What the rewrites that applied changed. */
+  applied: AppliedRewrites;
 }
 
 /**

@@ -30,7 +30,7 @@ async function handle(request: SessionRequest): Promise<Handled> {
   const done = (reply: Omit<SessionReply & { ok: true }, 'id' | 'ok'> = {}): Handled => ({ reply: { id: request.id, ok: true, ...reply }, transfer: [] });
   switch (request.kind) {
     case 'create': {
-      const { rewritten, skipped, perTokenQuantizers, groupedAttentionLayers } = readRewritten(request.onnxPath, request.rewrites);
+      const { rewritten, skipped, applied } = readRewritten(request.onnxPath, request.rewrites);
       session = rewritten
         ? // From memory, onnxruntime finds the external weights through this folder.
           await ort.InferenceSession.create(rewritten.model, {
@@ -40,7 +40,7 @@ async function handle(request: SessionRequest): Promise<Handled> {
         : await ort.InferenceSession.create(request.onnxPath, request.options);
       const { inputNames, outputNames, inputMetadata, outputMetadata } = session;
       return done({
-        description: { inputNames, outputNames, inputMetadata, outputMetadata, rewriteSkipped: skipped, perTokenQuantizers, groupedAttentionLayers },
+        description: { inputNames, outputNames, inputMetadata, outputMetadata, rewriteSkipped: skipped, applied },
       });
     }
     case 'run': {

@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
 import { ort } from '../onnxruntime';
 import { withReadout } from '../logits';
-import { RewriteRequest } from '../model-rewrites';
+import { AppliedRewrites, RewriteRequest } from '../model-rewrites';
 import { RunRequest, SessionDescription, SessionReply, UnsentRequest } from './session-messages';
 import { fromWire, toWire } from './wire-tensors';
 
@@ -58,12 +58,8 @@ export class ThreadedSession implements SessionDescription {
     return this.description.rewriteSkipped;
   }
 
-  get perTokenQuantizers(): number {
-    return this.description.perTokenQuantizers;
-  }
-
-  get groupedAttentionLayers(): number {
-    return this.description.groupedAttentionLayers;
+  get applied(): AppliedRewrites {
+    return this.description.applied;
   }
 
   /**
