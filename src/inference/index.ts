@@ -36,9 +36,10 @@ export type { TemplateLengths } from './answer-format/template-lengths';
  */
 export { ort } from './runtime/onnxruntime';
 export { float16BitsToFloat32, float32ToFloat16Bits, fromFloat16Bits, toFloat16Bits } from './runtime/float16';
-export { argmaxVocabulary, gatheredIds, lastPositionLogits, vocabularySize, withReadout } from './runtime/logits';
+export { argmaxVocabulary, gatheredIds, lastPositionLogits, positionLogits, vocabularySize, withReadout } from './runtime/logits';
 export type { LogitsRow } from './runtime/logits';
 export { DecoderSession } from './runtime/decoder-session';
+export type { ForwardStep } from './runtime/decoder-session';
 export { ThreadedSession } from './runtime/session-thread/threaded-session';
 export type { SessionRun } from './runtime/session-thread/threaded-session';
 export { prefill, PREFILL_CHUNK_TOKENS } from './decoding/prefill';

@@ -1,5 +1,4 @@
-import { DecoderSession, ForwardStep } from '../../src/inference/runtime/decoder-session';
-import { LogitsRow, positionLogits } from '../../src/inference/runtime/logits';
+import { DecoderSession, ForwardStep, LogitsRow, positionLogits } from '../../src/inference';
 
 /**
  * Two texts of different lengths in one left-padded batch, the second behind 3 pads with nothing before them
