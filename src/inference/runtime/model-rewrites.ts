@@ -63,7 +63,8 @@ export function readRewritten(onnxPath: string, request: RewriteRequest): ModelR
   }
   const result: ModelRewrite = { skipped: {}, applied: none() };
   const { applied } = result;
-  // In this order: the per-token rewrite moves logits_to_keep's slice before the LM head's quantizer.
+  // In this order: the per-token rewrite moves logits_to_keep's slice before the LM head's quantizer, and the
+  // finite mask applies only once no activation is quantized per pass.
   if (request.logitsToKeep) {
     const skipped = addLogitsToKeep(model);
     if (skipped !== undefined) result.skipped.logitsToKeep = skipped;
