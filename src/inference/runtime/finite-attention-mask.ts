@@ -1,5 +1,5 @@
 import { onnx } from 'onnx-proto';
-import { GraphReaders, constantTensors, consumersOf, float32Values, onlyReader, producersOf, withoutDeadNodes } from './graph-index';
+import { GraphIndex, float32Values, indexGraph, onlyReader, withoutDeadNodes } from './graph-index';
 
 /**
  * transformers' exports (optimum's `model.onnx`, `model_quantized.onnx`, `model_fp16.onnx`) mask attention by
@@ -36,11 +36,6 @@ interface GuardedSoftmax {
   negativeInfinityInput: number;
 }
 
-interface GraphIndex extends GraphReaders {
-  producers: Map<string, onnx.INodeProto>;
-  constants: Map<string, onnx.ITensorProto>;
-}
-
 /** `{ rewritten: 0 }` for a model whose softmaxes have no NaN guard (the builder's), `skipped` when one mask is not the pattern. */
 export function makeAttentionMaskFinite(model: onnx.IModelProto): FiniteAttentionMaskRewrite {
   const graph = model.graph;
@@ -49,17 +44,15 @@ export function makeAttentionMaskFinite(model: onnx.IModelProto): FiniteAttentio
   if (graph.node.some((node) => node.opType === 'DynamicQuantizeLinear')) {
     return { skipped: 'its int8 activations are quantized per pass, with one scale over the padding rows too' };
   }
-  const index: GraphIndex = {
-    producers: producersOf(graph.node),
-    consumers: consumersOf(graph.node),
-    graphOutputs: new Set((graph.output ?? []).map((output) => output.name!)),
-    constants: constantTensors(graph),
-  };
-  const guarded = graph.node.filter((node) => node.opType === 'Softmax' && !node.domain && nanGuard(node, index));
+  const index = indexGraph(graph);
+  const guarded = graph.node.flatMap((softmax) => {
+    const guard = softmax.opType === 'Softmax' && !softmax.domain ? nanGuard(softmax, index) : undefined;
+    return guard ? [{ softmax, guard }] : [];
+  });
   if (guarded.length === 0) return { rewritten: 0 };
   const layers: GuardedSoftmax[] = [];
-  for (const softmax of guarded) {
-    const layer = matchLayer(softmax, index);
+  for (const { softmax, guard } of guarded) {
+    const layer = matchLayer(softmax, guard, index);
     if (typeof layer === 'string') return { skipped: `${softmax.name || softmax.output?.[0]}: ${layer}` };
     layers.push(layer);
   }
@@ -90,9 +83,8 @@ function nanGuard(softmax: onnx.INodeProto, index: GraphIndex): onnx.INodeProto 
   return guards && readers.length === 2 ? guard : undefined;
 }
 
-/** The guard, and the Where(condition, 0, -inf) that the softmax's scores add, or why not. */
-function matchLayer(softmax: onnx.INodeProto, index: GraphIndex): GuardedSoftmax | string {
-  const guard = nanGuard(softmax, index)!;
+/** The Where(condition, 0, -inf) that a guarded softmax's scores add, or why not. */
+function matchLayer(softmax: onnx.INodeProto, guard: onnx.INodeProto, index: GraphIndex): GuardedSoftmax | string {
   const maskedScores = index.producers.get(softmax.input![0]);
   if (maskedScores?.opType !== 'Add' || !onlyReader(index, maskedScores.output![0]))
     return 'its scores are not a sum of scores and mask read by the softmax alone';

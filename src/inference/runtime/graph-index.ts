@@ -57,6 +57,22 @@ export function constantTensors(graph: onnx.IGraphProto): Map<string, onnx.ITens
   return constants;
 }
 
+/** Who makes and who reads each tensor, and the constants' values: what the attention rewrites match against. */
+export interface GraphIndex extends GraphReaders {
+  producers: Map<string, onnx.INodeProto>;
+  constants: Map<string, onnx.ITensorProto>;
+}
+
+export function indexGraph(graph: onnx.IGraphProto): GraphIndex {
+  const nodes = graph.node ?? [];
+  return {
+    producers: producersOf(nodes),
+    consumers: consumersOf(nodes),
+    graphOutputs: new Set((graph.output ?? []).map((output) => output.name!)),
+    constants: constantTensors(graph),
+  };
+}
+
 export function intAttribute(name: string, value: number): onnx.IAttributeProto {
   return { name, type: onnx.AttributeProto.AttributeType.INT, i: value };
 }

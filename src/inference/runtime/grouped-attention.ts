@@ -1,5 +1,5 @@
 import { onnx } from 'onnx-proto';
-import { GraphReaders, constantTensors, consumersOf, int64Values, intAttribute, onlyReader, producersOf, withoutDeadNodes } from './graph-index';
+import { GraphIndex, indexGraph, int64Values, intAttribute, onlyReader, withoutDeadNodes } from './graph-index';
 
 /**
  * Grouped-query attention as transformers exports it (optimum's `model.onnx` and `model_quantized.onnx`)
@@ -47,23 +47,13 @@ interface LayerAttention {
   values: RepeatedHeadsReader;
 }
 
-interface GraphIndex extends GraphReaders {
-  producers: Map<string, onnx.INodeProto>;
-  constants: Map<string, onnx.ITensorProto>;
-}
-
 export function groupQueryHeads(model: onnx.IModelProto, heads: AttentionHeads): GroupedAttentionRewrite {
   const graph = model.graph;
   if (!graph?.node) return { skipped: 'it has no graph' };
   if (graph.initializer?.some((tensor) => tensor.name === QUERY_SHAPE)) return { skipped: 'it is already rewritten' };
   const groups = heads.queryHeads / heads.keyValueHeads;
   if (!Number.isInteger(groups) || groups < 2) return { skipped: 'every query head has its own KV head' };
-  const index: GraphIndex = {
-    producers: producersOf(graph.node),
-    consumers: consumersOf(graph.node),
-    graphOutputs: new Set((graph.output ?? []).map((output) => output.name!)),
-    constants: constantTensors(graph),
-  };
+  const index = indexGraph(graph);
   const softmaxes = graph.node.filter((node) => node.opType === 'Softmax' && !node.domain);
   if (softmaxes.length === 0) return { skipped: 'its attention is not written out as MatMul and Softmax' };
   const layers: LayerAttention[] = [];
